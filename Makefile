@@ -1,0 +1,94 @@
+# libdeconv build. Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR (and LIBDIR, INCLUDEDIR).
+# Extra targets (bench, fuzz, sanitize, conformance, ...) live in mk/*.mk, included below.
+
+VERSION_MAJOR := 1
+VERSION       := 1.0.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BUILD   ?= build
+
+# Flags the build needs whatever the caller's CFLAGS say.
+WARN      := -std=c99 -Wall -Wextra -Wpedantic -Werror
+BASEFLAGS := $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -ISources/CDeconv -pthread
+LIBFLAGS  := $(BASEFLAGS) -fPIC -fvisibility=hidden -DDECONV_BUILDING
+LIBS      := -pthread -lm
+
+SRC  := $(sort $(wildcard Sources/CDeconv/*.c Sources/CDeconv/*/*.c))
+OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)
+HDRS := include/deconv.h $(wildcard Sources/CDeconv/*.h Sources/CDeconv/*/*.h)
+
+SONAME  := libdeconv.so.$(VERSION_MAJOR)
+SHARED  := $(BUILD)/libdeconv.so.$(VERSION)
+STATIC  := $(BUILD)/libdeconv.a
+PCFILE  := $(BUILD)/deconv.pc
+
+TEST_SRC := $(sort $(wildcard Tests/c/*.c))
+TEST_BIN := $(BUILD)/deconv_tests
+STAGE    := $(abspath $(BUILD)/stage)
+
+.PHONY: all install uninstall check clean
+all: $(SHARED) $(BUILD)/libdeconv.so $(STATIC) $(PCFILE)
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIBFLAGS) $(CFLAGS_$(notdir $*)) -c $< -o $@
+
+$(SHARED): $(OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $(OBJ) $(LDFLAGS) $(LIBS)
+	ln -sf libdeconv.so.$(VERSION) $(BUILD)/$(SONAME)
+
+$(BUILD)/libdeconv.so: $(SHARED)
+	ln -sf $(SONAME) $@
+
+$(STATIC): $(OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(OBJ)
+
+$(PCFILE): deconv.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/deconv.h $(DESTDIR)$(INCLUDEDIR)/deconv.h
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libdeconv.so.$(VERSION)
+	ln -sf libdeconv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdeconv.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libdeconv.a
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/deconv.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/deconv.h $(DESTDIR)$(LIBDIR)/libdeconv.so* \
+	      $(DESTDIR)$(LIBDIR)/libdeconv.a $(DESTDIR)$(LIBDIR)/pkgconfig/deconv.pc
+
+# The C test runner: every Tests/c/test_NAME.c defines `void suite_NAME(void)`; the list of
+# suites is generated from the file names so adding a file is all it takes.
+$(BUILD)/suites.inc: $(TEST_SRC)
+	@mkdir -p $(BUILD)
+	@for f in $(notdir $(filter Tests/c/test_%.c,$(TEST_SRC))); do \
+	    n=$${f#test_}; echo "SUITE($${n%.c})"; done > $@.tmp && mv $@.tmp $@
+
+$(TEST_BIN): $(TEST_SRC) $(wildcard Tests/c/*.h) $(STATIC) $(BUILD)/suites.inc
+	$(CC) $(CFLAGS) $(BASEFLAGS) -I$(BUILD) -ITests/c $(TEST_SRC) $(STATIC) -o $@ $(LDFLAGS) $(LIBS)
+
+# make check: the C tests, the exported-symbol list, and the example built against an
+# installed copy through pkg-config.
+check: all $(TEST_BIN)
+	$(TEST_BIN)
+	sh Tests/abi/check_exports.sh $(SHARED) Tests/abi/exports.txt
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE)
+	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig sh -c '$(CC) $(CFLAGS) $(WARN) examples/quickstart.c \
+	    -o $(BUILD)/quickstart $$(pkg-config --cflags --libs deconv) -Wl,-rpath,$(STAGE)/lib'
+	$(BUILD)/quickstart
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(sort $(wildcard mk/*.mk))
