@@ -197,7 +197,7 @@ void dc_ref_avg_unpool(const dc_pool_problem *p, const float *y, float *x);
 /* ---- context (context.c) ------------------------------------------------------------------ */
 
 /** Runs fn(arg, begin, end, thread) over [0, units) split statically into num_threads
- *  contiguous chunks (chunk t = [units*t/T, units*(t+1)/T)). ctx NULL = calling thread. */
+ *  balanced contiguous chunks (thread t gets chunk t). ctx NULL = calling thread. */
 typedef void (*dc_range_fn)(void *arg, int64_t begin, int64_t end, int32_t thread);
 deconv_status dc_parallel_for(deconv_context *ctx, int64_t units, dc_range_fn fn, void *arg,
                               deconv_error *err);
