@@ -1,0 +1,331 @@
+/*
+ * pool_api.c - public pooling and unpooling entry points. Each one validates everything
+ * (params, shapes, counts, pointers, overlaps and, for max_unpool, every index) into a
+ * dc_pool_problem before it writes a single byte, then runs the reference kernel.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+enum pool_op { OP_MAX, OP_AVG, OP_ARGMAX };
+
+/* params: pointer, struct_size, flags and enums, then the per-dim values and switches. */
+static deconv_status check_params(const deconv_pool_params *pp, deconv_error *err) {
+    if (!pp) return dc_fail(err, DECONV_ERR_NULL_POINTER, "params is NULL");
+    /* struct_size first, alone: no other field is read from a struct of unknown size
+     * (dc_check_common reports the size before looking at the dummy fields). */
+    if (pp->struct_size != sizeof(deconv_pool_params))
+        return dc_check_common(pp, pp->struct_size, sizeof(deconv_pool_params), 0, 1,
+                               DECONV_CHANNELS_LAST, DECONV_PADDING_VALID, "params", err);
+    deconv_status st = dc_check_common(pp, pp->struct_size, sizeof(deconv_pool_params),
+                                       pp->flags, pp->spatial_rank, pp->layout, pp->padding,
+                                       "params", err);
+    if (st != DECONV_OK) return st;
+    const int32_t r = pp->spatial_rank;
+    if ((st = dc_check_values(pp->ksize, r, 1, "ksize", err)) != DECONV_OK) return st;
+    if ((st = dc_check_values(pp->strides, r, 1, "strides", err)) != DECONV_OK) return st;
+    if (pp->padding == DECONV_PADDING_EXPLICIT) {
+        /* pad < ksize keeps a valid cell in every window of a non-empty input. */
+        for (int32_t j = 0; j < 2 * r; j++) {
+            const int64_t v = pp->pads[j], k = pp->ksize[j / 2];
+            if (v < 0)
+                return dc_fail(err, DECONV_ERR_INVALID_ARGUMENT, "pads[%d] = %lld must be >= 0",
+                               (int)j, (long long)v);
+            if (v >= k)
+                return dc_fail(err, DECONV_ERR_INVALID_ARGUMENT,
+                               "pads[%d] = %lld must be < ksize[%d] = %lld", (int)j,
+                               (long long)v, (int)(j / 2), (long long)k);
+        }
+    }
+    const int32_t sw[3] = {pp->count_include_pad, pp->include_batch_in_index, pp->normalize};
+    static const char *const names[3] = {"count_include_pad", "include_batch_in_index",
+                                         "normalize"};
+    for (int i = 0; i < 3; i++)
+        if (sw[i] != 0 && sw[i] != 1)
+            return dc_fail(err, DECONV_ERR_INVALID_ARGUMENT, "params.%s = %d must be 0 or 1",
+                           names[i], (int)sw[i]);
+    return DECONV_OK;
+}
+
+/* Copies the window parameters into p, normalised to 3 dims with leading unit dims. */
+static void set_windows(const deconv_pool_params *pp, dc_pool_problem *p) {
+    const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
+    memset(p, 0, sizeof *p);
+    p->spatial_rank = r;
+    p->layout = pp->layout;
+    for (int i = 0; i < 3; i++) {
+        p->k[i] = i < lead ? 1 : pp->ksize[i - lead];
+        p->s[i] = i < lead ? 1 : pp->strides[i - lead];
+        p->pb[i] = p->pa[i] = 0;
+    }
+    p->count_include_pad = pp->count_include_pad;
+    p->include_batch_in_index = pp->include_batch_in_index;
+    p->normalize = pp->normalize;
+}
+
+/* Forward size and pads of caller spatial dim i for a pre-pool extent `in`. */
+static int64_t forward_dim(const deconv_pool_params *pp, int32_t i, int64_t in, int64_t *pb,
+                           int64_t *pa) {
+    dc_dim d = {in, pp->ksize[i], pp->strides[i], 1, 0, 0};
+    if (pp->padding == DECONV_PADDING_EXPLICIT) {
+        d.pb = pp->pads[2 * i];
+        d.pa = pp->pads[2 * i + 1];
+    }
+    const int64_t out = dc_window_out(pp->padding, &d);
+    *pb = d.pb;
+    *pa = d.pa;
+    return out;
+}
+
+/* Validates params and the pre-pool input of a forward op; fills p (x, y, windows, pads) and
+ * the pooled shape. */
+static deconv_status resolve_forward(const deconv_pool_params *pp, const deconv_shape *input,
+                                     dc_pool_problem *p, deconv_shape *pooled,
+                                     deconv_error *err) {
+    deconv_status st = check_params(pp, err);
+    if (st != DECONV_OK) return st;
+    const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
+    if ((st = dc_check_shape(input, r + 2, "input", err)) != DECONV_OK) return st;
+    set_windows(pp, p);
+    *pooled = *input;
+    for (int32_t i = 0; i < r; i++) {
+        const int32_t axis = dc_spatial_axis(r, pp->layout, i);
+        const int64_t in = input->dims[axis];
+        int64_t pb, pa;
+        const int64_t out = forward_dim(pp, i, in, &pb, &pa);
+        if (out < 0)
+            return dc_fail(err, DECONV_ERR_OUTPUT_SIZE,
+                           "input[%d] = %lld: ksize[%d] = %lld does not fit the %s-padded input "
+                           "(%lld + %lld + %lld), output size %lld",
+                           (int)axis, (long long)in, (int)i, (long long)pp->ksize[i],
+                           dc_padding_name(pp->padding), (long long)pb, (long long)in,
+                           (long long)pa, (long long)out);
+        pooled->dims[axis] = out;
+        p->pb[lead + i] = pb;
+        p->pa[lead + i] = pa;
+    }
+    /* EXPLICIT pads can make the pooled tensor larger than the input; bound it too. */
+    if ((st = dc_check_shape(pooled, r + 2, "output", err)) != DECONV_OK) return st;
+    dc_layout_from_shape(input, r, pp->layout, &p->x);
+    dc_layout_from_shape(pooled, r, pp->layout, &p->y);
+    return DECONV_OK;
+}
+
+deconv_status deconv_pool_output_shape(const deconv_pool_params *params,
+                                       const deconv_shape *input, deconv_shape *output,
+                                       int64_t pads[2 * DECONV_MAX_SPATIAL],
+                                       deconv_error *error) {
+    dc_pool_problem p;
+    deconv_shape pooled;
+    deconv_status st = resolve_forward(params, input, &p, &pooled, error);
+    if (st != DECONV_OK) return st;
+    if (!output) return dc_fail(error, DECONV_ERR_NULL_POINTER, "output is NULL");
+    *output = pooled;
+    if (pads) {
+        const int32_t lead = DECONV_MAX_SPATIAL - params->spatial_rank;
+        for (int32_t i = 0; i < DECONV_MAX_SPATIAL; i++) {
+            const int in_range = i < params->spatial_rank;
+            pads[2 * i] = in_range ? p.pb[lead + i] : 0;
+            pads[2 * i + 1] = in_range ? p.pa[lead + i] : 0;
+        }
+    }
+    return dc_ok(error);
+}
+
+/* A max pool window must hold a valid cell: only a 0-sized spatial input whose EXPLICIT pads
+ * still give a non-empty output can break that. */
+static deconv_status check_windows_nonempty(const dc_pool_problem *p, deconv_error *err) {
+    if (p->y.count == 0) return DECONV_OK;
+    const int32_t lead = DECONV_MAX_SPATIAL - p->spatial_rank;
+    for (int32_t i = 0; i < p->spatial_rank; i++)
+        if (p->x.sp[lead + i] == 0)
+            return dc_fail(err, DECONV_ERR_INVALID_ARGUMENT,
+                           "input[%d] = 0 but its pads give output size %lld: a max pool window "
+                           "with no input cell has no maximum",
+                           (int)dc_spatial_axis(p->spatial_rank, p->layout, i),
+                           (long long)p->y.sp[lead + i]);
+    return DECONV_OK;
+}
+
+static deconv_status run_forward(enum pool_op op, deconv_context *ctx,
+                                 const deconv_pool_params *pp, const deconv_shape *input,
+                                 const float *x, int64_t x_count, float *y, int64_t y_count,
+                                 int64_t *argmax, int64_t argmax_count, deconv_error *err) {
+    dc_pool_problem p;
+    deconv_shape pooled;
+    deconv_status st = resolve_forward(pp, input, &p, &pooled, err);
+    if (st != DECONV_OK) return st;
+    if ((st = dc_check_buffer(x, x_count, p.x.count, "input", err)) != DECONV_OK) return st;
+    if ((st = dc_check_buffer(y, y_count, p.y.count, "output", err)) != DECONV_OK) return st;
+    if (op == OP_ARGMAX &&
+        (st = dc_check_buffer(argmax, argmax_count, p.y.count, "argmax", err)) != DECONV_OK)
+        return st;
+    const size_t xb = (size_t)x_count * sizeof *x, yb = (size_t)y_count * sizeof *y;
+    if ((st = dc_check_overlap(y, yb, x, xb, "output", "input", err)) != DECONV_OK) return st;
+    if (op == OP_ARGMAX) {
+        const size_t ab = (size_t)argmax_count * sizeof *argmax;
+        if ((st = dc_check_overlap(argmax, ab, x, xb, "argmax", "input", err)) != DECONV_OK ||
+            (st = dc_check_overlap(argmax, ab, y, yb, "argmax", "output", err)) != DECONV_OK)
+            return st;
+    }
+    if (op != OP_AVG && (st = check_windows_nonempty(&p, err)) != DECONV_OK) return st;
+    if (p.y.count == 0) return dc_ok(err); /* empty result: nothing to compute */
+
+    void *ws, *to_free;
+    if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
+    if (op == OP_AVG)
+        dc_ref_avg_pool(&p, x, y);
+    else
+        dc_ref_max_pool(&p, x, y, op == OP_ARGMAX ? argmax : NULL);
+    dc_context_end(ctx, to_free);
+    return dc_ok(err);
+}
+
+deconv_status deconv_max_pool(deconv_context *ctx, const deconv_pool_params *params,
+                              const deconv_shape *input, const float *input_data,
+                              int64_t input_count, float *output, int64_t output_count,
+                              deconv_error *error) {
+    return run_forward(OP_MAX, ctx, params, input, input_data, input_count, output,
+                       output_count, NULL, 0, error);
+}
+
+deconv_status deconv_avg_pool(deconv_context *ctx, const deconv_pool_params *params,
+                              const deconv_shape *input, const float *input_data,
+                              int64_t input_count, float *output, int64_t output_count,
+                              deconv_error *error) {
+    return run_forward(OP_AVG, ctx, params, input, input_data, input_count, output,
+                       output_count, NULL, 0, error);
+}
+
+deconv_status deconv_max_pool_with_argmax(deconv_context *ctx, const deconv_pool_params *params,
+                                          const deconv_shape *input, const float *input_data,
+                                          int64_t input_count, float *output,
+                                          int64_t output_count, int64_t *argmax,
+                                          int64_t argmax_count, deconv_error *error) {
+    return run_forward(OP_ARGMAX, ctx, params, input, input_data, input_count, output,
+                       output_count, argmax, argmax_count, error);
+}
+
+/* Validates params, the pooled input and output_shape of an unpool op. output_shape must be a
+ * pre-pool shape that the same params pool onto input's shape exactly. */
+static deconv_status resolve_unpool(const deconv_pool_params *pp, const deconv_shape *input,
+                                    const deconv_shape *output_shape, dc_pool_problem *p,
+                                    deconv_error *err) {
+    deconv_status st = check_params(pp, err);
+    if (st != DECONV_OK) return st;
+    const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
+    if ((st = dc_check_shape(input, r + 2, "input", err)) != DECONV_OK) return st;
+    if ((st = dc_check_shape(output_shape, r + 2, "output_shape", err)) != DECONV_OK) return st;
+    const int32_t c_axis = dc_channel_axis(r, pp->layout);
+    if (output_shape->dims[0] != input->dims[0])
+        return dc_fail(err, DECONV_ERR_SHAPE_MISMATCH,
+                       "output_shape[0] = %lld does not match the input's batch %lld",
+                       (long long)output_shape->dims[0], (long long)input->dims[0]);
+    if (output_shape->dims[c_axis] != input->dims[c_axis])
+        return dc_fail(err, DECONV_ERR_SHAPE_MISMATCH,
+                       "output_shape[%d] = %lld does not match the input's channels %lld",
+                       (int)c_axis, (long long)output_shape->dims[c_axis],
+                       (long long)input->dims[c_axis]);
+    set_windows(pp, p);
+    for (int32_t i = 0; i < r; i++) {
+        const int32_t axis = dc_spatial_axis(r, pp->layout, i);
+        const int64_t size = output_shape->dims[axis], pooled = input->dims[axis];
+        int64_t pb, pa;
+        if (forward_dim(pp, i, size, &pb, &pa) != pooled) {
+            int64_t lo = 0, hi = -1, span;
+            const int explicit_pads = pp->padding == DECONV_PADDING_EXPLICIT;
+            /* pooled * stride can pass int64 (both up to 2^40); then no size <= 2^40 is valid. */
+            if (dc_mul(pooled, pp->strides[i], &span) && span < ((int64_t)1 << 62))
+                dc_transpose_range(pp->padding, pooled, pp->ksize[i], pp->strides[i], 1,
+                                   explicit_pads ? pp->pads[2 * i] : 0,
+                                   explicit_pads ? pp->pads[2 * i + 1] : 0, &lo, &hi);
+            if (lo < 0) lo = 0;
+            if (hi < lo)
+                return dc_fail(err, DECONV_ERR_INVALID_OUTPUT_SHAPE,
+                               "output_shape[%d] = %lld is not valid: pooled input %lld, ksize "
+                               "%lld, stride %lld, %s accept no size",
+                               (int)axis, (long long)size, (long long)pooled,
+                               (long long)pp->ksize[i], (long long)pp->strides[i],
+                               dc_padding_name(pp->padding));
+            return dc_fail(err, DECONV_ERR_INVALID_OUTPUT_SHAPE,
+                           "output_shape[%d] = %lld is not valid: pooled input %lld, ksize %lld, "
+                           "stride %lld, %s accept %lld..%lld",
+                           (int)axis, (long long)size, (long long)pooled,
+                           (long long)pp->ksize[i], (long long)pp->strides[i],
+                           dc_padding_name(pp->padding), (long long)lo, (long long)hi);
+        }
+        p->pb[lead + i] = pb;
+        p->pa[lead + i] = pa;
+    }
+    dc_layout_from_shape(output_shape, r, pp->layout, &p->x);
+    dc_layout_from_shape(input, r, pp->layout, &p->y);
+    return DECONV_OK;
+}
+
+/* Every index, in int64, inside its own image's [0, spatial * C), or with the batch term
+ * inside the whole output [0, N * spatial * C), as TF's MaxPoolGradWithArgmax. */
+static deconv_status check_indices(const dc_pool_problem *p, const int64_t *argmax,
+                                   deconv_error *err) {
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t limit = p->include_batch_in_index ? X->count : X->stride_n;
+    for (int64_t j = 0; j < Y->count; j++) {
+        if (argmax[j] < 0 || argmax[j] >= limit)
+            return dc_fail(err, DECONV_ERR_INDEX_OUT_OF_RANGE,
+                           "argmax[%lld] = %lld is outside [0, %lld) %s", (long long)j,
+                           (long long)argmax[j], (long long)limit,
+                           p->include_batch_in_index ? "(the whole output, batch included)"
+                                                     : "(one image of the output)");
+    }
+    return DECONV_OK;
+}
+
+deconv_status deconv_max_unpool(deconv_context *ctx, const deconv_pool_params *params,
+                                const deconv_shape *input, const float *input_data,
+                                int64_t input_count, const int64_t *argmax, int64_t argmax_count,
+                                const deconv_shape *output_shape, float *output,
+                                int64_t output_count, deconv_error *error) {
+    dc_pool_problem p;
+    deconv_status st = resolve_unpool(params, input, output_shape, &p, error);
+    if (st != DECONV_OK) return st;
+    if ((st = dc_check_buffer(input_data, input_count, p.y.count, "input", error)) != DECONV_OK ||
+        (st = dc_check_buffer(argmax, argmax_count, p.y.count, "argmax", error)) != DECONV_OK ||
+        (st = dc_check_buffer(output, output_count, p.x.count, "output", error)) != DECONV_OK)
+        return st;
+    const size_t ob = (size_t)output_count * sizeof *output;
+    if ((st = dc_check_overlap(output, ob, input_data, (size_t)input_count * sizeof *input_data,
+                               "output", "input", error)) != DECONV_OK ||
+        (st = dc_check_overlap(output, ob, argmax, (size_t)argmax_count * sizeof *argmax,
+                               "output", "argmax", error)) != DECONV_OK)
+        return st;
+    if ((st = check_indices(&p, argmax, error)) != DECONV_OK) return st;
+    if (p.x.count == 0) return dc_ok(error);
+
+    void *ws, *to_free;
+    if ((st = dc_context_begin(ctx, 0, &ws, &to_free, error)) != DECONV_OK) return st;
+    dc_ref_max_unpool(&p, input_data, argmax, output);
+    dc_context_end(ctx, to_free);
+    return dc_ok(error);
+}
+
+deconv_status deconv_avg_unpool(deconv_context *ctx, const deconv_pool_params *params,
+                                const deconv_shape *input, const float *input_data,
+                                int64_t input_count, const deconv_shape *output_shape,
+                                float *output, int64_t output_count, deconv_error *error) {
+    dc_pool_problem p;
+    deconv_status st = resolve_unpool(params, input, output_shape, &p, error);
+    if (st != DECONV_OK) return st;
+    if ((st = dc_check_buffer(input_data, input_count, p.y.count, "input", error)) != DECONV_OK ||
+        (st = dc_check_buffer(output, output_count, p.x.count, "output", error)) != DECONV_OK)
+        return st;
+    if ((st = dc_check_overlap(output, (size_t)output_count * sizeof *output, input_data,
+                               (size_t)input_count * sizeof *input_data, "output", "input",
+                               error)) != DECONV_OK)
+        return st;
+    if (p.x.count == 0) return dc_ok(error);
+
+    void *ws, *to_free;
+    if ((st = dc_context_begin(ctx, 0, &ws, &to_free, error)) != DECONV_OK) return st;
+    dc_ref_avg_unpool(&p, input_data, output);
+    dc_context_end(ctx, to_free);
+    return dc_ok(error);
+}
