@@ -49,10 +49,12 @@ $(STATIC): $(OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(OBJ)
 
+# The .pc records PREFIX, so install writes it afresh for the PREFIX it installs to.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+             -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|'
 $(PCFILE): deconv.pc.in Makefile
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SED) $< > $@
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
@@ -61,7 +63,8 @@ install: all
 	ln -sf libdeconv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdeconv.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libdeconv.a
-	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/deconv.pc
+	$(PC_SED) deconv.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/deconv.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/deconv.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/deconv.h $(DESTDIR)$(LIBDIR)/libdeconv.so* \
