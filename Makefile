@@ -91,6 +91,21 @@ check: all $(TEST_BIN)
 	    -o $(BUILD)/quickstart $$(pkg-config --cflags --libs deconv) -Wl,-rpath,$(STAGE)/lib'
 	$(BUILD)/quickstart
 
+# make test: every test suite, in both languages (the README's test command; CI runs it).
+# The system tools it needs are installed by .ci/deps; Python suites make their own venvs.
+TEST_SUITES := check swift-test
+.PHONY: test swift-test deps
+test: deps
+	$(MAKE) --no-print-directory $(TEST_SUITES)
+	@echo "make test: all suites passed ($(TEST_SUITES))"
+
+deps:
+	.ci/deps
+
+swift-test:
+	swift build
+	swift test
+
 clean:
 	rm -rf $(BUILD)
 
