@@ -93,14 +93,19 @@ check: all $(TEST_BIN)
 
 # make test: every test suite, in both languages (the README's test command; CI runs it).
 # The system tools it needs are installed by .ci/deps; Python suites make their own venvs.
-TEST_SUITES := check swift-test
-.PHONY: test swift-test deps
+TEST_SUITES := check check-clang swift-test
+CLANG ?= clang
+.PHONY: test swift-test deps check-clang
 test: deps
 	$(MAKE) --no-print-directory $(TEST_SUITES)
 	@echo "make test: all suites passed ($(TEST_SUITES))"
 
 deps:
 	.ci/deps
+
+# The same C build and tests under clang, warnings as errors.
+check-clang:
+	$(MAKE) --no-print-directory CC=$(CLANG) BUILD=$(BUILD)/clang check
 
 swift-test:
 	swift build
