@@ -1,0 +1,367 @@
+/* fast/conv_gemm.c - the fast conv / transposed conv driver (channels-last, any groups,
+ * strides, dilations and pads; see fast.h for the scheme).
+ *
+ * Geometry. Per spatial dim j, a phase has a grid of q positions. Output o and input i of a
+ * (q, tap) pair are
+ *   conv:        o = q,              i = q * s + a * d - pb         (one phase)
+ *   transposed:  o = r + q * s,      i = q + (r + pb - a * d) / s   (phase r in [0, s), only
+ *                                                                    taps with s | r+pb-a*d)
+ * so every phase is a dense correlation and the inserted zeros of a transposed conv are never
+ * multiplied. An input position outside [0, in) reads the zero row.
+ *
+ * Work units are (phase, group, block of output rows, tile of output channels), ordered with
+ * the channel tile innermost so consecutive units reuse the same input rows. A unit packs the
+ * weights it needs into its thread's workspace one channel block at a time (so the stateless
+ * call needs no separate packing pass) and runs the micro-kernel over its rows. Each output
+ * element belongs to exactly one unit and is accumulated in a fixed order (channel block,
+ * tap, channel), so the thread count never changes a bit of the result. */
+#include "fast/fast.h"
+
+#include <string.h>
+
+#define MAX_TAPS 512           /* larger kernels go to the reference */
+#define MAX_CIN ((int64_t)1 << 20)
+#define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
+#define BLOCK_ROWS 192         /* output rows per unit (rounded to tiles) */
+#define B_BLOCK_FLOATS 16384   /* packed weights per channel block: 64 KiB, L2-resident */
+
+typedef struct tap {
+    int64_t off[3]; /* input offset at q = 0 */
+    int64_t w;      /* weight offset of the kernel position */
+} tap;
+
+typedef struct geo {
+    const dc_conv_problem *p;
+    dc_ukr uk;
+    int64_t nphase, ps[3];     /* phases and their extent per dim (strides, or 1s for conv) */
+    int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
+    int64_t ntaps_max, kc;
+    size_t off_b, off_taps, off_a, off_c, off_zero, slice;
+} geo;
+
+static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+/* Kernel positions a of dim j used by phase r, with their input offsets; returns the count. */
+static int64_t dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs) {
+    int64_t n = 0;
+    for (int64_t a = 0; a < p->k[j]; a++) {
+        if (!p->transposed) {
+            if (as) as[n] = a, offs[n] = a * p->d[j] - p->pb[j];
+            n++;
+        } else {
+            const int64_t t = r + p->pb[j] - a * p->d[j];
+            if (t % p->s[j] != 0) continue;
+            if (as) as[n] = a, offs[n] = t / p->s[j];
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Number of q positions of dim j in phase r. */
+static int64_t dim_rows(const dc_conv_problem *p, int j, int64_t r) {
+    if (!p->transposed) return p->y.sp[j];
+    const int64_t out = p->y.sp[j], s = p->s[j];
+    return r < out ? (out - r + s - 1) / s : 0;
+}
+
+/* Everything derived from the problem and the micro-kernel; identical in plan and run. */
+static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_threads, geo *g) {
+    g->p = p;
+    g->uk = *uk;
+    g->nphase = 1;
+    g->rows_max = p->y.n;
+    g->ntaps_max = 1;
+    for (int j = 0; j < 3; j++) {
+        g->ps[j] = p->transposed ? p->s[j] : 1;
+        g->nphase *= g->ps[j];
+        g->rows_max *= dim_rows(p, j, 0); /* phase 0 has the most rows */
+        int64_t most = 0;
+        for (int64_t r = 0; r < g->ps[j]; r++) {
+            const int64_t n = dim_taps(p, j, r, NULL, NULL);
+            if (n > most) most = n;
+        }
+        g->ntaps_max *= most;
+    }
+    g->block_tiles = (BLOCK_ROWS + uk->mr - 1) / uk->mr;
+    g->block_rows = g->block_tiles * uk->mr;
+    g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
+    g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
+    g->units = g->nphase * p->groups * g->mblocks * g->ntiles;
+    const int64_t taps = g->ntaps_max > 0 ? g->ntaps_max : 1;
+    int64_t kc = B_BLOCK_FLOATS / (taps * uk->nr);
+    if (kc >= 8) kc &= ~(int64_t)7;
+    if (kc < 1) kc = 1;
+    if (kc > p->cin_g) kc = p->cin_g;
+    g->kc = kc;
+    size_t off = 0;
+    g->off_b = off;
+    off += round64((size_t)(taps * kc * uk->nr) * sizeof(float));
+    g->off_taps = off;
+    off += round64((size_t)taps * sizeof(tap));
+    g->off_a = off;
+    off += round64((size_t)(g->block_tiles * taps * uk->mr) * sizeof(float *));
+    g->off_c = off;
+    off += round64((size_t)g->block_rows * sizeof(float *));
+    g->off_zero = off;
+    off += round64((size_t)p->cin_g * sizeof(float));
+    g->slice = off;
+    (void)num_threads;
+}
+
+/* Taps of phase ph; returns their count. */
+static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3], tap *taps) {
+    const dc_conv_problem *p = g->p;
+    int64_t as[3][MAX_TAPS], offs[3][MAX_TAPS], cnt[3];
+    r[2] = ph % g->ps[2];
+    r[1] = (ph / g->ps[2]) % g->ps[1];
+    r[0] = ph / (g->ps[2] * g->ps[1]);
+    for (int j = 0; j < 3; j++) {
+        cnt[j] = dim_taps(p, j, r[j], as[j], offs[j]);
+        nq[j] = dim_rows(p, j, r[j]);
+    }
+    int64_t n = 0;
+    for (int64_t t0 = 0; t0 < cnt[0]; t0++)
+        for (int64_t t1 = 0; t1 < cnt[1]; t1++)
+            for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++) {
+                taps[n].off[0] = offs[0][t0];
+                taps[n].off[1] = offs[1][t1];
+                taps[n].off[2] = offs[2][t2];
+                taps[n].w = as[0][t0] * p->w_stride_k[0] + as[1][t1] * p->w_stride_k[1] +
+                            as[2][t2] * p->w_stride_k[2];
+            }
+    return n;
+}
+
+/* Row and tap pointers of rows [row0, row1) of a phase, tile by tile. */
+static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
+                       const int64_t nq[3], const tap *taps, int64_t ntaps, int64_t grp,
+                       int64_t row0, int64_t row1, const float **aptr, float **cptr,
+                       const float *zero) {
+    const dc_conv_problem *p = g->p;
+    const int mr = g->uk.mr;
+    const int64_t ntile = (row1 - row0 + mr - 1) / mr;
+    for (int64_t ti = 0; ti < ntile; ti++)
+        for (int rr = 0; rr < mr; rr++) {
+            const int64_t row = row0 + ti * mr + rr;
+            const float **ap = aptr + ti * ntaps * mr + rr;
+            if (row >= row1) {
+                for (int64_t t = 0; t < ntaps; t++) ap[t * mr] = zero;
+                continue;
+            }
+            int64_t q[3], rest = row;
+            q[2] = rest % nq[2];
+            rest /= nq[2];
+            q[1] = rest % nq[1];
+            rest /= nq[1];
+            q[0] = rest % nq[0];
+            const int64_t n = rest / nq[0];
+            int64_t yoff = n * p->y.stride_n + grp * p->cout_g;
+            for (int j = 0; j < 3; j++) {
+                const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
+                yoff += o * p->y.stride_sp[j];
+            }
+            cptr[ti * mr + rr] = a->y + yoff;
+            for (int64_t t = 0; t < ntaps; t++) {
+                int64_t xoff = n * p->x.stride_n + grp * p->cin_g;
+                int inside = 1;
+                for (int j = 0; j < 3; j++) {
+                    const int64_t i = (p->transposed ? q[j] : q[j] * p->s[j]) + taps[t].off[j];
+                    if (i < 0 || i >= p->x.sp[j]) inside = 0;
+                    xoff += i * p->x.stride_sp[j];
+                }
+                ap[t * mr] = inside ? a->x + xoff : zero;
+            }
+        }
+}
+
+/* Packs weights of channels [c0, c0 + kc) and output channel tile nt of group grp. */
+static void pack_b(const geo *g, const float *w, const tap *taps, int64_t ntaps, int64_t grp,
+                   int64_t nt, int64_t c0, int64_t kc, float *dst) {
+    const dc_conv_problem *p = g->p;
+    const int64_t NR = g->uk.nr, co0 = nt * NR;
+    const int64_t nr = p->cout_g - co0 < NR ? p->cout_g - co0 : NR;
+    if (g->uk.kind == DC_UKR_GEMM) {
+        for (int64_t t = 0; t < ntaps; t++) {
+            float *d = dst + t * kc * NR;
+            if (!p->transposed) {
+                /* conv filter [k, cin_g, cout]: rows of output channels */
+                const float *s = w + taps[t].w + c0 * p->y.c + grp * p->cout_g + co0;
+                for (int64_t k = 0; k < kc; k++, d += NR, s += p->y.c) {
+                    int64_t j = 0;
+                    for (; j < nr; j++) d[j] = s[j];
+                    for (; j < NR; j++) d[j] = 0.0f;
+                }
+            } else {
+                /* transposed filter [k, cout_g, cin]: rows of input channels */
+                for (int64_t j = 0; j < NR; j++) {
+                    if (j >= nr) {
+                        for (int64_t k = 0; k < kc; k++) d[k * NR + j] = 0.0f;
+                        continue;
+                    }
+                    const float *s = w + taps[t].w + (co0 + j) * p->x.c + grp * p->cin_g + c0;
+                    for (int64_t k = 0; k < kc; k++) d[k * NR + j] = s[k];
+                }
+            }
+        }
+    } else {
+        for (int64_t j = 0; j < nr; j++)
+            for (int64_t t = 0; t < ntaps; t++) {
+                float *d = dst + (j * ntaps + t) * kc;
+                if (!p->transposed) {
+                    const float *s = w + taps[t].w + c0 * p->y.c + grp * p->cout_g + co0 + j;
+                    for (int64_t k = 0; k < kc; k++) d[k] = s[k * p->y.c];
+                } else {
+                    const float *s = w + taps[t].w + (co0 + j) * p->x.c + grp * p->cin_g + c0;
+                    memcpy(d, s, (size_t)kc * sizeof(float));
+                }
+            }
+    }
+}
+
+/* Bias and activation over the finished tile, as the reference: act((float)acc + bias). */
+static void epilogue(const dc_conv_args *a, float *const *cptr, int64_t rows, int64_t grp,
+                     int64_t co0, int64_t nr) {
+    const dc_conv_problem *p = a->p;
+    const float *bias = a->bias ? a->bias + grp * p->cout_g + co0 : NULL;
+    for (int64_t r = 0; r < rows; r++) {
+        float *c = cptr[r] + co0;
+        if (p->activation == DECONV_ACTIVATION_NONE) {
+            for (int64_t j = 0; j < nr; j++) c[j] += bias[j];
+        } else {
+            for (int64_t j = 0; j < nr; j++) c[j] = dc_activate(p, bias ? c[j] + bias[j] : c[j]);
+        }
+    }
+}
+
+static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                     const dc_ukr *uk) {
+    const dc_conv_problem *p = a->p;
+    geo g;
+    geo_init(p, uk, a->num_threads, &g);
+    char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
+    char *ws = base + (size_t)thread * g.slice;
+    float *bpack = (float *)(ws + g.off_b);
+    tap *taps = (tap *)(ws + g.off_taps);
+    const float **aptr = (const float **)(ws + g.off_a);
+    float **cptr = (float **)(ws + g.off_c);
+    float *zero = (float *)(ws + g.off_zero);
+    memset(zero, 0, (size_t)p->cin_g * sizeof(float));
+    const int mr = uk->mr, NR = uk->nr;
+    const int need_epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
+
+    int64_t cur_phase = -1, cur_rows = -1, ntaps = 0, r[3] = {0, 0, 0}, nq[3] = {0, 0, 0};
+    for (int64_t u = begin; u < end; u++) {
+        int64_t rest = u;
+        const int64_t nt = rest % g.ntiles;
+        rest /= g.ntiles;
+        const int64_t mb = rest % g.mblocks;
+        rest /= g.mblocks;
+        const int64_t grp = rest % p->groups;
+        const int64_t ph = rest / p->groups;
+        if (ph != cur_phase) {
+            ntaps = phase_taps(&g, ph, r, nq, taps);
+            cur_phase = ph;
+            cur_rows = -1;
+        }
+        const int64_t nrows = p->y.n * nq[0] * nq[1] * nq[2];
+        const int64_t row0 = mb * g.block_rows;
+        if (row0 >= nrows) continue;
+        const int64_t row1 = row0 + g.block_rows < nrows ? row0 + g.block_rows : nrows;
+        const int64_t key = (grp * g.mblocks + mb);
+        if (key != cur_rows) {
+            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, zero);
+            cur_rows = key;
+        }
+        const int64_t co0 = nt * NR;
+        const int64_t nr = p->cout_g - co0 < NR ? p->cout_g - co0 : NR;
+        const int64_t tiles = (row1 - row0 + mr - 1) / mr;
+        if (ntaps == 0) {
+            /* No kernel position reaches this phase: the sum is empty. */
+            for (int64_t i = 0; i < row1 - row0; i++)
+                for (int64_t j = 0; j < nr; j++) cptr[i][co0 + j] = 0.0f;
+        }
+        for (int64_t c0 = 0; ntaps > 0 && c0 < p->cin_g; c0 += g.kc) {
+            const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
+            pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
+            dc_ukr_args ua;
+            ua.b = bpack;
+            ua.a_off = c0;
+            ua.c_off = co0;
+            ua.kc = kc;
+            ua.ntaps = (int32_t)ntaps;
+            ua.nr = (int32_t)nr;
+            ua.first = c0 == 0;
+            for (int64_t ti = 0; ti < tiles; ti++) {
+                const int64_t left = row1 - row0 - ti * mr;
+                ua.a = aptr + ti * ntaps * mr;
+                ua.c = cptr + ti * mr;
+                ua.mr = (int32_t)(left < mr ? left : mr);
+                uk->fn(&ua);
+            }
+        }
+        if (need_epilogue) epilogue(a, cptr, row1 - row0, grp, co0, nr);
+    }
+}
+
+static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR,
+                                         dc_ukr_gemm_portable};
+static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
+                                        dc_ukr_dot_portable};
+static void run_gemm_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_GEMM_PORTABLE);
+}
+static void run_dot_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_DOT_PORTABLE);
+}
+#if defined(__x86_64__) || defined(__i386__)
+static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
+                                     dc_ukr_gemm_avx2};
+static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
+                                   dc_ukr_dot_avx2};
+static void run_gemm_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_GEMM_AVX2);
+}
+static void run_dot_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_DOT_AVX2);
+}
+#endif
+
+int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
+    if (p->layout != DECONV_CHANNELS_LAST) return 0;
+    if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
+    const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
+    if (kvol > MAX_TAPS) return 0;
+    /* Huge transposed strides make mostly empty phases: leave them to the reference. */
+    if (p->transposed && (p->s[0] > MAX_PHASE_STRIDE || p->s[1] > MAX_PHASE_STRIDE ||
+                          p->s[2] > MAX_PHASE_STRIDE))
+        return 0;
+    const int isa = dc_fast_isa();
+    if (isa == DC_FAST_OFF) return 0;
+    const dc_ukr *uk;
+    dc_conv_kernel_fn run;
+    const char *name;
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == DC_ISA_AVX2) {
+        const int dot = p->cout_g <= DC_AVX2_DOT_NR;
+        uk = dot ? &UKR_DOT_AVX2 : &UKR_GEMM_AVX2;
+        run = dot ? run_dot_avx2 : run_gemm_avx2;
+        name = dot ? "fast-dot-avx2" : "fast-gemm-avx2";
+    } else
+#endif
+    {
+        const int dot = p->cout_g <= DC_PORTABLE_DOT_NR;
+        uk = dot ? &UKR_DOT_PORTABLE : &UKR_GEMM_PORTABLE;
+        run = dot ? run_dot_portable : run_gemm_portable;
+        name = dot ? "fast-dot-portable" : "fast-gemm-portable";
+    }
+    (void)isa;
+    if (num_threads < 1) num_threads = 1;
+    geo g;
+    geo_init(p, uk, num_threads, &g);
+    plan->name = name;
+    plan->run = run;
+    plan->units = g.units;
+    plan->workspace_bytes = g.slice * (size_t)num_threads + 64;
+    return 1;
+}

@@ -1,0 +1,87 @@
+/*
+ * fast/fast.h - the fast conv kernels, shared by the files of fast/ and by dispatch.c.
+ *
+ * One driver (conv_gemm.c) runs conv and transposed conv, channels-last, as implicit GEMMs:
+ * a transposed conv is split into prod(stride) sub-pixel phases, each a dense stride-1
+ * correlation, so no multiply ever touches an inserted zero. Every phase is
+ *   C[rows, cout_g] = sum over taps and input channels of A_tap[rows, cin_g] * B_tap[cin_g, cout_g]
+ * where A_tap rows are read through an indirection table of row pointers (padding points at
+ * a zero row), so there is no im2col copy. Micro-kernels are per ISA, in their own files,
+ * compiled with target attributes so one build runs on every CPU; cpu.c picks the best one
+ * the CPU supports at run time.
+ *
+ * Results never depend on the thread count: every output element is computed by exactly one
+ * work unit, in an order fixed by the problem and the ISA level alone.
+ */
+#ifndef DECONV_FAST_H
+#define DECONV_FAST_H
+
+#include "internal.h"
+
+/* ---- ISA levels (cpu.c) ------------------------------------------------------------------ */
+
+enum {
+    DC_ISA_PORTABLE = 0, /* plain C, every target */
+    DC_ISA_AVX2 = 1,     /* x86 AVX2 + FMA */
+    DC_ISA_COUNT = 2
+};
+
+/** 1 if this build has kernels for `isa` and the CPU runs them. */
+int dc_fast_isa_supported(int isa);
+/** The level dispatch uses: the best supported one, or the one forced by the tests
+ *  (DC_FAST_OFF: no fast path claims anything, every op runs the reference). */
+int dc_fast_isa(void);
+#define DC_FAST_OFF (-2)
+/** Tests only: force level `isa` (must be supported), DC_FAST_OFF, or go back to automatic
+ *  with -1. Returns 1 if accepted. Not thread-safe; never called by the library itself. */
+int dc_fast_force_isa(int isa);
+/** Short name of a level ("portable", "avx2"). */
+const char *dc_fast_isa_name(int isa);
+
+/* ---- micro-kernels ------------------------------------------------------------------------- */
+
+/** One call: an mr x nr tile of C (mr <= MR, nr <= NR) accumulated over `ntaps` taps of `kc`
+ *  input channels each. Rows past mr read through a[] too (they point at the zero row) but
+ *  are never stored; columns past nr are never loaded or stored. */
+typedef struct dc_ukr_args {
+    const float *const *a; /* [ntaps][MR] row pointers; channel a_off is read first */
+    const float *b;        /* GEMM: packed [ntaps][kc][NR]; dot: [nr][ntaps][kc] */
+    float *const *c;       /* [mr] output row pointers; column c_off is the tile's first */
+    int64_t a_off, c_off, kc;
+    int32_t ntaps, mr, nr;
+    int first;             /* 1: start from zero, else add to what C holds */
+} dc_ukr_args;
+
+typedef void (*dc_ukr_fn)(const dc_ukr_args *u);
+
+/** A micro-kernel and its tile. kind GEMM: vectors over output channels, B packed
+ *  [ntaps][kc][NR]; kind DOT: vectors over input channels (few output channels), B packed
+ *  [nr][ntaps][kc]. */
+enum { DC_UKR_GEMM = 0, DC_UKR_DOT = 1 };
+typedef struct dc_ukr {
+    int kind, mr, nr;
+    dc_ukr_fn fn;
+} dc_ukr;
+
+void dc_ukr_gemm_portable(const dc_ukr_args *u); /* 4 x 8 */
+void dc_ukr_dot_portable(const dc_ukr_args *u);  /* 4 x 4 */
+#define DC_PORTABLE_GEMM_MR 4
+#define DC_PORTABLE_GEMM_NR 8
+#define DC_PORTABLE_DOT_MR 4
+#define DC_PORTABLE_DOT_NR 4
+#if defined(__x86_64__) || defined(__i386__)
+void dc_ukr_gemm_avx2(const dc_ukr_args *u); /* 6 x 16 */
+void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
+#define DC_AVX2_GEMM_MR 6
+#define DC_AVX2_GEMM_NR 16
+#define DC_AVX2_DOT_MR 4
+#define DC_AVX2_DOT_NR 3
+#endif
+
+/* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */
+
+/** Fills plan with a fast kernel for p at the current ISA level and returns 1, or returns 0
+ *  when no fast kernel claims p (the caller then uses the reference). */
+int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);
+
+#endif /* DECONV_FAST_H */

@@ -1,0 +1,152 @@
+/* fast/ukr_avx2.c - AVX2 + FMA micro-kernels. Compiled with a target attribute rather than a
+ * build flag, so the library still runs on CPUs without AVX2 (cpu.c only picks these when the
+ * CPU has them). Tails use masked loads and stores: nothing past a row is ever touched. */
+#include "fast/fast.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx2,fma")))
+
+/* Lane mask for the first n of 8 lanes (n may be <= 0 or >= 8). */
+TGT static inline __m256i lanes(int n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+/* 6 x 16 tile: 12 accumulators, 2 B vectors, 1 broadcast = 15 of the 16 ymm registers. */
+TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const __m256i m0 = lanes(u->nr), m1 = lanes(u->nr - 8);
+    const int mr = u->mr;
+    if (!u->first) {
+#define LOADC(r)                                                         \
+    if (mr > r) {                                                        \
+        c##r##0 = _mm256_maskload_ps(u->c[r] + u->c_off, m0);            \
+        c##r##1 = _mm256_maskload_ps(u->c[r] + u->c_off + 8, m1);        \
+    }
+        LOADC(0) LOADC(1) LOADC(2) LOADC(3) LOADC(4) LOADC(5)
+#undef LOADC
+    }
+    const int64_t kc = u->kc;
+    const float *b = u->b;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *const *ap = u->a + (int64_t)t * 6;
+        const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off, *a2 = ap[2] + u->a_off;
+        const float *a3 = ap[3] + u->a_off, *a4 = ap[4] + u->a_off, *a5 = ap[5] + u->a_off;
+        for (int64_t k = 0; k < kc; k++, b += 16) {
+            const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+            __m256 v;
+            v = _mm256_broadcast_ss(a0 + k);
+            c00 = _mm256_fmadd_ps(v, b0, c00);
+            c01 = _mm256_fmadd_ps(v, b1, c01);
+            v = _mm256_broadcast_ss(a1 + k);
+            c10 = _mm256_fmadd_ps(v, b0, c10);
+            c11 = _mm256_fmadd_ps(v, b1, c11);
+            v = _mm256_broadcast_ss(a2 + k);
+            c20 = _mm256_fmadd_ps(v, b0, c20);
+            c21 = _mm256_fmadd_ps(v, b1, c21);
+            v = _mm256_broadcast_ss(a3 + k);
+            c30 = _mm256_fmadd_ps(v, b0, c30);
+            c31 = _mm256_fmadd_ps(v, b1, c31);
+            v = _mm256_broadcast_ss(a4 + k);
+            c40 = _mm256_fmadd_ps(v, b0, c40);
+            c41 = _mm256_fmadd_ps(v, b1, c41);
+            v = _mm256_broadcast_ss(a5 + k);
+            c50 = _mm256_fmadd_ps(v, b0, c50);
+            c51 = _mm256_fmadd_ps(v, b1, c51);
+        }
+    }
+    if (u->nr == 16) {
+#define STOREC(r)                                                        \
+    if (mr > r) {                                                        \
+        _mm256_storeu_ps(u->c[r] + u->c_off, c##r##0);                   \
+        _mm256_storeu_ps(u->c[r] + u->c_off + 8, c##r##1);               \
+    }
+        STOREC(0) STOREC(1) STOREC(2) STOREC(3) STOREC(4) STOREC(5)
+#undef STOREC
+    } else {
+#define STOREC(r)                                                        \
+    if (mr > r) {                                                        \
+        _mm256_maskstore_ps(u->c[r] + u->c_off, m0, c##r##0);            \
+        _mm256_maskstore_ps(u->c[r] + u->c_off + 8, m1, c##r##1);        \
+    }
+        STOREC(0) STOREC(1) STOREC(2) STOREC(3) STOREC(4) STOREC(5)
+#undef STOREC
+    }
+}
+
+/* Sum of the 8 lanes in a fixed order. */
+TGT static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 4 rows x up to 3 output channels, vectors along input channels. B is [nr][ntaps][kc]. */
+TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
+    __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps(), s02 = _mm256_setzero_ps();
+    __m256 s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps(), s12 = _mm256_setzero_ps();
+    __m256 s20 = _mm256_setzero_ps(), s21 = _mm256_setzero_ps(), s22 = _mm256_setzero_ps();
+    __m256 s30 = _mm256_setzero_ps(), s31 = _mm256_setzero_ps(), s32 = _mm256_setzero_ps();
+    const int64_t kc = u->kc, per_col = (int64_t)u->ntaps * kc;
+    const int nr = u->nr;
+    /* Columns past nr reuse column 0's weights (valid memory); they are never stored. */
+    const float *bc0 = u->b, *bc1 = u->b + (nr > 1 ? per_col : 0),
+                *bc2 = u->b + (nr > 2 ? 2 * per_col : 0);
+    const int64_t kfull = kc & ~(int64_t)7;
+    const __m256i mt = lanes((int)(kc - kfull));
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *const *ap = u->a + (int64_t)t * 4;
+        const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off;
+        const float *a2 = ap[2] + u->a_off, *a3 = ap[3] + u->a_off;
+        const float *b0 = bc0 + t * kc, *b1 = bc1 + t * kc, *b2 = bc2 + t * kc;
+        int64_t k = 0;
+#define DOTSTEP(LOAD)                                                                   \
+    {                                                                                   \
+        const __m256 w0 = LOAD(b0 + k), w1 = LOAD(b1 + k), w2 = LOAD(b2 + k);          \
+        __m256 x;                                                                       \
+        x = LOAD(a0 + k);                                                               \
+        s00 = _mm256_fmadd_ps(x, w0, s00);                                              \
+        s01 = _mm256_fmadd_ps(x, w1, s01);                                              \
+        s02 = _mm256_fmadd_ps(x, w2, s02);                                              \
+        x = LOAD(a1 + k);                                                               \
+        s10 = _mm256_fmadd_ps(x, w0, s10);                                              \
+        s11 = _mm256_fmadd_ps(x, w1, s11);                                              \
+        s12 = _mm256_fmadd_ps(x, w2, s12);                                              \
+        x = LOAD(a2 + k);                                                               \
+        s20 = _mm256_fmadd_ps(x, w0, s20);                                              \
+        s21 = _mm256_fmadd_ps(x, w1, s21);                                              \
+        s22 = _mm256_fmadd_ps(x, w2, s22);                                              \
+        x = LOAD(a3 + k);                                                               \
+        s30 = _mm256_fmadd_ps(x, w0, s30);                                              \
+        s31 = _mm256_fmadd_ps(x, w1, s31);                                              \
+        s32 = _mm256_fmadd_ps(x, w2, s32);                                              \
+    }
+#define FULL(p) _mm256_loadu_ps(p)
+#define MASKED(p) _mm256_maskload_ps((p), mt)
+        for (; k < kfull; k += 8) DOTSTEP(FULL)
+        if (k < kc) DOTSTEP(MASKED)
+#undef FULL
+#undef MASKED
+#undef DOTSTEP
+    }
+    const __m256 s[4][3] = {{s00, s01, s02}, {s10, s11, s12}, {s20, s21, s22}, {s30, s31, s32}};
+    for (int r = 0; r < u->mr; r++)
+        for (int j = 0; j < nr; j++) {
+            const float v = hsum(s[r][j]);
+            float *c = &u->c[r][u->c_off + j];
+            *c = u->first ? v : *c + v;
+        }
+}
+
+#else
+/* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
+typedef int dc_ukr_avx2_unused;
+#endif

@@ -1,0 +1,61 @@
+/* fast/ukr_portable.c - plain C micro-kernels: the level every target has, and what the
+ * wide kernels fall back to. Small register tiles the compiler can keep in registers. */
+#include "fast/fast.h"
+
+#define GMR DC_PORTABLE_GEMM_MR
+#define GNR DC_PORTABLE_GEMM_NR
+
+void dc_ukr_gemm_portable(const dc_ukr_args *u) {
+    float acc[GMR][GNR];
+    for (int r = 0; r < GMR; r++)
+        for (int j = 0; j < GNR; j++)
+            acc[r][j] = (!u->first && r < u->mr && j < u->nr) ? u->c[r][u->c_off + j] : 0.0f;
+    const int64_t kc = u->kc;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *const *ap = u->a + (int64_t)t * GMR;
+        const float *b = u->b + (int64_t)t * kc * GNR;
+        const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off;
+        const float *a2 = ap[2] + u->a_off, *a3 = ap[3] + u->a_off;
+        for (int64_t k = 0; k < kc; k++, b += GNR) {
+            const float v0 = a0[k], v1 = a1[k], v2 = a2[k], v3 = a3[k];
+            for (int j = 0; j < GNR; j++) {
+                acc[0][j] += v0 * b[j];
+                acc[1][j] += v1 * b[j];
+                acc[2][j] += v2 * b[j];
+                acc[3][j] += v3 * b[j];
+            }
+        }
+    }
+    for (int r = 0; r < u->mr; r++)
+        for (int j = 0; j < u->nr; j++) u->c[r][u->c_off + j] = acc[r][j];
+}
+
+#define DMR DC_PORTABLE_DOT_MR
+#define DNR DC_PORTABLE_DOT_NR
+
+/* Dot products along input channels: for few output channels. Lanes of 8 channels are
+ * summed separately and reduced at the end, in a fixed order. */
+void dc_ukr_dot_portable(const dc_ukr_args *u) {
+    float acc[DMR][DNR][8];
+    for (int r = 0; r < DMR; r++)
+        for (int j = 0; j < DNR; j++)
+            for (int l = 0; l < 8; l++) acc[r][j][l] = 0.0f;
+    const int64_t kc = u->kc, per_col = (int64_t)u->ntaps * kc;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *const *ap = u->a + (int64_t)t * DMR;
+        for (int r = 0; r < DMR; r++) {
+            const float *a = ap[r] + u->a_off;
+            for (int j = 0; j < u->nr; j++) {
+                const float *b = u->b + j * per_col + t * kc;
+                for (int64_t k = 0; k < kc; k++) acc[r][j][k & 7] += a[k] * b[k];
+            }
+        }
+    }
+    for (int r = 0; r < u->mr; r++)
+        for (int j = 0; j < u->nr; j++) {
+            const float s = ((acc[r][j][0] + acc[r][j][1]) + (acc[r][j][2] + acc[r][j][3])) +
+                            ((acc[r][j][4] + acc[r][j][5]) + (acc[r][j][6] + acc[r][j][7]));
+            float *c = &u->c[r][u->c_off + j];
+            *c = u->first ? s : *c + s;
+        }
+}

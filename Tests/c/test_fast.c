@@ -1,0 +1,319 @@
+/* test_fast.c - the fast conv kernels against the reference (the oracle), through the public
+ * API: every supported ISA level (the lower ones forced), 1 and N threads (bitwise equal),
+ * randomized shapes that hit every vector-width tail, all paddings, groups, dilations, both
+ * layouts, bias and activations, and channel blocking. */
+#include "harness.h"
+
+#include "deconv.h"
+#include "fast/fast.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fcase {
+    int transposed;
+    deconv_conv_params prm;
+    deconv_shape x, w, y;
+    float *xd, *wd, *bd, *ref;
+    int64_t xn, wn, bn, yn;
+} fcase;
+
+static void free_case(fcase *c) {
+    free(c->xd);
+    free(c->wd);
+    free(c->bd);
+    free(c->ref);
+    memset(c, 0, sizeof *c);
+}
+
+static int64_t count_of(const deconv_shape *s) {
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+    return n;
+}
+
+static float *rand_buf(uint64_t *rng, int64_t n) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    for (int64_t i = 0; i < n; i++) p[i] = th_rand_float(rng);
+    return p;
+}
+
+static deconv_status run_case(const fcase *c, deconv_context *ctx, float *out) {
+    if (c->transposed)
+        return deconv_conv_transpose(ctx, &c->prm, &c->x, c->xd, c->xn, &c->w, c->wd, c->wn,
+                                     c->bd, c->bn, &c->y, out, c->yn, NULL);
+    return deconv_conv(ctx, &c->prm, &c->x, c->xd, c->xn, &c->w, c->wd, c->wn, c->bd, c->bn,
+                       out, c->yn, NULL);
+}
+
+static size_t case_workspace(const fcase *c, deconv_context *ctx) {
+    size_t b = 0;
+    deconv_status st =
+        c->transposed
+            ? deconv_conv_transpose_workspace_size(ctx, &c->prm, &c->x, &c->w, &c->y, &b, NULL)
+            : deconv_conv_workspace_size(ctx, &c->prm, &c->x, &c->w, &b, NULL);
+    return st == DECONV_OK ? b : (size_t)-1;
+}
+
+/* Sets up shapes from explicit sizes; returns 0 if the configuration is not valid. */
+static int make_case(fcase *c, uint64_t *rng, int transposed, int sr, deconv_layout layout,
+                     int64_t n, const int64_t *in_sp, int64_t cin_g, int64_t cout_g,
+                     int64_t groups, const int64_t *k, const int64_t *s, const int64_t *d,
+                     deconv_padding pad, const int64_t *pads, int bias, deconv_activation act) {
+    deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
+    memset(c, 0, sizeof *c);
+    c->transposed = transposed;
+    c->prm = init;
+    c->prm.spatial_rank = sr;
+    c->prm.layout = layout;
+    c->prm.padding = pad;
+    c->prm.activation = act;
+    c->prm.alpha = 0.1f;
+    c->prm.clamp_min = -0.5f;
+    c->prm.clamp_max = 0.75f;
+    for (int i = 0; i < sr; i++) {
+        c->prm.strides[i] = s[i];
+        c->prm.dilations[i] = d[i];
+        c->prm.pads[2 * i] = pads[2 * i];
+        c->prm.pads[2 * i + 1] = pads[2 * i + 1];
+    }
+    const int rank = sr + 2, cax = layout == DECONV_CHANNELS_LAST ? rank - 1 : 1;
+    const int sp0 = layout == DECONV_CHANNELS_LAST ? 1 : 2;
+    c->x.rank = c->w.rank = c->y.rank = rank;
+    c->x.dims[0] = n;
+    for (int i = 0; i < sr; i++) {
+        c->x.dims[sp0 + i] = in_sp[i];
+        c->w.dims[i] = k[i];
+    }
+    if (!transposed) {
+        c->x.dims[cax] = cin_g * groups;
+        c->w.dims[sr] = cin_g;
+        c->w.dims[sr + 1] = cout_g * groups;
+        if (deconv_conv_output_shape(&c->prm, &c->x, &c->w, &c->y, NULL, NULL) != DECONV_OK)
+            return 0;
+    } else {
+        int64_t lo[3], hi[3];
+        c->x.dims[cax] = cin_g * groups;
+        c->w.dims[sr] = cout_g;
+        c->w.dims[sr + 1] = cin_g * groups;
+        if (deconv_conv_transpose_output_range(&c->prm, &c->x, &c->w, lo, hi, NULL) != DECONV_OK)
+            return 0;
+        c->y = c->x;
+        c->y.dims[cax] = cout_g * groups;
+        for (int i = 0; i < sr; i++) {
+            if (lo[i] < 0) lo[i] = 0;
+            if (hi[i] < lo[i]) return 0;
+            c->y.dims[sp0 + i] = th_rand_int(rng, lo[i], hi[i]);
+        }
+    }
+    c->xn = count_of(&c->x);
+    c->wn = count_of(&c->w);
+    c->yn = count_of(&c->y);
+    c->bn = bias ? cout_g * groups : 0;
+    if (c->yn == 0 || c->yn > 400000) return 0;
+    c->xd = rand_buf(rng, c->xn);
+    c->wd = rand_buf(rng, c->wn);
+    c->bd = bias ? rand_buf(rng, c->bn) : NULL;
+    c->ref = malloc((size_t)c->yn * sizeof(float));
+    return 1;
+}
+
+/* Compares one fast run against the reference: relative 1e-4 (float vs double sums). */
+static int close_to_ref(const fcase *c, const float *got, int64_t *where) {
+    for (int64_t i = 0; i < c->yn; i++) {
+        const double r = c->ref[i], g = got[i];
+        if (!(fabs(r - g) <= 1e-4 * (fabs(r) > 1.0 ? fabs(r) : 1.0))) {
+            *where = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int g_cases, g_fast_claimed;
+
+/* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
+static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
+    dc_fast_force_isa(DC_FAST_OFF);
+    deconv_status st = run_case(c, NULL, c->ref);
+    CHECK(st == DECONV_OK, "%s: reference failed with %d", what, (int)st);
+    CHECK(case_workspace(c, ctx3) == 0, "%s: reference plan should need no workspace", what);
+    float *o1 = malloc((size_t)c->yn * sizeof(float));
+    float *o3 = malloc((size_t)c->yn * sizeof(float));
+    float *o0 = malloc((size_t)c->yn * sizeof(float));
+    g_cases++;
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
+        const size_t ws = case_workspace(c, ctx3);
+        const int claimed = ws > 0 && ws != (size_t)-1;
+        if (c->prm.layout == DECONV_CHANNELS_LAST) {
+            CHECK(claimed, "%s [%s]: fast path did not claim a channels-last problem", what,
+                  dc_fast_isa_name(isa));
+            g_fast_claimed += claimed;
+        }
+        th_poison(o1, c->yn);
+        th_poison(o3, c->yn);
+        th_poison(o0, c->yn);
+        CHECK(run_case(c, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
+        CHECK(run_case(c, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
+        CHECK(run_case(c, NULL, o0) == DECONV_OK, "%s: NULL context failed", what);
+        int64_t at = 0;
+        if (!CHECK(close_to_ref(c, o1, &at), "%s [%s]: y[%lld] = %.9g, reference %.9g", what,
+                   dc_fast_isa_name(isa), (long long)at, (double)o1[at], (double)c->ref[at]))
+            break;
+        CHECK(memcmp(o1, o3, (size_t)c->yn * sizeof(float)) == 0,
+              "%s [%s]: 1 and 3 threads differ", what, dc_fast_isa_name(isa));
+        CHECK(memcmp(o1, o0, (size_t)c->yn * sizeof(float)) == 0,
+              "%s [%s]: context and NULL context differ", what, dc_fast_isa_name(isa));
+    }
+    dc_fast_force_isa(-1);
+    free(o0);
+    free(o1);
+    free(o3);
+}
+
+static const deconv_activation ACTS[] = {
+    DECONV_ACTIVATION_NONE,       DECONV_ACTIVATION_RELU,    DECONV_ACTIVATION_RELU6,
+    DECONV_ACTIVATION_LEAKY_RELU, DECONV_ACTIVATION_SIGMOID, DECONV_ACTIVATION_TANH,
+    DECONV_ACTIVATION_CLAMP};
+
+static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0x5eedfa57ull;
+    int done = 0, tries = 0;
+    while (done < 300 && tries < 20000) {
+        tries++;
+        fcase c;
+        const int transposed = (int)th_rand_int(&rng, 0, 1);
+        const int sr = (int)(th_rand_int(&rng, 0, 5) < 4 ? 2 : th_rand_int(&rng, 1, 3));
+        const deconv_layout layout =
+            th_rand_int(&rng, 0, 7) == 0 ? DECONV_CHANNELS_FIRST : DECONV_CHANNELS_LAST;
+        const deconv_padding pad = (deconv_padding)th_rand_int(&rng, 0, 2);
+        int64_t in_sp[3], k[3], s[3], d[3], pads[6];
+        for (int i = 0; i < sr; i++) {
+            in_sp[i] = th_rand_int(&rng, 1, sr == 3 ? 5 : 9);
+            k[i] = th_rand_int(&rng, 1, sr == 3 ? 3 : 5);
+            s[i] = th_rand_int(&rng, 1, 3);
+            d[i] = th_rand_int(&rng, 0, 3) == 0 ? 2 : 1;
+            pads[2 * i] = th_rand_int(&rng, 0, 2);
+            pads[2 * i + 1] = th_rand_int(&rng, 0, 2);
+        }
+        const int64_t groups = th_rand_int(&rng, 0, 3) == 0 ? th_rand_int(&rng, 2, 3) : 1;
+        /* Channel counts around every tail of 8 and 16 lanes and the 1..3-channel kernels. */
+        const int64_t cin_g = th_rand_int(&rng, 1, 20);
+        const int64_t cout_g = th_rand_int(&rng, 0, 2) == 0 ? th_rand_int(&rng, 1, 4)
+                                                            : th_rand_int(&rng, 1, 40);
+        const int bias = (int)th_rand_int(&rng, 0, 1);
+        const deconv_activation act =
+            th_rand_int(&rng, 0, 2) == 0 ? ACTS[th_rand_int(&rng, 0, 6)] : DECONV_ACTIVATION_NONE;
+        const int64_t n = th_rand_int(&rng, 1, 3);
+        if (!make_case(&c, &rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
+                       pad, pads, bias, act)) {
+            free_case(&c);
+            continue;
+        }
+        char what[160];
+        snprintf(what, sizeof what,
+                 "random #%d %s rank %d %s pad %d n %lld cin_g %lld cout_g %lld groups %lld",
+                 done, transposed ? "transpose" : "conv", sr,
+                 layout == DECONV_CHANNELS_LAST ? "NHWC" : "NCHW", (int)pad, (long long)n,
+                 (long long)cin_g, (long long)cout_g, (long long)groups);
+        check_case(&c, ctx1, ctx3, what);
+        free_case(&c);
+        done++;
+    }
+    CHECK(done == 300, "only %d random cases were valid in %d tries", done, tries);
+}
+
+/* Larger channel counts: channel blocking (several kc blocks, with a tail) for both kernel
+ * kinds, suite-like shapes scaled down. */
+static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
+    static const struct {
+        int transposed;
+        int64_t n, h, w, cin, cout, k, s;
+        deconv_padding pad;
+    } cases[] = {
+        {0, 1, 6, 7, 200, 37, 3, 1, DECONV_PADDING_SAME},   /* gemm, kc blocks + tail */
+        {1, 2, 4, 4, 300, 20, 5, 2, DECONV_PADDING_SAME},   /* transposed gemm, blocks */
+        {1, 2, 5, 5, 700, 3, 3, 2, DECONV_PADDING_SAME},    /* dot, kc blocks */
+        {0, 2, 6, 5, 700, 2, 3, 2, DECONV_PADDING_VALID},   /* conv dot, kc blocks */
+        {1, 2, 8, 8, 128, 3, 5, 2, DECONV_PADDING_SAME},    /* dcgan4-like */
+        {1, 4, 7, 7, 32, 1, 3, 2, DECONV_PADDING_SAME},     /* mnist_k3s2-like */
+        {1, 1, 3, 3, 4, 2, 3, 2, DECONV_PADDING_SAME},      /* seed_small */
+        {1, 1, 8, 8, 64, 48, 2, 2, DECONV_PADDING_VALID},   /* unet_up-like */
+        {0, 2, 9, 9, 1, 32, 5, 1, DECONV_PADDING_SAME},     /* lenet_c1-like */
+        {0, 2, 8, 8, 24, 40, 3, 2, DECONV_PADDING_SAME},    /* down_s2-like */
+        {1, 1, 2, 2, 16, 16, 1, 3, DECONV_PADDING_VALID},   /* phases with no taps */
+    };
+    uint64_t rng = 0xf1edull;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int bias = 0; bias <= 1; bias++) {
+            fcase c;
+            const int64_t sp[2] = {cases[i].h, cases[i].w}, k[2] = {cases[i].k, cases[i].k};
+            const int64_t s[2] = {cases[i].s, cases[i].s}, d[2] = {1, 1}, pads[4] = {0, 0, 0, 0};
+            const int ok = make_case(&c, &rng, cases[i].transposed, 2, DECONV_CHANNELS_LAST,
+                                     cases[i].n, sp, cases[i].cin, cases[i].cout, 1, k, s, d,
+                                     cases[i].pad, pads, bias,
+                                     bias ? DECONV_ACTIVATION_RELU : DECONV_ACTIVATION_NONE);
+            CHECK(ok, "fixed case %d is not valid", (int)i);
+            if (ok) {
+                char what[64];
+                snprintf(what, sizeof what, "fixed case %d bias %d", (int)i, bias);
+                check_case(&c, ctx1, ctx3, what);
+            }
+            free_case(&c);
+        }
+    }
+}
+
+/* The fast path takes its scratch from the context: a caller workspace of exactly the queried
+ * size is enough, one byte less is refused before anything is written. */
+static void workspace_cases(deconv_context *ctx3) {
+    uint64_t rng = 0x3a3a;
+    fcase c;
+    const int64_t sp[2] = {6, 6}, k[2] = {3, 3}, s[2] = {2, 2}, d[2] = {1, 1}, pads[4] = {0};
+    if (!CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, sp, 20, 24, 1, k, s, d,
+                         DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE),
+               "workspace case invalid")) {
+        free_case(&c);
+        return;
+    }
+    const size_t ws = case_workspace(&c, ctx3);
+    CHECK(ws > 0 && ws != (size_t)-1, "fast path should report workspace, got %zu", ws);
+    void *mem = malloc(ws);
+    float *out = malloc((size_t)c.yn * sizeof(float));
+    dc_fast_force_isa(DC_FAST_OFF);
+    run_case(&c, NULL, c.ref);
+    dc_fast_force_isa(-1);
+    CHECK(deconv_context_set_workspace(ctx3, mem, ws - 1, NULL) == DECONV_OK, "set workspace");
+    th_poison(out, c.yn);
+    CHECK(run_case(&c, ctx3, out) == DECONV_ERR_WORKSPACE_TOO_SMALL,
+          "a workspace one byte short must be refused");
+    CHECK(th_is_poisoned(out, c.yn), "output written although the workspace was too small");
+    CHECK(deconv_context_set_workspace(ctx3, mem, ws, NULL) == DECONV_OK, "set workspace");
+    CHECK(run_case(&c, ctx3, out) == DECONV_OK, "exact workspace must be enough");
+    int64_t at = 0;
+    CHECK(close_to_ref(&c, out, &at), "caller workspace: y[%lld] = %g, reference %g",
+          (long long)at, (double)out[at], (double)c.ref[at]);
+    CHECK(deconv_context_set_workspace(ctx3, NULL, 0, NULL) == DECONV_OK, "unset workspace");
+    free(out);
+    free(mem);
+    free_case(&c);
+}
+
+void suite_fast(void) {
+    deconv_context *ctx1 = NULL, *ctx3 = NULL;
+    CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
+    CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
+    CHECK(dc_fast_isa_supported(DC_ISA_PORTABLE), "the portable level always exists");
+    CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
+    g_cases = g_fast_claimed = 0;
+    fixed_cases(ctx1, ctx3);
+    random_cases(ctx1, ctx3);
+    workspace_cases(ctx3);
+    CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
+          g_cases);
+    deconv_context_destroy(ctx1);
+    deconv_context_destroy(ctx3);
+}
