@@ -1,0 +1,157 @@
+// Keras-style convolution layers: thin public faces over ConvLayerCore.
+
+/// Keras' `Conv1D`: a 1-D convolution layer over `[N, W, C]` input (channels-last by
+/// default) with a `[k, in / groups, filters]` kernel, Glorot-uniform initialised (seeded, reproducible), a zero
+/// bias, and a fused activation.
+public struct Conv1D: Layer {
+    var core: ConvLayerCore
+
+    /// - Parameters:
+    ///   - filters: output channels.
+    ///   - kernelSize: window extent, one value or one per spatial dim.
+    ///   - strides: one value or one per spatial dim.
+    ///   - padding: `.valid` (Keras' default), `.same` or `.explicit`.
+    ///   - dilation: Keras' `dilation_rate`, one value or one per spatial dim.
+    ///   - groups: input and output channels are split into this many groups.
+    ///   - activation: fused after the bias.
+    ///   - useBias: whether a bias (zero-initialised) is added.
+    ///   - dataFormat: the input's data format.
+    ///   - seed: the kernel initialiser's seed; nil takes the one given to `build`.
+    public init(filters: Int, kernelSize: PerDim, strides: PerDim = 1, padding: Padding = .valid,
+                dilation: PerDim = 1, groups: Int = 1, activation: Activation = .none, useBias: Bool = true,
+                dataFormat: DataFormat = .channelsLast, seed: UInt64? = nil) {
+        core = ConvLayerCore(spatialRank: 1, transposed: false, name: "Conv1D", filters: filters,
+                             kernelSize: kernelSize, strides: strides, padding: padding, outputPadding: nil,
+                             dilation: dilation, groups: groups, activation: activation, useBias: useBias,
+                             dataFormat: dataFormat, seed: seed)
+    }
+
+    /// The kernel (`[k, in / groups, filters]`), nil until built or set.
+    public var kernel: Tensor? { core.kernel }
+    /// The bias (`[filters]`), nil until built or set, or when `useBias` is false.
+    public var bias: Tensor? { core.bias }
+    /// Output channels.
+    public var filters: Int { core.filters }
+    /// The fused activation.
+    public var activation: Activation { core.activation }
+
+    /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[k, in / groups, filters]` and the
+    /// bias `[filters]` (nil when `useBias` is false).
+    public mutating func setWeights(kernel: Tensor, bias: Tensor?) throws {
+        try core.setWeights(kernel: kernel, bias: bias)
+    }
+
+    /// Creates missing weights for `inputShape` and returns the output shape.
+    public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
+        try core.build(inputShape: inputShape, fallbackSeed: seed)
+    }
+
+    /// Runs the layer; throws if it has no weights yet.
+    public func forward(_ input: Tensor, state: inout LayerState, context: ExecutionContext?) throws -> Tensor {
+        try core.forward(input, context: context)
+    }
+}
+
+/// Keras' `Conv2D`: a 2-D convolution layer over `[N, H, W, C]` input (channels-last by
+/// default) with a `[kh, kw, in / groups, filters]` kernel, Glorot-uniform initialised (seeded, reproducible), a zero
+/// bias, and a fused activation.
+public struct Conv2D: Layer {
+    var core: ConvLayerCore
+
+    /// - Parameters:
+    ///   - filters: output channels.
+    ///   - kernelSize: window extent, one value or one per spatial dim.
+    ///   - strides: one value or one per spatial dim.
+    ///   - padding: `.valid` (Keras' default), `.same` or `.explicit`.
+    ///   - dilation: Keras' `dilation_rate`, one value or one per spatial dim.
+    ///   - groups: input and output channels are split into this many groups.
+    ///   - activation: fused after the bias.
+    ///   - useBias: whether a bias (zero-initialised) is added.
+    ///   - dataFormat: the input's data format.
+    ///   - seed: the kernel initialiser's seed; nil takes the one given to `build`.
+    public init(filters: Int, kernelSize: PerDim, strides: PerDim = 1, padding: Padding = .valid,
+                dilation: PerDim = 1, groups: Int = 1, activation: Activation = .none, useBias: Bool = true,
+                dataFormat: DataFormat = .channelsLast, seed: UInt64? = nil) {
+        core = ConvLayerCore(spatialRank: 2, transposed: false, name: "Conv2D", filters: filters,
+                             kernelSize: kernelSize, strides: strides, padding: padding, outputPadding: nil,
+                             dilation: dilation, groups: groups, activation: activation, useBias: useBias,
+                             dataFormat: dataFormat, seed: seed)
+    }
+
+    /// The kernel (`[kh, kw, in / groups, filters]`), nil until built or set.
+    public var kernel: Tensor? { core.kernel }
+    /// The bias (`[filters]`), nil until built or set, or when `useBias` is false.
+    public var bias: Tensor? { core.bias }
+    /// Output channels.
+    public var filters: Int { core.filters }
+    /// The fused activation.
+    public var activation: Activation { core.activation }
+
+    /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kh, kw, in / groups, filters]` and the
+    /// bias `[filters]` (nil when `useBias` is false).
+    public mutating func setWeights(kernel: Tensor, bias: Tensor?) throws {
+        try core.setWeights(kernel: kernel, bias: bias)
+    }
+
+    /// Creates missing weights for `inputShape` and returns the output shape.
+    public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
+        try core.build(inputShape: inputShape, fallbackSeed: seed)
+    }
+
+    /// Runs the layer; throws if it has no weights yet.
+    public func forward(_ input: Tensor, state: inout LayerState, context: ExecutionContext?) throws -> Tensor {
+        try core.forward(input, context: context)
+    }
+}
+
+/// Keras' `Conv3D`: a 3-D convolution layer over `[N, D, H, W, C]` input (channels-last by
+/// default) with a `[kd, kh, kw, in / groups, filters]` kernel, Glorot-uniform initialised (seeded, reproducible), a zero
+/// bias, and a fused activation.
+public struct Conv3D: Layer {
+    var core: ConvLayerCore
+
+    /// - Parameters:
+    ///   - filters: output channels.
+    ///   - kernelSize: window extent, one value or one per spatial dim.
+    ///   - strides: one value or one per spatial dim.
+    ///   - padding: `.valid` (Keras' default), `.same` or `.explicit`.
+    ///   - dilation: Keras' `dilation_rate`, one value or one per spatial dim.
+    ///   - groups: input and output channels are split into this many groups.
+    ///   - activation: fused after the bias.
+    ///   - useBias: whether a bias (zero-initialised) is added.
+    ///   - dataFormat: the input's data format.
+    ///   - seed: the kernel initialiser's seed; nil takes the one given to `build`.
+    public init(filters: Int, kernelSize: PerDim, strides: PerDim = 1, padding: Padding = .valid,
+                dilation: PerDim = 1, groups: Int = 1, activation: Activation = .none, useBias: Bool = true,
+                dataFormat: DataFormat = .channelsLast, seed: UInt64? = nil) {
+        core = ConvLayerCore(spatialRank: 3, transposed: false, name: "Conv3D", filters: filters,
+                             kernelSize: kernelSize, strides: strides, padding: padding, outputPadding: nil,
+                             dilation: dilation, groups: groups, activation: activation, useBias: useBias,
+                             dataFormat: dataFormat, seed: seed)
+    }
+
+    /// The kernel (`[kd, kh, kw, in / groups, filters]`), nil until built or set.
+    public var kernel: Tensor? { core.kernel }
+    /// The bias (`[filters]`), nil until built or set, or when `useBias` is false.
+    public var bias: Tensor? { core.bias }
+    /// Output channels.
+    public var filters: Int { core.filters }
+    /// The fused activation.
+    public var activation: Activation { core.activation }
+
+    /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kd, kh, kw, in / groups, filters]` and the
+    /// bias `[filters]` (nil when `useBias` is false).
+    public mutating func setWeights(kernel: Tensor, bias: Tensor?) throws {
+        try core.setWeights(kernel: kernel, bias: bias)
+    }
+
+    /// Creates missing weights for `inputShape` and returns the output shape.
+    public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
+        try core.build(inputShape: inputShape, fallbackSeed: seed)
+    }
+
+    /// Runs the layer; throws if it has no weights yet.
+    public func forward(_ input: Tensor, state: inout LayerState, context: ExecutionContext?) throws -> Tensor {
+        try core.forward(input, context: context)
+    }
+}
