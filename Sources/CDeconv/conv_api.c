@@ -10,6 +10,11 @@
 /* Checks params (everything that does not depend on shapes). */
 static deconv_status check_params(const deconv_conv_params *p, deconv_error *err) {
     if (!p) return dc_fail(err, DECONV_ERR_NULL_POINTER, "params is NULL");
+    /* struct_size first, alone: a smaller struct may end right after it, so no other field
+     * may be read before the size is known (the dummy arguments are never looked at). */
+    if (p->struct_size != sizeof(deconv_conv_params))
+        return dc_check_common(p, p->struct_size, sizeof(deconv_conv_params), 0, 1,
+                               DECONV_CHANNELS_LAST, DECONV_PADDING_VALID, "params", err);
     deconv_status st = dc_check_common(p, p->struct_size, sizeof(deconv_conv_params), p->flags,
                                        p->spatial_rank, p->layout, p->padding, "params", err);
     if (st) return st;
