@@ -30,20 +30,24 @@
  * ---------------------------------------------------------------------------------------------
  * Semantics (per spatial dim i; k = kernel extent, s = stride, d = dilation)
  * ---------------------------------------------------------------------------------------------
- *   k_eff = (k - 1) * d + 1
- *   VALID:    out = floor((in - k_eff + s) / s),           pad_before = pad_after = 0
- *   EXPLICIT: out = floor((in + pb + pa - k_eff + s) / s)
+ *   k_eff = (k - 1) * d + 1                  "/" is C's (and TF's) division, truncating to 0
+ *   VALID:    out = (in - k_eff + s) / s,                  pad_before = pad_after = 0
+ *   EXPLICIT: out = (in + pb + pa - k_eff + s) / s
  *   SAME:     out = ceil(in / s);  total = max(0, (out - 1) * s + k_eff - in)
  *             pb = floor(total / 2);  pa = total - pb      (the odd extra pad goes at the END)
- *   out < 0 is an error (DECONV_ERR_OUTPUT_SIZE); out == 0 gives an empty result.
+ *   out < 0 is an error (DECONV_ERR_OUTPUT_SIZE); out == 0 gives an empty result. Because the
+ *   division truncates, a window up to s - 1 cells larger than the padded input gives 0, not
+ *   an error, exactly as TF.
  *
  * Transposed convolution is the gradient of conv with respect to its input (TF's
  * Conv2DBackpropInput). Its output_shape is the forward conv's input shape and is accepted iff
  * the forward rule above maps output_shape[i] back onto the input's size, for every spatial dim.
- * Exactly s sizes are valid per dim:
+ * For in >= 1 exactly s sizes are valid per dim:
  *   SAME:     [(in - 1) * s + 1,  in * s]
  *   VALID:    [(in - 1) * s + k_eff,  (in - 1) * s + k_eff + s - 1]
  *   EXPLICIT: the VALID range shifted by -(pb + pa)
+ * For in == 0: SAME accepts only 0; VALID [k_eff - 2s + 1, k_eff - 1] (truncation), EXPLICIT
+ * that range shifted by -(pb + pa); sizes below 0 are never valid.
  * With pb the forward pad computed from the OUTPUT size:
  *   y[n, o, co] = sum over (i, a, ci) with i*s + a*d - pb == o of x[n, i, ci] * w[a, co, ci]
  * Because forward SAME puts the extra pad at the end, the transposed op pads more at the top/left.
@@ -325,9 +329,9 @@ DECONV_API deconv_status deconv_conv_output_shape(const deconv_conv_params *para
                                                   deconv_error *error);
 
 /** The valid output sizes of a transposed conv: for every spatial dim i, output_shape dim i is
- *  accepted iff min_size[i] <= size <= max_size[i], and max_size[i] - min_size[i] + 1 ==
- *  stride[i] (TF's rule; see the top of the file). A range may start below 0 for EXPLICIT
- *  padding; only sizes >= 0 are usable. input: the transposed conv's input; filter:
+ *  accepted iff min_size[i] <= size <= max_size[i], and for a non-empty input
+ *  max_size[i] - min_size[i] + 1 == stride[i] (TF's rule; see the top of the file). A range may
+ *  start below 0 (EXPLICIT padding, empty input); only sizes >= 0 are usable. input: the transposed conv's input; filter:
  *  [k..., out/groups, in]. Entries past spatial_rank are set to 0. */
 DECONV_API deconv_status deconv_conv_transpose_output_range(
     const deconv_conv_params *params, const deconv_shape *input, const deconv_shape *filter,

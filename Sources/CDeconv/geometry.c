@@ -24,8 +24,10 @@ int64_t dc_window_out(deconv_padding padding, dc_dim *dim) {
         return out;
     }
     if (padding == DECONV_PADDING_VALID) dim->pb = dim->pa = 0;
-    /* floor, not truncation: a window larger than the padded input gives a negative size. */
-    return dc_floordiv(dim->in + dim->pb + dim->pa - k_eff + dim->s, dim->s);
+    /* C's truncating division, exactly as TF (kernel_shape_util.cc): a numerator in (-s, 0)
+     * gives size 0, not -1, so only a window more than a stride larger than the padded input
+     * is an error. */
+    return (dim->in + dim->pb + dim->pa - k_eff + dim->s) / dim->s;
 }
 
 void dc_transpose_range(deconv_padding padding, int64_t in, int64_t k, int64_t s, int64_t d,
@@ -39,7 +41,14 @@ void dc_transpose_range(deconv_padding padding, int64_t in, int64_t k, int64_t s
         return;
     }
     if (padding == DECONV_PADDING_VALID) pb = pa = 0;
-    /* floor((out + pb + pa - k_eff) / s) + 1 == in */
+    if (in == 0) {
+        /* trunc((out + pb + pa - k_eff + s) / s) == 0  <=>  the numerator is in (-s, s):
+         * 2s - 1 sizes, TF's truncating division at work. */
+        *lo = k_eff - 2 * s + 1 - pb - pa;
+        *hi = k_eff - 1 - pb - pa;
+        return;
+    }
+    /* (out + pb + pa - k_eff) / s + 1 == in, with a non-negative numerator for in >= 1 */
     *lo = (in - 1) * s + k_eff - pb - pa;
     *hi = *lo + s - 1;
 }

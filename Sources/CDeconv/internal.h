@@ -56,11 +56,6 @@ static inline int dc_add(int64_t a, int64_t b, int64_t *r) {
     return 1;
 #endif
 }
-/** Floor division for b > 0 (C's / truncates toward zero). */
-static inline int64_t dc_floordiv(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    return (a % b != 0 && a < 0) ? q - 1 : q;
-}
 
 /* ---- geometry (geometry.c): TF's windowed-size rule for one spatial dim ------------------ */
 
@@ -71,7 +66,8 @@ typedef struct dc_dim {
     int64_t pb, pa;      /* explicit pads (input for EXPLICIT, output otherwise) */
 } dc_dim;
 
-/** Forward output size and pads of one dim. Returns the size, which may be negative. */
+/** Forward output size and pads of one dim (TF's truncating division). Returns the size,
+ *  which may be negative. */
 int64_t dc_window_out(deconv_padding padding, dc_dim *dim);
 /** Valid transposed output sizes [lo, hi] of one dim whose forward output is `in`. */
 void dc_transpose_range(deconv_padding padding, int64_t in, int64_t k, int64_t s, int64_t d,
