@@ -22,7 +22,7 @@
 #define MAX_TAPS 512           /* larger kernels go to the reference */
 #define MAX_CIN ((int64_t)1 << 20)
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
-#define BLOCK_ROWS 192         /* output rows per unit (rounded to tiles) */
+#define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
 #define B_BLOCK_FLOATS 16384   /* packed weights per channel block: 64 KiB, L2-resident */
 
 typedef struct tap {
@@ -36,7 +36,7 @@ typedef struct geo {
     int64_t nphase, ps[3];     /* phases and their extent per dim (strides, or 1s for conv) */
     int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
     int64_t ntaps_max, kc;
-    size_t off_b, off_taps, off_a, off_c, off_zero, slice;
+    size_t off_b, off_taps, off_a, off_c, off_tc, off_ti, off_zero, slice;
 } geo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -103,6 +103,10 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_thr
     off += round64((size_t)(g->block_tiles * taps * uk->mr) * sizeof(float *));
     g->off_c = off;
     off += round64((size_t)g->block_rows * sizeof(float *));
+    g->off_tc = off;
+    off += round64((size_t)g->block_tiles * sizeof(int32_t));
+    g->off_ti = off;
+    off += round64((size_t)(g->block_tiles * taps) * sizeof(int32_t));
     g->off_zero = off;
     off += round64((size_t)p->cin_g * sizeof(float));
     g->slice = off;
@@ -133,46 +137,60 @@ static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3],
     return n;
 }
 
-/* Row and tap pointers of rows [row0, row1) of a phase, tile by tile. */
+/* Row and tap pointers of rows [row0, row1) of a phase, tile by tile. Rows are ordered
+ * (q0, q1, q2, n), batch innermost, so a tile's rows share positions and so their padding;
+ * a tile keeps only the taps that reach the input for at least one of its rows (the others
+ * would multiply zeros only). tcount[tile] and tidx[tile][] record which taps remain. */
 static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
                        const int64_t nq[3], const tap *taps, int64_t ntaps, int64_t grp,
                        int64_t row0, int64_t row1, const float **aptr, float **cptr,
-                       const float *zero) {
+                       int32_t *tcount, int32_t *tidx, const float *zero) {
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t ntile = (row1 - row0 + mr - 1) / mr;
-    for (int64_t ti = 0; ti < ntile; ti++)
-        for (int rr = 0; rr < mr; rr++) {
-            const int64_t row = row0 + ti * mr + rr;
-            const float **ap = aptr + ti * ntaps * mr + rr;
-            if (row >= row1) {
-                for (int64_t t = 0; t < ntaps; t++) ap[t * mr] = zero;
-                continue;
-            }
-            int64_t q[3], rest = row;
-            q[2] = rest % nq[2];
+    int64_t qs[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
+    for (int64_t ti = 0; ti < ntile; ti++) {
+        const int64_t rows = row1 - row0 - ti * mr < mr ? row1 - row0 - ti * mr : mr;
+        for (int rr = 0; rr < rows; rr++) {
+            int64_t rest = row0 + ti * mr + rr;
+            const int64_t n = rest % p->y.n;
+            rest /= p->y.n;
+            qs[rr][2] = rest % nq[2];
             rest /= nq[2];
-            q[1] = rest % nq[1];
-            rest /= nq[1];
-            q[0] = rest % nq[0];
-            const int64_t n = rest / nq[0];
+            qs[rr][1] = rest % nq[1];
+            qs[rr][0] = rest / nq[1];
             int64_t yoff = n * p->y.stride_n + grp * p->cout_g;
             for (int j = 0; j < 3; j++) {
-                const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
+                const int64_t o = p->transposed ? r[j] + qs[rr][j] * p->s[j] : qs[rr][j];
                 yoff += o * p->y.stride_sp[j];
             }
             cptr[ti * mr + rr] = a->y + yoff;
-            for (int64_t t = 0; t < ntaps; t++) {
-                int64_t xoff = n * p->x.stride_n + grp * p->cin_g;
-                int inside = 1;
-                for (int j = 0; j < 3; j++) {
-                    const int64_t i = (p->transposed ? q[j] : q[j] * p->s[j]) + taps[t].off[j];
-                    if (i < 0 || i >= p->x.sp[j]) inside = 0;
-                    xoff += i * p->x.stride_sp[j];
-                }
-                ap[t * mr] = inside ? a->x + xoff : zero;
-            }
+            xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
         }
+        const float **ap = aptr + ti * ntaps * mr;
+        int32_t *ti_idx = tidx + ti * ntaps;
+        int32_t cnt = 0;
+        for (int64_t t = 0; t < ntaps; t++) {
+            int any = 0;
+            for (int rr = 0; rr < mr; rr++) {
+                const float *ptr = zero;
+                if (rr < rows) {
+                    int64_t xoff = xbase[rr];
+                    int inside = 1;
+                    for (int j = 0; j < 3; j++) {
+                        const int64_t i =
+                            (p->transposed ? qs[rr][j] : qs[rr][j] * p->s[j]) + taps[t].off[j];
+                        if (i < 0 || i >= p->x.sp[j]) inside = 0;
+                        xoff += i * p->x.stride_sp[j];
+                    }
+                    if (inside) ptr = a->x + xoff, any = 1;
+                }
+                ap[cnt * mr + rr] = ptr;
+            }
+            if (any) ti_idx[cnt++] = (int32_t)t;
+        }
+        tcount[ti] = cnt;
+    }
 }
 
 /* Packs weights of channels [c0, c0 + kc) and output channel tile nt of group grp. */
@@ -193,14 +211,19 @@ static void pack_b(const geo *g, const float *w, const tap *taps, int64_t ntaps,
                     for (; j < NR; j++) d[j] = 0.0f;
                 }
             } else {
-                /* transposed filter [k, cout_g, cin]: rows of input channels */
-                for (int64_t j = 0; j < NR; j++) {
-                    if (j >= nr) {
-                        for (int64_t k = 0; k < kc; k++) d[k * NR + j] = 0.0f;
-                        continue;
+                /* transposed filter [k, cout_g, cin]: rows of input channels, transposed
+                 * 8 channels at a time so both sides stay sequential */
+                const float *s = w + taps[t].w + co0 * p->x.c + grp * p->cin_g + c0;
+                for (int64_t k0 = 0; k0 < kc; k0 += 8) {
+                    const int64_t k1 = k0 + 8 < kc ? k0 + 8 : kc;
+                    for (int64_t j = 0; j < NR; j++) {
+                        if (j >= nr) {
+                            for (int64_t k = k0; k < k1; k++) d[k * NR + j] = 0.0f;
+                            continue;
+                        }
+                        const float *sj = s + j * p->x.c;
+                        for (int64_t k = k0; k < k1; k++) d[k * NR + j] = sj[k];
                     }
-                    const float *s = w + taps[t].w + (co0 + j) * p->x.c + grp * p->cin_g + c0;
-                    for (int64_t k = 0; k < kc; k++) d[k * NR + j] = s[k];
                 }
             }
         }
@@ -245,6 +268,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     tap *taps = (tap *)(ws + g.off_taps);
     const float **aptr = (const float **)(ws + g.off_a);
     float **cptr = (float **)(ws + g.off_c);
+    int32_t *tcount = (int32_t *)(ws + g.off_tc), *tidx = (int32_t *)(ws + g.off_ti);
     float *zero = (float *)(ws + g.off_zero);
     memset(zero, 0, (size_t)p->cin_g * sizeof(float));
     const int mr = uk->mr, NR = uk->nr;
@@ -270,7 +294,8 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const int64_t row1 = row0 + g.block_rows < nrows ? row0 + g.block_rows : nrows;
         const int64_t key = (grp * g.mblocks + mb);
         if (key != cur_rows) {
-            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, zero);
+            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, tcount, tidx,
+                       zero);
             cur_rows = key;
         }
         const int64_t co0 = nt * NR;
@@ -289,12 +314,14 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             ua.a_off = c0;
             ua.c_off = co0;
             ua.kc = kc;
-            ua.ntaps = (int32_t)ntaps;
+            ua.btaps = ntaps;
             ua.nr = (int32_t)nr;
             ua.first = c0 == 0;
             for (int64_t ti = 0; ti < tiles; ti++) {
                 const int64_t left = row1 - row0 - ti * mr;
                 ua.a = aptr + ti * ntaps * mr;
+                ua.tap = tidx + ti * ntaps;
+                ua.ntaps = tcount[ti];
                 ua.c = cptr + ti * mr;
                 ua.mr = (int32_t)(left < mr ? left : mr);
                 uk->fn(&ua);

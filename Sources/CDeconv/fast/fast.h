@@ -45,7 +45,9 @@ const char *dc_fast_isa_name(int isa);
  *  are never stored; columns past nr are never loaded or stored. */
 typedef struct dc_ukr_args {
     const float *const *a; /* [ntaps][MR] row pointers; channel a_off is read first */
-    const float *b;        /* GEMM: packed [ntaps][kc][NR]; dot: [nr][ntaps][kc] */
+    const int32_t *tap;    /* [ntaps]: which tap of b each of the a[] taps uses */
+    const float *b;        /* GEMM: packed [btaps][kc][NR]; dot: [nr][btaps][kc] */
+    int64_t btaps;         /* taps packed in b (a tile skips taps all its rows pad) */
     float *const *c;       /* [mr] output row pointers; column c_off is the tile's first */
     int64_t a_off, c_off, kc;
     int32_t ntaps, mr, nr;

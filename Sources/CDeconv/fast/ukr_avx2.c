@@ -34,8 +34,8 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
 #undef LOADC
     }
     const int64_t kc = u->kc;
-    const float *b = u->b;
     for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *b = u->b + (int64_t)u->tap[t] * kc * 16;
         const float *const *ap = u->a + (int64_t)t * 6;
         const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off, *a2 = ap[2] + u->a_off;
         const float *a3 = ap[3] + u->a_off, *a4 = ap[4] + u->a_off, *a5 = ap[5] + u->a_off;
@@ -95,7 +95,7 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
     __m256 s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps(), s12 = _mm256_setzero_ps();
     __m256 s20 = _mm256_setzero_ps(), s21 = _mm256_setzero_ps(), s22 = _mm256_setzero_ps();
     __m256 s30 = _mm256_setzero_ps(), s31 = _mm256_setzero_ps(), s32 = _mm256_setzero_ps();
-    const int64_t kc = u->kc, per_col = (int64_t)u->ntaps * kc;
+    const int64_t kc = u->kc, per_col = u->btaps * kc;
     const int nr = u->nr;
     /* Columns past nr reuse column 0's weights (valid memory); they are never stored. */
     const float *bc0 = u->b, *bc1 = u->b + (nr > 1 ? per_col : 0),
@@ -106,7 +106,8 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
         const float *const *ap = u->a + (int64_t)t * 4;
         const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off;
         const float *a2 = ap[2] + u->a_off, *a3 = ap[3] + u->a_off;
-        const float *b0 = bc0 + t * kc, *b1 = bc1 + t * kc, *b2 = bc2 + t * kc;
+        const int64_t bt = (int64_t)u->tap[t] * kc;
+        const float *b0 = bc0 + bt, *b1 = bc1 + bt, *b2 = bc2 + bt;
         int64_t k = 0;
 #define DOTSTEP(LOAD)                                                                   \
     {                                                                                   \

@@ -13,7 +13,7 @@ void dc_ukr_gemm_portable(const dc_ukr_args *u) {
     const int64_t kc = u->kc;
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *const *ap = u->a + (int64_t)t * GMR;
-        const float *b = u->b + (int64_t)t * kc * GNR;
+        const float *b = u->b + (int64_t)u->tap[t] * kc * GNR;
         const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off;
         const float *a2 = ap[2] + u->a_off, *a3 = ap[3] + u->a_off;
         for (int64_t k = 0; k < kc; k++, b += GNR) {
@@ -40,13 +40,13 @@ void dc_ukr_dot_portable(const dc_ukr_args *u) {
     for (int r = 0; r < DMR; r++)
         for (int j = 0; j < DNR; j++)
             for (int l = 0; l < 8; l++) acc[r][j][l] = 0.0f;
-    const int64_t kc = u->kc, per_col = (int64_t)u->ntaps * kc;
+    const int64_t kc = u->kc, per_col = u->btaps * kc;
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *const *ap = u->a + (int64_t)t * DMR;
         for (int r = 0; r < DMR; r++) {
             const float *a = ap[r] + u->a_off;
             for (int j = 0; j < u->nr; j++) {
-                const float *b = u->b + j * per_col + t * kc;
+                const float *b = u->b + j * per_col + u->tap[t] * kc;
                 for (int64_t k = 0; k < kc; k++) acc[r][j][k & 7] += a[k] * b[k];
             }
         }
