@@ -574,8 +574,16 @@ static void test_shape_and_buffer_errors(void) {
     FWDS("element count overflow",
          SHAPE(4, DECONV_MAX_EXTENT, DECONV_MAX_EXTENT, 4, 1), DECONV_ERR_OVERFLOW);
     /* A window larger than the (unpadded) input. */
-    pp.ksize[0] = 7; /* (4 - 7 + 2) / 2 floors to -1 */
-    FWDS("window > input", in, DECONV_ERR_OUTPUT_SIZE);
+    pp.ksize[0] = 8; /* (4 - 8 + 2) / 2 = -1 */
+    FWDS("window > input by a stride", in, DECONV_ERR_OUTPUT_SIZE);
+    /* TF's truncating division: a window less than a stride too large gives an empty output. */
+    pp.ksize[0] = 7; /* (4 - 7 + 2) / 2 = 0 */
+    deconv_shape empty_out;
+    CHECK(deconv_pool_output_shape(&pp, &in, &empty_out, NULL, &e) == DECONV_OK &&
+              empty_out.dims[1] == 0 && empty_out.dims[2] == 2,
+          "k7 s2 on 4 pools to 0 rows: %s", e.message);
+    CHECK(deconv_max_pool(NULL, &pp, &in, g_x, 16, NULL, 0, &e) == DECONV_OK,
+          "max_pool to an empty output: %s", e.message);
     pp.ksize[0] = 2;
     deconv_max_pool(NULL, &pp, &SHAPE(3, 1, 4, 1), g_x, 4, g_y, 4, &e);
     CHECK(strstr(e.message, "rank 3") && strstr(e.message, "4"), "rank message: %s", e.message);
