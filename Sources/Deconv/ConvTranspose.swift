@@ -74,7 +74,10 @@ func transposedConvolution(spatialRank: Int, _ input: Tensor, filters: Tensor, o
     }
     if count > largeOutputCount {
         // Validate outputShape as the op does before allocating a large buffer for it.
-        try check { deconv_conv_transpose_pads(&params, &inputShape, &filterShape, &outShape, nil, $0) }
+        var pads = [Int64](repeating: 0, count: 2 * Int(DECONV_MAX_SPATIAL))
+        try pads.withUnsafeMutableBufferPointer { p in
+            try check { deconv_conv_transpose_pads(&params, &inputShape, &filterShape, &outShape, p.baseAddress, $0) }
+        }
     }
     var output = try makeArray(repeating: Float(0), count: count)
     try output.withUnsafeMutableBufferPointer { try run($0) }
