@@ -47,6 +47,16 @@ static deconv_status check_params(const deconv_pool_params *pp, deconv_error *er
     return DECONV_OK;
 }
 
+/* dc_check_shape, with the rank rule spelled out in the message. */
+static deconv_status check_shape(const deconv_shape *shape, int32_t spatial_rank,
+                                 const char *name, deconv_error *err) {
+    if (shape && shape->rank != spatial_rank + 2)
+        return dc_fail(err, DECONV_ERR_INVALID_SHAPE,
+                       "%s has rank %d, expected %d (spatial_rank %d + 2)", name,
+                       (int)shape->rank, (int)(spatial_rank + 2), (int)spatial_rank);
+    return dc_check_shape(shape, spatial_rank + 2, name, err);
+}
+
 /* Copies the window parameters into p, normalised to 3 dims with leading unit dims. */
 static void set_windows(const deconv_pool_params *pp, dc_pool_problem *p) {
     const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
@@ -85,7 +95,7 @@ static deconv_status resolve_forward(const deconv_pool_params *pp, const deconv_
     deconv_status st = check_params(pp, err);
     if (st != DECONV_OK) return st;
     const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
-    if ((st = dc_check_shape(input, r + 2, "input", err)) != DECONV_OK) return st;
+    if ((st = check_shape(input, r, "input", err)) != DECONV_OK) return st;
     set_windows(pp, p);
     *pooled = *input;
     for (int32_t i = 0; i < r; i++) {
@@ -105,7 +115,7 @@ static deconv_status resolve_forward(const deconv_pool_params *pp, const deconv_
         p->pa[lead + i] = pa;
     }
     /* EXPLICIT pads can make the pooled tensor larger than the input; bound it too. */
-    if ((st = dc_check_shape(pooled, r + 2, "output", err)) != DECONV_OK) return st;
+    if ((st = check_shape(pooled, r, "output", err)) != DECONV_OK) return st;
     dc_layout_from_shape(input, r, pp->layout, &p->x);
     dc_layout_from_shape(pooled, r, pp->layout, &p->y);
     return DECONV_OK;
@@ -214,8 +224,8 @@ static deconv_status resolve_unpool(const deconv_pool_params *pp, const deconv_s
     deconv_status st = check_params(pp, err);
     if (st != DECONV_OK) return st;
     const int32_t r = pp->spatial_rank, lead = DECONV_MAX_SPATIAL - r;
-    if ((st = dc_check_shape(input, r + 2, "input", err)) != DECONV_OK) return st;
-    if ((st = dc_check_shape(output_shape, r + 2, "output_shape", err)) != DECONV_OK) return st;
+    if ((st = check_shape(input, r, "input", err)) != DECONV_OK) return st;
+    if ((st = check_shape(output_shape, r, "output_shape", err)) != DECONV_OK) return st;
     const int32_t c_axis = dc_channel_axis(r, pp->layout);
     if (output_shape->dims[0] != input->dims[0])
         return dc_fail(err, DECONV_ERR_SHAPE_MISMATCH,
