@@ -1,0 +1,87 @@
+"""Turns bench/compare's JSON lines into the markdown ratio table.
+
+ratio = best peer's median / libdeconv's median: > 1 means libdeconv is faster."""
+import json
+import platform
+import subprocess
+import sys
+from datetime import date
+
+PEERS = ["onednn", "tensorflow", "onnxruntime"]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    by = {}
+    peak = {}
+    order = []
+    for r in rows:
+        if r["name"] == "fma_peak":
+            peak[r["threads"]] = r["gflops"]
+            continue
+        if r.get("kind") == "pool":
+            continue
+        key = (r["threads"], r["name"])
+        by.setdefault(key, {})[r["peer"]] = r
+        if r["name"] not in order:
+            order.append(r["name"])
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    fl = line.split()
+                    flags = " ".join(x for x in ("avx2", "fma", "avx512f") if x in fl)
+                    break
+    except OSError:
+        pass
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["?"]
+    print(f"Measured {date.today().isoformat()} on {cpu_model()} ({flags}), "
+          f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} CPUs, "
+          f"load average at the end {' '.join(load)}.\n")
+    for t in sorted({k[0] for k in by}):
+        pin = " (pinned to CPU 0)" if t == 1 else ""
+        pk = f"; measured FMA peak {peak[t]:.0f} GFLOP/s" if t in peak else ""
+        print(f"### {t} thread{'s' if t > 1 else ''}{pin}{pk}\n")
+        print("| layer | libdeconv ms | GFLOP/s | oneDNN ms | TF ms | ORT ms | best peer | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name in order:
+            d = by.get((t, name), {})
+            ours = d.get("libdeconv")
+            peers = {p: d[p]["median_ms"] for p in PEERS if p in d}
+            cell = lambda p: f"{peers[p]:.4g}" if p in peers else "-"
+            if ours is None:
+                continue
+            best = min(peers, key=peers.get) if peers else None
+            ratio = f"{peers[best] / ours['median_ms']:.2f}x" if best else "-"
+            print(f"| {name} | {ours['median_ms']:.4g} | {ours.get('gflops', 0):.1f} | "
+                  f"{cell('onednn')} | {cell('tensorflow')} | {cell('onnxruntime')} | "
+                  f"{best or '-'} | {ratio} |")
+        print()
+    pools = [r for r in rows if r.get("kind") == "pool"]
+    if pools:
+        print("### Pooling (libdeconv only): bandwidth vs memcpy of the same bytes\n")
+        print("| layer | threads | ms | GB/s | % of memcpy |")
+        print("|---|---|---|---|---|")
+        for r in pools:
+            print(f"| {r['name']} | {r['threads']} | {r['median_ms']:.4g} | "
+                  f"{r['gbytes_per_s']:.1f} | {r['pct_memcpy']:.0f}% |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
