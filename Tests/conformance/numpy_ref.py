@@ -28,24 +28,16 @@ def keff(k, d):
 
 
 def window_out(padding, n, k, s, d, pads):
-    """Forward output size and (pb, pa) of one dim; floor division, as the header states."""
+    """Forward output size and (pb, pa) of one dim. The division truncates toward zero, as
+    C's and TF's (kernel_shape_util.cc): a window less than a stride too large gives 0."""
     ke = keff(k, d)
     if padding == "SAME":
         out = -(-n // s)
         total = max(0, (out - 1) * s + ke - n)
         return out, total // 2, total - total // 2
     pb, pa = (0, 0) if padding == "VALID" else pads
-    return (n + pb + pa - ke + s) // s, pb, pa
-
-
-def window_out_trunc(padding, n, k, s, d, pads):
-    """TF's own computation in kernel_shape_util.cc: C++ truncating division."""
-    ke = keff(k, d)
-    if padding == "SAME":
-        return -(-n // s)
-    pb, pa = (0, 0) if padding == "VALID" else pads
     num = n + pb + pa - ke + s
-    return int(num / s) if num >= 0 else -((-num) // s)
+    return (num // s if num >= 0 else -((-num) // s)), pb, pa
 
 
 def transpose_range(padding, n, k, s, d, pads):

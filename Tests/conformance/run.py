@@ -170,10 +170,11 @@ def run_ref(cfg, t):
     op = cfg["op"]
     if op == "conv":
         y = ref.conv(t["x"], t["w"], cfg["strides"], cfg["dilations"], cfg["padding"],
-                     cfg["pads"], cfg["groups"])
+                     cfg["pads"], cfg["cin"] // cfg["filter_in"])
     elif op == "conv_transpose":
         y = ref.conv_transpose(t["x"], t["w"], cfg["out_spatial"], cfg["strides"],
-                               cfg["dilations"], cfg["padding"], cfg["pads"], cfg["groups"])
+                               cfg["dilations"], cfg["padding"], cfg["pads"],
+                               cfg["cout"] // cfg["filter_out"])
     elif op in ("max_pool", "avg_pool"):
         return {"y": ref.pool(t["x"], cfg["ksize"], cfg["strides"], cfg["padding"], cfg["pads"],
                               op[:3], cfg["count_include_pad"])}
@@ -282,7 +283,7 @@ def judge(cfg, t, lib, tf_out, ctx2):
         tf_vals = tf_out[1]
         if rej is not None:
             tf_vals = None
-            rejecting = diffs & {"truncation", "empty_output_skips_checks", "avgpoolgrad_lax"}
+            rejecting = diffs & {"empty_output_skips_checks", "avgpoolgrad_lax", "empty_window"}
             if rejecting:
                 cat = "difference: " + ", ".join(sorted(rejecting)) + " (TF accepts)"
             else:
@@ -368,8 +369,12 @@ def _check_query(cfg, got, rej, want_shape, fails):
             rg = ref.transpose_range(cfg["padding"], cfg["in_spatial"][i], cfg["kernel"][i],
                                      cfg["strides"][i], cfg["dilations"][i],
                                      cfg["pads"][2 * i:2 * i + 2])
-            ok = hi[i] - lo[i] + 1 == cfg["strides"][i] or (cfg["in_spatial"][i] == 0
-                                                             and lo[i] == hi[i] == 0)
+            n, st = cfg["in_spatial"][i], cfg["strides"][i]
+            if n >= 1:
+                width = st
+            else:
+                width = 1 if cfg["padding"] == "SAME" else 2 * st - 1
+            ok = hi[i] - lo[i] + 1 == width
             if rg is None:
                 ok = ok and hi[i] < 0
             else:
@@ -384,7 +389,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=int(os.environ.get("CONFORMANCE_SEED", 1)))
     ap.add_argument("--cases", type=int,
-                    default=int(os.environ.get("CONFORMANCE_CASES", 6000)))
+                    default=int(os.environ.get("CONFORMANCE_CASES", 10000)))
     ap.add_argument("--start", type=int, default=int(os.environ.get("CONFORMANCE_START", 0)))
     ap.add_argument("--case", type=int, help="run only this case (same as --start I --cases 1)")
     ap.add_argument("--lib", default=os.environ.get("CONFORMANCE_LIB", "build/libdeconv.so"))
