@@ -146,6 +146,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         try scalars.withUnsafeMutableBufferPointer(body)
     }
 
+    /// True when shapes, layouts and every pair of elements are equal under Float's `==` (so a
+    /// tensor holding NaN is not equal to itself; see `isApproximatelyEqual`).
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.shape == rhs.shape && lhs.layout == rhs.layout
+            && lhs.scalars.count == rhs.scalars.count && zip(lhs.scalars, rhs.scalars).allSatisfy { $0 == $1 }
+    }
+
     /// True when shapes and layouts are equal and every pair of elements is within
     /// `absoluteTolerance + relativeTolerance * |other|`; NaN matches only NaN and an infinity
     /// only the same infinity.
