@@ -28,7 +28,7 @@ public func maxUnpool(_ input: Tensor, argmax: IndexTensor, outputShape: [Int], 
             }
         }
     }
-    var output = try unpoolOutput(outputShape, input: input, params: &params) {
+    var output = try unpoolOutput(outputShape, input: input, params: params) {
         try run(UnsafeMutableBufferPointer(start: nil, count: 0))
     }
     try output.withUnsafeMutableBufferPointer { try run($0) }
@@ -56,7 +56,7 @@ public func avgUnpool(_ input: Tensor, outputShape: [Int], ksize: PerDim, stride
             }
         }
     }
-    var output = try unpoolOutput(outputShape, input: input, params: &params) {
+    var output = try unpoolOutput(outputShape, input: input, params: params) {
         try run(UnsafeMutableBufferPointer(start: nil, count: 0))
     }
     try output.withUnsafeMutableBufferPointer { try run($0) }
@@ -65,8 +65,9 @@ public func avgUnpool(_ input: Tensor, outputShape: [Int], ksize: PerDim, stride
 
 /// The zeroed buffer for an unpool output. A huge `outputShape` is first checked to pool back
 /// onto the input, so a bogus one gets `.invalidOutputShape`, not an allocation failure.
-func unpoolOutput(_ outputShape: [Int], input: Tensor, params: inout deconv_pool_params,
+func unpoolOutput(_ outputShape: [Int], input: Tensor, params: deconv_pool_params,
                   diagnose: () throws -> Void) throws -> [Float] {
+    var params = params
     let count = try outputCount(outputShape, name: "outputShape", diagnose: diagnose)
     if count > largeOutputCount {
         var shape = try cShape(outputShape, name: "outputShape")
