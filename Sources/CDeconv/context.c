@@ -165,7 +165,8 @@ deconv_status deconv_context_set_workspace(deconv_context *ctx, void *workspace,
 deconv_status dc_parallel_for(deconv_context *ctx, int64_t units, dc_range_fn fn, void *arg,
                               deconv_error *err) {
     if (units <= 0) return dc_ok(err);
-    if (!ctx || ctx->num_threads <= 1 || ctx->started < ctx->num_threads - 1) {
+    /* One unit would go to thread 0 anyway: do not wake the pool for it. */
+    if (!ctx || ctx->num_threads <= 1 || units == 1 || ctx->started < ctx->num_threads - 1) {
         fn(arg, 0, units, 0);
         return dc_ok(err);
     }

@@ -201,13 +201,16 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
         }
         const int64_t groups = th_rand_int(&rng, 0, 3) == 0 ? th_rand_int(&rng, 2, 3) : 1;
         /* Channel counts around every tail of 8 and 16 lanes and the 1..3-channel kernels. */
-        const int64_t cin_g = th_rand_int(&rng, 1, 20);
+        /* A third of the cases is large enough to be split over threads (tiny problems run
+         * as one unit on the calling thread). */
+        const int big = th_rand_int(&rng, 0, 2) == 0;
+        const int64_t cin_g = big ? th_rand_int(&rng, 17, 48) : th_rand_int(&rng, 1, 20);
         const int64_t cout_g = th_rand_int(&rng, 0, 2) == 0 ? th_rand_int(&rng, 1, 4)
                                                             : th_rand_int(&rng, 1, 40);
         const int bias = (int)th_rand_int(&rng, 0, 1);
         const deconv_activation act =
             th_rand_int(&rng, 0, 2) == 0 ? ACTS[th_rand_int(&rng, 0, 6)] : DECONV_ACTIVATION_NONE;
-        const int64_t n = th_rand_int(&rng, 1, 3);
+        const int64_t n = th_rand_int(&rng, 1, big ? 4 : 3);
         if (!make_case(&c, &rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
                        pad, pads, bias, act)) {
             free_case(&c);

@@ -24,6 +24,7 @@
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
 #define B_BLOCK_FLOATS 16384   /* packed weights per channel block: 64 KiB, L2-resident */
+#define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
 
 typedef struct tap {
     int64_t off[3]; /* input offset at q = 0 */
@@ -35,6 +36,7 @@ typedef struct geo {
     dc_ukr uk;
     int64_t nphase, ps[3];     /* phases and their extent per dim (strides, or 1s for conv) */
     int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
+    int small; /* the plan declares 1 unit and runs all of them on the calling thread */
     int64_t ntaps_max, kc;
     size_t off_b, off_taps, off_a, off_c, off_tc, off_ti, off_zero, slice;
 } geo;
@@ -88,11 +90,21 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_thr
     g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
     g->units = g->nphase * p->groups * g->mblocks * g->ntiles;
+    const double macs = (double)g->rows_max * (double)g->nphase * (double)g->ntaps_max *
+                        (double)p->cin_g * (double)p->cout_g * (double)p->groups;
+    g->small = macs < SMALL_MACS;
     const int64_t taps = g->ntaps_max > 0 ? g->ntaps_max : 1;
+    /* Channel block: as large as the packed-weight budget allows, then evened out over the
+     * blocks needed (so no block is a short tail), in multiples of 8 lanes. */
     int64_t kc = B_BLOCK_FLOATS / (taps * uk->nr);
-    if (kc >= 8) kc &= ~(int64_t)7;
     if (kc < 1) kc = 1;
-    if (kc > p->cin_g) kc = p->cin_g;
+    if (kc < p->cin_g) {
+        const int64_t nblk = (p->cin_g + kc - 1) / kc;
+        const int64_t even = (p->cin_g + nblk - 1) / nblk;
+        kc = even >= 8 && ((even + 7) & ~(int64_t)7) <= kc ? (even + 7) & ~(int64_t)7 : even;
+    } else {
+        kc = p->cin_g;
+    }
     g->kc = kc;
     size_t off = 0;
     g->off_b = off;
@@ -273,6 +285,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     memset(zero, 0, (size_t)p->cin_g * sizeof(float));
     const int mr = uk->mr, NR = uk->nr;
     const int need_epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
+    if (g.small) begin = 0, end = g.units;
 
     int64_t cur_phase = -1, cur_rows = -1, ntaps = 0, r[3] = {0, 0, 0}, nq[3] = {0, 0, 0};
     for (int64_t u = begin; u < end; u++) {
@@ -388,7 +401,7 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     geo_init(p, uk, num_threads, &g);
     plan->name = name;
     plan->run = run;
-    plan->units = g.units;
+    plan->units = g.small ? 1 : g.units;
     plan->workspace_bytes = g.slice * (size_t)num_threads + 64;
     return 1;
 }
