@@ -8,7 +8,8 @@ let package = Package(
     name: "Deconv",
     products: [
         .library(name: "Deconv", targets: ["Deconv"]),
-        // deconv-cli: the `deconv` executable product goes here (its own issue).
+        // deconv-cli: the `deconv` command; its code is the DeconvCLI library so tests run it in-process.
+        .executable(name: "deconv", targets: ["DeconvTool"]),
     ],
     targets: [
         .target(
@@ -32,7 +33,11 @@ let package = Package(
             dependencies: ["CDeconv"],
             path: "Sources/Deconv"
         ),
-        // deconv-cli: the `deconv` executable target goes here (its own issue).
+        // deconv-cli: DeconvCLI holds the command (testable in-process); DeconvTool is its main.swift.
+        .target(name: "DeconvCLI", dependencies: ["Deconv"], path: "Sources/deconv-cli/DeconvCLI"),
+        .executableTarget(name: "DeconvTool", dependencies: ["DeconvCLI"], path: "Sources/deconv-cli/Tool"),
+        .testTarget(name: "DeconvCLITests", dependencies: ["DeconvCLI", "Deconv", "DeconvTool"],
+                    path: "Tests/DeconvCLITests"),
         .executableTarget(
             name: "SwiftQuickStart",
             dependencies: ["Deconv"],
