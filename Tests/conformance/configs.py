@@ -276,6 +276,8 @@ def predict(cfg):
                                cfg["pads"][2 * i:2 * i + 2])[0]
             if o != cfg["in_spatial"][i]:
                 faults.add("INVALID_OUTPUT_SHAPE")
+            if o < 0:  # TF says "Computed output size would be negative" here
+                faults.add("OUTPUT_SIZE")
         if faults:
             raise ref.Reject(faults, "conv_transpose")
         return [cfg["batch"], *cfg["out_spatial"], cfg["cout"]]
