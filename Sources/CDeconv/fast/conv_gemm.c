@@ -160,7 +160,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t ntile = (row1 - row0 + mr - 1) / mr;
-    int64_t qs[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
+    int64_t qs[16][3], ib[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
     for (int64_t ti = 0; ti < ntile; ti++) {
         const int64_t rows = row1 - row0 - ti * mr < mr ? row1 - row0 - ti * mr : mr;
         for (int rr = 0; rr < rows; rr++) {
@@ -178,24 +178,26 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
             }
             cptr[ti * mr + rr] = a->y + yoff;
             xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
+            for (int j = 0; j < 3; j++) ib[rr][j] = p->transposed ? qs[rr][j] : qs[rr][j] * p->s[j];
         }
         const float **ap = aptr + ti * ntaps * mr;
         int32_t *ti_idx = tidx + ti * ntaps;
         int32_t cnt = 0;
+        const uint64_t sp0 = (uint64_t)p->x.sp[0], sp1 = (uint64_t)p->x.sp[1],
+                       sp2 = (uint64_t)p->x.sp[2];
+        const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
         for (int64_t t = 0; t < ntaps; t++) {
             int any = 0;
+            const int64_t o0 = taps[t].off[0], o1 = taps[t].off[1], o2 = taps[t].off[2];
             for (int rr = 0; rr < mr; rr++) {
                 const float *ptr = zero;
                 if (rr < rows) {
-                    int64_t xoff = xbase[rr];
-                    int inside = 1;
-                    for (int j = 0; j < 3; j++) {
-                        const int64_t i =
-                            (p->transposed ? qs[rr][j] : qs[rr][j] * p->s[j]) + taps[t].off[j];
-                        if (i < 0 || i >= p->x.sp[j]) inside = 0;
-                        xoff += i * p->x.stride_sp[j];
+                    const int64_t i0 = ib[rr][0] + o0, i1 = ib[rr][1] + o1, i2 = ib[rr][2] + o2;
+                    /* unsigned compares: negative positions wrap to huge values */
+                    if ((uint64_t)i0 < sp0 && (uint64_t)i1 < sp1 && (uint64_t)i2 < sp2) {
+                        ptr = a->x + xbase[rr] + i0 * st0 + i1 * st1 + i2 * st2;
+                        any = 1;
                     }
-                    if (inside) ptr = a->x + xoff, any = 1;
                 }
                 ap[cnt * mr + rr] = ptr;
             }
