@@ -341,6 +341,23 @@ static void test_dims(void) {
         if (op == CONVT) c.in.dims[3] = 6;
         expect_fail(&c, DECONV_ERR_OVERFLOW, "input", "input count > int64");
         c.in = keep_in;
+        /* The same when another dim is 0: the element count is 0, but strides multiply the
+         * other dims (found by fuzz_pool: signed overflow in dc_layout_from_shape). */
+        c.in = shape4(0, ((int64_t)1 << 32) + 1, ((int64_t)1 << 32) + 1, keep_in.dims[3]);
+        c.xn = 0;
+        expect_fail(&c, DECONV_ERR_OVERFLOW, "input", "batch 0, spatial product > int64");
+        c.in = keep_in;
+        c.xn = keep_in.dims[0] * keep_in.dims[1] * keep_in.dims[2] * keep_in.dims[3];
+        if (op == CONVT || is_unpool(op)) {
+            const deconv_shape keep_os = c.oshape;
+            c.oshape = shape4(2, ((int64_t)1 << 32) + 1, ((int64_t)1 << 32) + 1, 0);
+            const int64_t keep_yn = c.yn;
+            c.yn = 0;
+            expect_fail(&c, DECONV_ERR_OVERFLOW, "output_shape",
+                        "0 channels, spatial product > int64");
+            c.oshape = keep_os;
+            c.yn = keep_yn;
+        }
         /* Ranks: 3 and 5 for a 2-D op, garbage. */
         static const int32_t ranks[] = {0, -1, 3, 5, 6, INT32_MAX};
         for (size_t i = 0; i < sizeof ranks / sizeof *ranks; i++) {
