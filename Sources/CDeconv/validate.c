@@ -59,7 +59,9 @@ deconv_status dc_check_shape(const deconv_shape *shape, int32_t rank, const char
     if (shape->rank != rank)
         return dc_fail(err, DECONV_ERR_INVALID_SHAPE, "%s has rank %d, expected %d", name,
                        (int)shape->rank, (int)rank);
-    int64_t count = 1;
+    /* `nonzero` bounds the product of the non-zero dims as well: with a 0 batch or channel
+     * dim the count is 0, but layout strides still multiply the other dims. */
+    int64_t count = 1, nonzero = 1;
     for (int32_t i = 0; i < rank; i++) {
         const int64_t v = shape->dims[i];
         if (v < 0)
@@ -68,8 +70,9 @@ deconv_status dc_check_shape(const deconv_shape *shape, int32_t rank, const char
         if (v > DECONV_MAX_EXTENT)
             return dc_fail(err, DECONV_ERR_OVERFLOW, "%s[%d] = %lld exceeds the limit 2^40",
                            name, (int)i, (long long)v);
-        if (!dc_mul(count, v, &count) || (uint64_t)count > (uint64_t)(SIZE_MAX / sizeof(float)) ||
-            (uint64_t)count > (uint64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(int64_t)))
+        if (!dc_mul(count, v, &count) || !dc_mul(nonzero, v > 0 ? v : 1, &nonzero) ||
+            (uint64_t)nonzero > (uint64_t)(SIZE_MAX / sizeof(float)) ||
+            (uint64_t)nonzero > (uint64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(int64_t)))
             return dc_fail(err, DECONV_ERR_OVERFLOW,
                            "%s has more elements than this platform can address", name);
     }
