@@ -1,5 +1,5 @@
 /* conv_api.c - public entry points of conv and transposed conv: every check happens in
- * conv_prepare(), which turns the caller's arguments into a dc_conv_problem; the entry
+ * dc_conv_prepare(), which turns the caller's arguments into a dc_conv_problem; the entry
  * points then only check buffers and run the plan dispatch.c picks. */
 #include "internal.h"
 
@@ -49,7 +49,7 @@ static deconv_status check_params(const deconv_conv_params *p, deconv_error *err
 }
 
 /* Validates shapes and resolves the geometry. output_shape is NULL for a forward conv. */
-static deconv_status conv_prepare(const deconv_conv_params *params, const deconv_shape *input,
+deconv_status dc_conv_prepare(const deconv_conv_params *params, const deconv_shape *input,
                                   const deconv_shape *filter, const deconv_shape *output_shape,
                                   int transposed, dc_conv_problem *pr, deconv_error *err) {
     deconv_status st = check_params(params, err);
@@ -230,7 +230,7 @@ deconv_status deconv_conv_output_shape(const deconv_conv_params *params,
                                        deconv_error *error) {
     dc_conv_problem pr;
     if (!output) return dc_fail(error, DECONV_ERR_NULL_POINTER, "output is NULL");
-    deconv_status st = conv_prepare(params, input, filter, NULL, 0, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, NULL, 0, &pr, error);
     if (st) return st;
     problem_output_shape(&pr, output);
     if (pads) problem_pads(&pr, pads);
@@ -286,7 +286,7 @@ deconv_status deconv_conv_transpose_pads(const deconv_conv_params *params,
                                          deconv_error *error) {
     dc_conv_problem pr;
     if (!pads) return dc_fail(error, DECONV_ERR_NULL_POINTER, "pads is NULL");
-    deconv_status st = conv_prepare(params, input, filter, output_shape, 1, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, output_shape, 1, &pr, error);
     if (st) return st;
     problem_pads(&pr, pads);
     return dc_ok(error);
@@ -340,7 +340,7 @@ deconv_status deconv_conv_workspace_size(const deconv_context *ctx,
     dc_conv_problem pr;
     dc_conv_plan plan;
     if (!bytes) return dc_fail(error, DECONV_ERR_NULL_POINTER, "bytes is NULL");
-    deconv_status st = conv_prepare(params, input, filter, NULL, 0, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, NULL, 0, &pr, error);
     if (st) return st;
     dc_select_conv_plan(&pr, deconv_context_num_threads(ctx), &plan);
     *bytes = plan.workspace_bytes;
@@ -356,7 +356,7 @@ deconv_status deconv_conv_transpose_workspace_size(const deconv_context *ctx,
     dc_conv_problem pr;
     dc_conv_plan plan;
     if (!bytes) return dc_fail(error, DECONV_ERR_NULL_POINTER, "bytes is NULL");
-    deconv_status st = conv_prepare(params, input, filter, output_shape, 1, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, output_shape, 1, &pr, error);
     if (st) return st;
     dc_select_conv_plan(&pr, deconv_context_num_threads(ctx), &plan);
     *bytes = plan.workspace_bytes;
@@ -425,7 +425,7 @@ deconv_status deconv_conv(deconv_context *ctx, const deconv_conv_params *params,
                           int64_t filter_count, const float *bias, int64_t bias_count,
                           float *output, int64_t output_count, deconv_error *error) {
     dc_conv_problem pr;
-    deconv_status st = conv_prepare(params, input, filter, NULL, 0, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, NULL, 0, &pr, error);
     if (st) return st;
     return conv_run(ctx, &pr, input_data, input_count, filter_data, filter_count, bias,
                     bias_count, output, output_count, error);
@@ -439,7 +439,7 @@ deconv_status deconv_conv_transpose(deconv_context *ctx, const deconv_conv_param
                                     const deconv_shape *output_shape, float *output,
                                     int64_t output_count, deconv_error *error) {
     dc_conv_problem pr;
-    deconv_status st = conv_prepare(params, input, filter, output_shape, 1, &pr, error);
+    deconv_status st = dc_conv_prepare(params, input, filter, output_shape, 1, &pr, error);
     if (st) return st;
     return conv_run(ctx, &pr, input_data, input_count, filter_data, filter_count, bias,
                     bias_count, output, output_count, error);

@@ -145,6 +145,12 @@ typedef struct dc_pool_problem {
     int count_include_pad, include_batch_in_index, normalize;
 } dc_pool_problem;
 
+/** Validates a conv (transposed = 0, output_shape NULL) or transposed conv's params and shapes
+ *  and resolves them into *pr (conv_api.c). Buffers are checked separately by the caller. */
+deconv_status dc_conv_prepare(const deconv_conv_params *params, const deconv_shape *input,
+                              const deconv_shape *filter, const deconv_shape *output_shape,
+                              int transposed, dc_conv_problem *pr, deconv_error *err);
+
 /** Applies the problem's activation to one value. */
 float dc_activate(const dc_conv_problem *p, float v);
 
