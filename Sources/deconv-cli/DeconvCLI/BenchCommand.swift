@@ -82,6 +82,7 @@ enum BenchCommand {
             }
         }
         let context = try ExecutionContext(threadCount: threads)
+        if let note = debugBuildNote { console.err("deconv bench: " + note) }
         var rows: [[String]] = []
         for (i, layer) in layers.enumerated() {
             console.err("[\(i + 1)/\(layers.count)] \(layer.name) ...")

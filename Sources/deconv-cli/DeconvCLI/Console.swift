@@ -45,3 +45,12 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+/// A note for timings taken in a debug build, where SwiftPM compiles the C kernels unoptimised.
+var debugBuildNote: String? {
+    #if DEBUG
+    return "debug build: the C kernels are compiled without optimisation; for real timings use swift run -c release deconv ..."
+    #else
+    return nil
+    #endif
+}

@@ -168,7 +168,7 @@ enum DemoCommand {
            with relu, relu, tanh (Glorot-uniform weights, seeded)
            \(shapes.map(shapeText).joined(separator: " -> "))
            forward pass: \(String(format1(ms))) ms on \(context.threadCount) thread\(context.threadCount == 1 ? "" : "s") for a batch of \(batch); output in [\(format3(low)), \(format3(high))]
-
+        \(debugBuildNote.map { "   (\($0))\n" } ?? "")
         Next: deconv shape --help, deconv run --help, deconv bench --help
         """)
     }
