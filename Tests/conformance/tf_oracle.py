@@ -98,11 +98,15 @@ def known_abort(cfg):
     per reason per run, to show the claim still holds; the main worker never sees them."""
     if cfg["op"] == "max_unpool" and cfg["fault"] == "index_out_of_range":
         return "MaxPoolGradWithArgmax CHECK-fails (aborts) on an out-of-range argmax"
-    if (cfg["op"] == "conv_transpose" and cfg["rank"] == 3 and min(cfg["in_spatial"]) == 0
-            and cfg["out_batch"] > 0 and min(cfg["out_spatial"]) > 0):
-        return ("Conv3DBackpropInputV2 segfaults on an empty input (out_backprop) with a "
-                "non-empty output")
-    if cfg["op"] == "avg_unpool" and _rejected(cfg) and no_tf_equivalent(cfg) is None:
+    runnable = cfg["layout"] == "last" and cfg["padding"] != "EXPLICIT"
+    if (cfg["op"] == "conv_transpose" and cfg["rank"] == 3 and runnable
+            and any(n == 0 and s > 1 for n, s in zip(cfg["in_spatial"], cfg["strides"]))
+            and cfg["out_batch"] > 0 and min(cfg["out_spatial"]) > 0
+            and max(cfg["dilations"]) == 1 and cfg["groups"] == 1):
+        return ("Conv3DBackpropInputV2 segfaults when a spatial dim of its input (out_backprop) "
+                "is 0 with stride > 1 and the output is not empty")
+    if (cfg["op"] == "avg_unpool" and _rejected(cfg) and no_tf_equivalent(cfg) is None
+            and runnable):
         return ("AvgPoolGrad does not check orig_input_shape against grad: it runs out of "
                 "bounds (heap corruption abort, or garbage)")
     return None
