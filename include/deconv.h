@@ -55,6 +55,9 @@
  * Filter layouts (TF's, independent of the data format):
  *   conv:            [k..., in_channels / groups, out_channels]
  *   conv_transpose:  [k..., out_channels / groups, in_channels]
+ * Padding cells contribute nothing to a sum: they are skipped, never multiplied, so an inf or
+ * NaN weight that only meets padding does not turn an output into NaN.
+ *
  * groups is derived as TF derives it: conv groups = input channels / filter in-dim;
  * conv_transpose groups = output_shape channels / filter out-dim. Channel counts must divide.
  *

@@ -375,6 +375,16 @@ static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
     job->plan->run(&job->args, begin, end, thread);
 }
 
+/* Padding cells contribute nothing: they are never multiplied (deconv.h). Fast kernels read
+ * padding as zeros and would turn an inf or NaN weight on a padding tap into NaN (0 * inf),
+ * so a filter with a non-finite value runs on the reference, which skips padding taps. The
+ * scan costs one pass over the weights, small beside the convolution. */
+static int weights_finite(const float *w, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) return 0;
+    return 1;
+}
+
 /* Checks the data buffers against a resolved problem, then runs it. */
 static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
                               const float *x, int64_t x_count, const float *w, int64_t w_count,
@@ -401,7 +411,12 @@ static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
     pr.has_bias = bias_count > 0;
 
     dc_conv_plan plan;
-    dc_select_conv_plan(&pr, deconv_context_num_threads(ctx), &plan);
+    if (weights_finite(w, w_count))
+        dc_select_conv_plan(&pr, deconv_context_num_threads(ctx), &plan);
+    else if (pr.transposed) /* see weights_finite */
+        dc_ref_conv_transpose_plan(&pr, &plan);
+    else
+        dc_ref_conv_plan(&pr, &plan);
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, plan.workspace_bytes, &ws, &to_free, err))) return st;
     run_job job;

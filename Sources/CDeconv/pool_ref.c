@@ -30,12 +30,14 @@ static int64_t clipped(int64_t start, int64_t end, int64_t lo, int64_t hi) {
  * size rule every window lies inside the padded input, so this is always the full window
  * k0 * k1 * k2; clipping anyway keeps the definition honest if a ceil mode is ever added.
  * 0 means the window has no cell to average. */
-static int64_t divisor(const dc_pool_problem *p, const int64_t start[3], const int64_t end[3]) {
-    int64_t n = 1;
+static double divisor(const dc_pool_problem *p, const int64_t start[3], const int64_t end[3]) {
+    /* double: with count_include_pad three window extents of up to 2^40 each would overflow
+     * int64 (found by fuzz_pool); every real count is far below 2^53, so it stays exact. */
+    double n = 1;
     for (int i = 0; i < 3; i++) {
         int64_t lo = p->count_include_pad ? -p->pb[i] : 0;
         int64_t hi = p->count_include_pad ? p->x.sp[i] + p->pa[i] : p->x.sp[i];
-        n *= clipped(start[i], end[i], lo, hi);
+        n *= (double)clipped(start[i], end[i], lo, hi);
     }
     return n;
 }
@@ -107,7 +109,7 @@ void dc_ref_avg_pool(const dc_pool_problem *p, const float *x, float *y) {
     for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
         int64_t st[3], en[3], o[3] = {o0, o1, o2};
         for (int i = 0; i < 3; i++) window(p, i, o[i], &st[i], &en[i]);
-        int64_t count = divisor(p, st, en);
+        const double count = divisor(p, st, en);
         for (int i = 0; i < 3; i++) {
             if (st[i] < 0) st[i] = 0;
             if (en[i] > X->sp[i]) en[i] = X->sp[i];
@@ -162,7 +164,7 @@ void dc_ref_avg_unpool(const dc_pool_problem *p, const float *y, float *x) {
     for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
         int64_t st[3], en[3], o[3] = {o0, o1, o2};
         for (int i = 0; i < 3; i++) window(p, i, o[i], &st[i], &en[i]);
-        int64_t count = divisor(p, st, en);
+        const double count = divisor(p, st, en);
         if (count == 0) continue; /* no valid cell: nothing to spread */
         for (int i = 0; i < 3; i++) {
             if (st[i] < 0) st[i] = 0;

@@ -376,6 +376,34 @@ static void empty_and_zero_fill(void) {
           (double)y[1], (double)y[2], (double)y[3], (double)y[4], (double)y[5]);
 }
 
+/* Padding is skipped, never multiplied: an inf weight on a tap that only meets padding must
+ * not make the output NaN (0 * inf), whichever kernel runs the problem. */
+static void padding_never_multiplied(void) {
+    enum { XN = 4 * 4 * 8, WN = 3 * 3 * 8 * 8, YN = 4 * 4 * 8 };
+    static float x[XN], w[WN], y[YN];
+    for (int i = 0; i < XN; i++) x[i] = 1.0f;
+    for (int i = 0; i < WN; i++) w[i] = 0.01f;
+    w[0] = -INFINITY; /* tap (0, 0), in-channel 0, out-channel 0 */
+    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
+    p.padding = DECONV_PADDING_SAME;
+    deconv_shape xs = shape4(1, 4, 4, 8), fs = shape4(3, 3, 8, 8);
+    deconv_context *ctx = NULL;
+    CHECK(deconv_context_create(2, &ctx, NULL) == 0, "context");
+    for (int run = 0; run < 2; run++) {
+        deconv_error e;
+        CHECK(deconv_conv(run ? ctx : NULL, &p, &xs, x, XN, &fs, w, WN, NULL, 0, y, YN, &e) == 0,
+              "%s", e.message);
+        /* Output (0, 0): tap (0, 0) reads padding, so 4 taps * 8 channels * 0.01 remain. */
+        CHECK(fabsf(y[0] - 0.32f) < 1e-5f, "run %d: y[0] = %g, expected 0.32", run, (double)y[0]);
+        /* Output (1, 1): tap (0, 0) reads input (0, 0), a real -inf product. */
+        CHECK(isinf(y[(1 * 4 + 1) * 8]) && y[(1 * 4 + 1) * 8] < 0, "run %d: y(1,1) = %g", run,
+              (double)y[(1 * 4 + 1) * 8]);
+        CHECK(fabsf(y[1] - 0.32f) < 1e-5f, "run %d: y[1] = %g (out-channel 1 has no inf)", run,
+              (double)y[1]);
+    }
+    deconv_context_destroy(ctx);
+}
+
 static void context_api(void) {
     deconv_context *ctx = NULL;
     deconv_error e;
@@ -415,6 +443,7 @@ void suite_conv(void) {
     adjoint_identity();
     activations_and_bias();
     empty_and_zero_fill();
+    padding_never_multiplied();
     context_api();
     status_strings();
 }

@@ -306,7 +306,7 @@ static deconv_status run_dcgan(g_case *c, deconv_context *ctx, float *out, int64
     float *tmp[2] = {NULL, NULL};
     deconv_status st = DECONV_OK;
     for (int layer = 0; layer < 3 && st == DECONV_OK; layer++) {
-        char fname[16], bname[16];
+        char fname[32], bname[32];
         snprintf(fname, sizeof fname, "filter%d", layer + 1);
         snprintf(bname, sizeof bname, "bias%d", layer + 1);
         const g_tensor *f = find(c, fname), *b = find(c, bname);
