@@ -176,7 +176,8 @@ def flat_index(shape_cl, include_batch):
     per_image = int(np.prod(shape_cl[1:], dtype=np.int64))
     idx = np.arange(n * per_image, dtype=np.int64).reshape(shape_cl)
     if not include_batch:
-        idx = idx - (np.arange(n, dtype=np.int64) * per_image).reshape((n,) + (1,) * (len(shape_cl) - 1))
+        batch_term = np.arange(n, dtype=np.int64) * per_image
+        idx = idx - batch_term.reshape((n,) + (1,) * (len(shape_cl) - 1))
     return idx
 
 
