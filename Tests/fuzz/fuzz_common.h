@@ -91,6 +91,14 @@ static inline void fz_fill(float *p, int64_t n, uint64_t seed) {
 
 static inline int64_t fz_shape_count(const deconv_shape *s, int64_t limit) {
     int64_t n = 1;
+    /* A zero dim makes the product 0 whatever the others are (the fuzzer found the library
+     * rightly accepting count 0 for [2^40, 6, 0, 0, 1] while this helper said "too big"). */
+    for (int i = 0; i < s->rank && i < DECONV_MAX_RANK; i++)
+        if (s->dims[i] == 0) {
+            for (int j = 0; j < s->rank && j < DECONV_MAX_RANK; j++)
+                if (s->dims[j] < 0) return -1;
+            return 0;
+        }
     for (int i = 0; i < s->rank && i < DECONV_MAX_RANK; i++) {
         if (s->dims[i] < 0) return -1;
         if (s->dims[i] != 0 && n > limit / s->dims[i]) return -1;
