@@ -93,7 +93,9 @@ check: all $(TEST_BIN)
 
 # make test: every test suite, in both languages (the README's test command; CI runs it).
 # The system tools it needs are installed by .ci/deps; Python suites make their own venvs.
-TEST_SUITES := check check-clang swift-test
+# conformance is in mk/conformance.mk; hardening (sanitize valgrind tsan check-abi check-m32
+# check-aarch64 fuzz) in mk/hardening.mk.
+TEST_SUITES := check check-clang swift-test conformance hardening
 CLANG ?= clang
 .PHONY: test swift-test deps check-clang
 test: deps

@@ -441,7 +441,8 @@ DECONV_API deconv_status deconv_conv_transpose(deconv_context *ctx,
 /** tf.nn.max_pool1d/2d/3d. Padding cells never win. NaN policy: a NaN anywhere in a window
  *  makes the result NaN (the first NaN in window order is the maximum). TF's own CPU kernel is
  *  inconsistent here (it depends on SIMD lane position); this library is not. A window with no
- *  valid cell (a 0-sized spatial input with EXPLICIT pads) is DECONV_ERR_INVALID_ARGUMENT. */
+ *  valid cell (a 0-sized spatial input with EXPLICIT pads, and a non-empty output) is
+ *  DECONV_ERR_INVALID_ARGUMENT. */
 DECONV_API deconv_status deconv_max_pool(deconv_context *ctx, const deconv_pool_params *params,
                                          const deconv_shape *input, const float *input_data,
                                          int64_t input_count, float *output,

@@ -30,4 +30,3 @@ $(BUILD)/conformance_layout.json: Tests/conformance/layout_check.c include/decon
 	$(CC) $(CFLAGS) $(BASEFLAGS) $< -o $(BUILD)/conformance_layout
 	$(BUILD)/conformance_layout > $@
 
-TEST_SUITES += conformance
