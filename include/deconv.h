@@ -499,6 +499,71 @@ DECONV_API deconv_status deconv_avg_unpool(deconv_context *ctx, const deconv_poo
                                            const deconv_shape *output_shape, float *output,
                                            int64_t output_count, deconv_error *error);
 
+/* ---------------------------------------------------------------------------------------------
+ * Prepared convolutions: weights packed once, run many times
+ * ------------------------------------------------------------------------------------------- */
+
+/** A conv or transposed conv whose params, shapes and weights are fixed and validated once:
+ *  creation copies the weights into the layout the fast kernels read (deconv_conv and
+ *  deconv_conv_transpose repack them on every call), so a run only reads the input.
+ *  A run gives bitwise the same output as the stateless call with the same arguments (the
+ *  kernel level is chosen at creation). The object is immutable after creation: any number
+ *  of threads may run it at once (each with its own context, NULL, or a shared context,
+ *  which serialises them). */
+typedef struct deconv_prepared_conv deconv_prepared_conv;
+
+/** Prepares deconv_conv(params, input, filter, ...): validates exactly as deconv_conv does
+ *  (every status except those about input/bias/output buffers) plus filter_data /
+ *  filter_count (NULL_POINTER, COUNT_MISMATCH), then copies the weights: the caller's filter
+ *  buffer may be freed as soon as this returns. On success *out receives the object, owned
+ *  by the caller and freed with deconv_prepared_conv_destroy; on error *out is untouched.
+ *  Extra statuses: NO_MEMORY. */
+DECONV_API deconv_status deconv_prepared_conv_create(const deconv_conv_params *params,
+                                                     const deconv_shape *input,
+                                                     const deconv_shape *filter,
+                                                     const float *filter_data,
+                                                     int64_t filter_count,
+                                                     deconv_prepared_conv **out,
+                                                     deconv_error *error);
+
+/** Prepares deconv_conv_transpose(params, input, filter, ..., output_shape, ...), validated
+ *  exactly as that call (INVALID_OUTPUT_SHAPE included). Otherwise as
+ *  deconv_prepared_conv_create. */
+DECONV_API deconv_status deconv_prepared_conv_transpose_create(const deconv_conv_params *params,
+                                                               const deconv_shape *input,
+                                                               const deconv_shape *filter,
+                                                               const float *filter_data,
+                                                               int64_t filter_count,
+                                                               const deconv_shape *output_shape,
+                                                               deconv_prepared_conv **out,
+                                                               deconv_error *error);
+
+/** Frees a prepared conv. NULL is a no-op. It must not be running. */
+DECONV_API void deconv_prepared_conv_destroy(deconv_prepared_conv *prepared);
+
+/** The input and output shapes a prepared conv runs on (either pointer may be NULL). */
+DECONV_API deconv_status deconv_prepared_conv_shapes(const deconv_prepared_conv *prepared,
+                                                     deconv_shape *input, deconv_shape *output,
+                                                     deconv_error *error);
+
+/** Scratch bytes deconv_prepared_conv_run needs with this context (its thread count); 0 means
+ *  none. Smaller than the stateless call's: no packing buffer. */
+DECONV_API deconv_status deconv_prepared_conv_workspace_size(const deconv_context *ctx,
+                                                             const deconv_prepared_conv *prepared,
+                                                             size_t *bytes, deconv_error *error);
+
+/** Runs a prepared conv: input has the prepared input shape (input_count elements), bias is
+ *  output-channels elements or NULL with bias_count 0 (as for the stateless call), output
+ *  has the prepared output shape. Statuses: NULL_POINTER, COUNT_MISMATCH, SHAPE_MISMATCH
+ *  (bias_count), OVERLAP (output against input or bias), WORKSPACE_TOO_SMALL, NO_MEMORY,
+ *  SYSTEM. Nothing is written on error. */
+DECONV_API deconv_status deconv_prepared_conv_run(deconv_context *ctx,
+                                                  const deconv_prepared_conv *prepared,
+                                                  const float *input_data, int64_t input_count,
+                                                  const float *bias, int64_t bias_count,
+                                                  float *output, int64_t output_count,
+                                                  deconv_error *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
  * tap, channel), so the thread count never changes a bit of the result. */
 #include "fast/fast.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_TAPS 512           /* larger kernels go to the reference */
@@ -37,6 +38,7 @@ typedef struct geo {
     int64_t nphase, ps[3];     /* phases and their extent per dim (strides, or 1s for conv) */
     int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
     int small; /* the plan declares 1 unit and runs all of them on the calling thread */
+    int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
     int64_t ntaps_max, kc;
     size_t off_b, off_taps, off_a, off_c, off_tc, off_ti, off_zero, slice;
 } geo;
@@ -68,8 +70,9 @@ static int64_t dim_rows(const dc_conv_problem *p, int j, int64_t r) {
 }
 
 /* Everything derived from the problem and the micro-kernel; identical in plan and run. */
-static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_threads, geo *g) {
+static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo *g) {
     g->p = p;
+    g->packed = packed;
     g->uk = *uk;
     g->nphase = 1;
     g->rows_max = p->y.n;
@@ -108,7 +111,7 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_thr
     g->kc = kc;
     size_t off = 0;
     g->off_b = off;
-    off += round64((size_t)(taps * kc * uk->nr) * sizeof(float));
+    if (!packed) off += round64((size_t)(taps * kc * uk->nr) * sizeof(float));
     g->off_taps = off;
     off += round64((size_t)taps * sizeof(tap));
     g->off_a = off;
@@ -122,7 +125,6 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int32_t num_thr
     g->off_zero = off;
     off += round64((size_t)p->cin_g * sizeof(float));
     g->slice = off;
-    (void)num_threads;
 }
 
 /* Taps of phase ph; returns their count. */
@@ -271,14 +273,22 @@ static void epilogue(const dc_conv_args *a, float *const *cptr, int64_t rows, in
     }
 }
 
+/* Start of the packed weights of (phase, group, tile) in a dc_fast_pack buffer: phases in
+ * order, then groups, then tiles, each [channel blocks][ntaps][kc][NR] (DOT: [nr][ntaps][kc]
+ * per block), i.e. exactly what pack_b writes, block after block. */
+static int64_t packed_offset(const geo *g, const int64_t *phase_off, int64_t ph, int64_t grp,
+                             int64_t nt, int64_t ntaps) {
+    return phase_off[ph] + (grp * g->ntiles + nt) * ntaps * g->p->cin_g * g->uk.nr;
+}
+
 static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
-                     const dc_ukr *uk) {
+                     const dc_ukr *uk, const dc_fast_packed *fp) {
     const dc_conv_problem *p = a->p;
     geo g;
-    geo_init(p, uk, a->num_threads, &g);
+    geo_init(p, uk, fp != NULL, &g);
     char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
     char *ws = base + (size_t)thread * g.slice;
-    float *bpack = (float *)(ws + g.off_b);
+    float *bpack = fp ? NULL : (float *)(ws + g.off_b);
     tap *taps = (tap *)(ws + g.off_taps);
     const float **aptr = (const float **)(ws + g.off_a);
     float **cptr = (float **)(ws + g.off_c);
@@ -321,11 +331,18 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             for (int64_t i = 0; i < row1 - row0; i++)
                 for (int64_t j = 0; j < nr; j++) cptr[i][co0 + j] = 0.0f;
         }
+        const float *tile_w = fp && ntaps > 0
+                                  ? fp->w + packed_offset(&g, fp->phase_off, ph, grp, nt, ntaps)
+                                  : NULL;
         for (int64_t c0 = 0; ntaps > 0 && c0 < p->cin_g; c0 += g.kc) {
             const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
-            pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
             dc_ukr_args ua;
-            ua.b = bpack;
+            if (fp) {
+                ua.b = tile_w + c0 * ntaps * NR;
+            } else {
+                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
+                ua.b = bpack;
+            }
             ua.a_off = c0;
             ua.c_off = co0;
             ua.kc = kc;
@@ -351,10 +368,10 @@ static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PO
 static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
                                         dc_ukr_dot_portable};
 static void run_gemm_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_PORTABLE);
+    fast_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
 }
 static void run_dot_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_DOT_PORTABLE);
+    fast_run(a, b, e, t, &UKR_DOT_PORTABLE, NULL);
 }
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
@@ -362,14 +379,17 @@ static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_
 static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
                                    dc_ukr_dot_avx2};
 static void run_gemm_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_AVX2);
+    fast_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
 }
 static void run_dot_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_DOT_AVX2);
+    fast_run(a, b, e, t, &UKR_DOT_AVX2, NULL);
 }
 #endif
 
-int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
+/* The micro-kernel (and its stateless run function) for p at the current ISA level, or 0
+ * when no fast kernel claims p. */
+static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
+                         const char **name) {
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
     const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
@@ -380,30 +400,112 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
         return 0;
     const int isa = dc_fast_isa();
     if (isa == DC_FAST_OFF) return 0;
-    const dc_ukr *uk;
-    dc_conv_kernel_fn run;
-    const char *name;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == DC_ISA_AVX2) {
         const int dot = p->cout_g <= DC_AVX2_DOT_NR;
-        uk = dot ? &UKR_DOT_AVX2 : &UKR_GEMM_AVX2;
-        run = dot ? run_dot_avx2 : run_gemm_avx2;
-        name = dot ? "fast-dot-avx2" : "fast-gemm-avx2";
-    } else
-#endif
-    {
-        const int dot = p->cout_g <= DC_PORTABLE_DOT_NR;
-        uk = dot ? &UKR_DOT_PORTABLE : &UKR_GEMM_PORTABLE;
-        run = dot ? run_dot_portable : run_gemm_portable;
-        name = dot ? "fast-dot-portable" : "fast-gemm-portable";
+        *uk = dot ? &UKR_DOT_AVX2 : &UKR_GEMM_AVX2;
+        *run = dot ? run_dot_avx2 : run_gemm_avx2;
+        *name = dot ? "fast-dot-avx2" : "fast-gemm-avx2";
+        return 1;
     }
-    (void)isa;
+#endif
+    const int dot = p->cout_g <= DC_PORTABLE_DOT_NR;
+    *uk = dot ? &UKR_DOT_PORTABLE : &UKR_GEMM_PORTABLE;
+    *run = dot ? run_dot_portable : run_gemm_portable;
+    *name = dot ? "fast-dot-portable" : "fast-gemm-portable";
+    return 1;
+}
+
+int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
+    const dc_ukr *uk;
+    dc_conv_kernel_fn run;
+    const char *name;
+    if (!select_kernel(p, &uk, &run, &name)) return 0;
     if (num_threads < 1) num_threads = 1;
     geo g;
-    geo_init(p, uk, num_threads, &g);
+    geo_init(p, uk, 0, &g);
     plan->name = name;
     plan->run = run;
     plan->units = g.small ? 1 : g.units;
     plan->workspace_bytes = g.slice * (size_t)num_threads + 64;
     return 1;
+}
+
+/* ---- prepacked weights (the prepared-weights API) ---------------------------------------- */
+
+int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
+    const dc_ukr *uk;
+    dc_conv_kernel_fn run;
+    const char *name;
+    memset(fp, 0, sizeof *fp);
+    if (!select_kernel(p, &uk, &run, &name)) return 0;
+    geo g;
+    geo_init(p, uk, 1, &g);
+    /* Per phase: groups * tiles * taps * cin_g * NR floats, summed in checked arithmetic (a
+     * 32-bit size_t may not hold it; the caller then keeps the raw weights). */
+    int64_t total = 0;
+    tap *taps = malloc((size_t)(g.ntaps_max > 0 ? g.ntaps_max : 1) * sizeof(tap));
+    fp->phase_off = malloc((size_t)g.nphase * sizeof(int64_t));
+    if (!taps || !fp->phase_off) {
+        free(taps);
+        free(fp->phase_off);
+        fp->phase_off = NULL;
+        return -1;
+    }
+    for (int64_t ph = 0; ph < g.nphase; ph++) {
+        int64_t r[3], nq[3], sz;
+        const int64_t ntaps = phase_taps(&g, ph, r, nq, taps);
+        fp->phase_off[ph] = total;
+        if (!dc_mul(ntaps, p->cin_g * uk->nr, &sz) || !dc_mul(sz, g.ntiles * p->groups, &sz) ||
+            !dc_add(total, sz, &total) || (uint64_t)total > SIZE_MAX / sizeof(float)) {
+            free(taps);
+            free(fp->phase_off);
+            fp->phase_off = NULL;
+            return 0;
+        }
+    }
+    fp->w = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+    if (!fp->w) {
+        free(taps);
+        free(fp->phase_off);
+        fp->phase_off = NULL;
+        return -1;
+    }
+    for (int64_t ph = 0; ph < g.nphase; ph++) {
+        int64_t r[3], nq[3];
+        const int64_t ntaps = phase_taps(&g, ph, r, nq, taps);
+        if (ntaps == 0) continue;
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            for (int64_t nt = 0; nt < g.ntiles; nt++) {
+                float *dst = fp->w + packed_offset(&g, fp->phase_off, ph, grp, nt, ntaps);
+                for (int64_t c0 = 0; c0 < p->cin_g; c0 += g.kc) {
+                    const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
+                    pack_b(&g, w, taps, ntaps, grp, nt, c0, kc, dst + c0 * ntaps * uk->nr);
+                }
+            }
+    }
+    free(taps);
+    fp->uk = *uk;
+    fp->name = name;
+    return 1;
+}
+
+void dc_fast_packed_free(dc_fast_packed *fp) {
+    free(fp->w);
+    free(fp->phase_off);
+    memset(fp, 0, sizeof *fp);
+}
+
+void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int32_t num_threads,
+                         int64_t *units, size_t *workspace_bytes) {
+    geo g;
+    geo_init(p, &fp->uk, 1, &g);
+    if (num_threads < 1) num_threads = 1;
+    *units = g.small ? 1 : g.units;
+    *workspace_bytes = g.slice * (size_t)num_threads + 64;
+}
+
+void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t begin,
+                        int64_t end, int32_t thread) {
+    fast_run(a, begin, end, thread, &fp->uk, fp);
 }

@@ -86,4 +86,27 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
  *  when no fast kernel claims p (the caller then uses the reference). */
 int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);
 
+/* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
+
+/** Weights of one problem packed once for the micro-kernel chosen at packing time: exactly the
+ *  blocks the stateless run packs per call, so a run gives the same bits. */
+typedef struct dc_fast_packed {
+    dc_ukr uk;
+    const char *name;
+    float *w;           /* owned */
+    int64_t *phase_off; /* owned, one offset into w per phase */
+} dc_fast_packed;
+
+/** Packs p's weights w for the fast kernel of the current ISA level. Returns 1 when packed,
+ *  0 when no fast kernel claims p (or the packed size does not fit size_t; the caller then
+ *  keeps the raw weights and runs the stateless way), -1 when out of memory. */
+int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp);
+void dc_fast_packed_free(dc_fast_packed *fp);
+/** Work units and workspace bytes a packed run needs with num_threads threads. */
+void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int32_t num_threads,
+                         int64_t *units, size_t *workspace_bytes);
+/** Runs units [begin, end) of a packed problem (a->w is not read). */
+void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t begin,
+                        int64_t end, int32_t thread);
+
 #endif /* DECONV_FAST_H */

@@ -1,0 +1,200 @@
+/* prepared.c - prepared convolutions (deconv.h): validate and pack the weights once, run many
+ * times. Validation is dc_conv_prepare's, the same as the stateless calls'. When a fast kernel
+ * claims the problem the weights are stored exactly as that kernel's stateless run packs them
+ * per call (fast/conv_gemm.c), so both paths give the same bits; otherwise (channels-first,
+ * huge kernels, non-finite weights, ...) a raw copy runs through the same plan the stateless
+ * call would pick. */
+#include "internal.h"
+#include "fast/fast.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct deconv_prepared_conv {
+    dc_conv_problem pr;
+    deconv_shape in_shape, out_shape;
+    int packed;        /* 1: fp holds the packed weights; 0: w is a raw copy */
+    int finite;        /* raw copy only: every weight is finite (else the reference runs) */
+    dc_fast_packed fp;
+    float *w;
+};
+
+/* As conv_api.c: a non-finite weight must never meet padding, which only the reference
+ * guarantees (it skips padding taps instead of multiplying zeros). */
+static int weights_finite(const float *w, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) return 0;
+    return 1;
+}
+
+static deconv_status create(const deconv_conv_params *params, const deconv_shape *input,
+                            const deconv_shape *filter, const float *filter_data,
+                            int64_t filter_count, const deconv_shape *output_shape,
+                            int transposed, deconv_prepared_conv **out, deconv_error *err) {
+    if (!out) return dc_fail(err, DECONV_ERR_NULL_POINTER, "out is NULL");
+    dc_conv_problem pr;
+    deconv_status st = dc_conv_prepare(params, input, filter, output_shape, transposed, &pr, err);
+    if (st) return st;
+    if ((st = dc_check_buffer(filter_data, filter_count, pr.w_count, "filter", err))) return st;
+    deconv_shape oshape;
+    if (transposed)
+        oshape = *output_shape;
+    else if ((st = deconv_conv_output_shape(params, input, filter, &oshape, NULL, err)))
+        return st;
+    /* Normalise the dims past rank so the shapes we hand back are clean. */
+    for (int32_t i = oshape.rank; i < DECONV_MAX_RANK; i++) oshape.dims[i] = 0;
+
+    deconv_prepared_conv *pc = calloc(1, sizeof *pc);
+    if (!pc) return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate the prepared conv");
+    pc->pr = pr;
+    pc->in_shape = *input;
+    for (int32_t i = pc->in_shape.rank; i < DECONV_MAX_RANK; i++) pc->in_shape.dims[i] = 0;
+    pc->out_shape = oshape;
+    const int finite = weights_finite(filter_data, filter_count);
+    const int got = finite ? dc_fast_pack(&pr, filter_data, &pc->fp) : 0;
+    if (got < 0) {
+        free(pc);
+        return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate the packed weights");
+    }
+    pc->packed = got;
+    if (!got) {
+        pc->finite = finite;
+        const size_t bytes = (size_t)filter_count * sizeof(float);
+        pc->w = malloc(bytes > 0 ? bytes : 1);
+        if (!pc->w) {
+            free(pc);
+            return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate a copy of the weights");
+        }
+        if (bytes) memcpy(pc->w, filter_data, bytes);
+    }
+    *out = pc;
+    return dc_ok(err);
+}
+
+deconv_status deconv_prepared_conv_create(const deconv_conv_params *params,
+                                          const deconv_shape *input, const deconv_shape *filter,
+                                          const float *filter_data, int64_t filter_count,
+                                          deconv_prepared_conv **out, deconv_error *error) {
+    return create(params, input, filter, filter_data, filter_count, NULL, 0, out, error);
+}
+
+deconv_status deconv_prepared_conv_transpose_create(const deconv_conv_params *params,
+                                                    const deconv_shape *input,
+                                                    const deconv_shape *filter,
+                                                    const float *filter_data,
+                                                    int64_t filter_count,
+                                                    const deconv_shape *output_shape,
+                                                    deconv_prepared_conv **out,
+                                                    deconv_error *error) {
+    return create(params, input, filter, filter_data, filter_count, output_shape, 1, out, error);
+}
+
+void deconv_prepared_conv_destroy(deconv_prepared_conv *pc) {
+    if (!pc) return;
+    if (pc->packed) dc_fast_packed_free(&pc->fp);
+    free(pc->w);
+    free(pc);
+}
+
+deconv_status deconv_prepared_conv_shapes(const deconv_prepared_conv *pc, deconv_shape *input,
+                                          deconv_shape *output, deconv_error *error) {
+    if (!pc) return dc_fail(error, DECONV_ERR_NULL_POINTER, "prepared is NULL");
+    if (input) *input = pc->in_shape;
+    if (output) *output = pc->out_shape;
+    return dc_ok(error);
+}
+
+/* The kernel plan of a raw (unpacked) prepared conv: what conv_api.c's stateless run picks. */
+static void raw_plan(const deconv_prepared_conv *pc, const dc_conv_problem *pr,
+                     int32_t num_threads, dc_conv_plan *plan) {
+    if (pc->finite)
+        dc_select_conv_plan(pr, num_threads, plan);
+    else if (pr->transposed)
+        dc_ref_conv_transpose_plan(pr, plan);
+    else
+        dc_ref_conv_plan(pr, plan);
+}
+
+static size_t workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
+                              int64_t *units, dc_conv_plan *plan) {
+    if (pc->packed) {
+        size_t ws;
+        dc_fast_packed_plan(&pc->fp, &pc->pr, num_threads, units, &ws);
+        return ws;
+    }
+    raw_plan(pc, &pc->pr, num_threads, plan);
+    *units = plan->units;
+    return plan->workspace_bytes;
+}
+
+deconv_status deconv_prepared_conv_workspace_size(const deconv_context *ctx,
+                                                  const deconv_prepared_conv *pc, size_t *bytes,
+                                                  deconv_error *error) {
+    if (!pc) return dc_fail(error, DECONV_ERR_NULL_POINTER, "prepared is NULL");
+    if (!bytes) return dc_fail(error, DECONV_ERR_NULL_POINTER, "bytes is NULL");
+    int64_t units;
+    dc_conv_plan plan;
+    *bytes = workspace_bytes(pc, deconv_context_num_threads(ctx), &units, &plan);
+    return dc_ok(error);
+}
+
+typedef struct run_job {
+    const deconv_prepared_conv *pc;
+    const dc_conv_plan *plan; /* raw only */
+    dc_conv_args args;
+} run_job;
+
+static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const run_job *job = arg;
+    if (job->pc->packed)
+        dc_fast_run_packed(&job->pc->fp, &job->args, begin, end, thread);
+    else
+        job->plan->run(&job->args, begin, end, thread);
+}
+
+deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepared_conv *pc,
+                                       const float *x, int64_t x_count, const float *bias,
+                                       int64_t bias_count, float *y, int64_t y_count,
+                                       deconv_error *err) {
+    if (!pc) return dc_fail(err, DECONV_ERR_NULL_POINTER, "prepared is NULL");
+    dc_conv_problem pr = pc->pr;
+    deconv_status st;
+    if ((st = dc_check_buffer(x, x_count, pr.x.count, "input", err))) return st;
+    if (bias_count < 0 || (bias_count != 0 && bias_count != pr.y.c))
+        return dc_fail(err, DECONV_ERR_SHAPE_MISMATCH,
+                       "bias_count = %lld must be 0 (no bias) or the output channels %lld",
+                       (long long)bias_count, (long long)pr.y.c);
+    if (bias_count > 0 && !bias)
+        return dc_fail(err, DECONV_ERR_NULL_POINTER, "bias is NULL but bias_count is %lld",
+                       (long long)bias_count);
+    if ((st = dc_check_buffer(y, y_count, pr.y.count, "output", err))) return st;
+    const size_t yb = (size_t)y_count * sizeof(float);
+    if ((st = dc_check_overlap(y, yb, x, (size_t)x_count * sizeof(float), "output", "input",
+                               err)) ||
+        (st = dc_check_overlap(y, yb, bias, (size_t)bias_count * sizeof(float), "output", "bias",
+                               err)))
+        return st;
+    pr.has_bias = bias_count > 0;
+
+    const int32_t threads = deconv_context_num_threads(ctx);
+    dc_conv_plan plan;
+    int64_t units;
+    const size_t ws_bytes = workspace_bytes(pc, threads, &units, &plan);
+    void *ws, *to_free;
+    if ((st = dc_context_begin(ctx, ws_bytes, &ws, &to_free, err))) return st;
+    run_job job;
+    job.pc = pc;
+    job.plan = &plan;
+    job.args.p = &pr;
+    job.args.x = x;
+    job.args.w = pc->w; /* NULL when packed: the packed kernels never read it */
+    job.args.bias = pr.has_bias ? bias : NULL;
+    job.args.y = y;
+    job.args.workspace = ws;
+    job.args.workspace_size = ws_bytes;
+    job.args.num_threads = threads;
+    st = dc_parallel_for(ctx, units, run_range, &job, err);
+    dc_context_end(ctx, to_free);
+    return st ? st : dc_ok(err);
+}
