@@ -7,7 +7,9 @@
  * Per layer: median milliseconds, useful GFLOP/s (only multiply-adds whose product lands inside
  * the output of a transposed conv, or reads inside the input of a conv), % of the measured peak
  * for that many threads, threads, workspace bytes. Pool layers report GB/s and % of the
- * bandwidth of a memcpy of the same bytes instead. */
+ * bandwidth of a memcpy of the same bytes instead. Conv layers are timed twice: the stateless
+ * call (deconv_conv / deconv_conv_transpose, which repacks the weights every call) and a
+ * prepared conv (deconv_prepared_conv_*: weights packed once at creation, not timed). */
 #define _POSIX_C_SOURCE 200809L
 #include "deconv.h"
 
@@ -181,7 +183,8 @@ typedef struct bench_state {
     int64_t *argmax;
     int64_t xn, wn, yn, pn;
     double useful_flops, bytes;
-    size_t workspace;
+    size_t workspace, prepared_workspace;
+    deconv_prepared_conv *prepared; /* the same layer with its weights packed once */
 } bench_state;
 
 static void fill(float *p, int64_t n, uint64_t seed) {
@@ -299,6 +302,17 @@ static int setup(bench_state *b, const layer *L, deconv_context *ctx) {
                            : (double)useful_pairs(out, in_sp[j], L->k, L->s, pads[2 * i]);
     }
     b->useful_flops = 2 * macs;
+    const deconv_status pst =
+        transposed ? deconv_prepared_conv_transpose_create(&cp, &b->x, &b->w, b->wd, b->wn, &b->y,
+                                                           &b->prepared, &err)
+                   : deconv_prepared_conv_create(&cp, &b->x, &b->w, b->wd, b->wn, &b->prepared,
+                                                 &err);
+    if (pst != DECONV_OK ||
+        deconv_prepared_conv_workspace_size(ctx, b->prepared, &b->prepared_workspace, &err) !=
+            DECONV_OK) {
+        fprintf(stderr, "%s (prepared): %s\n", L->name, err.message);
+        return 0;
+    }
     return 1;
 }
 
@@ -311,7 +325,8 @@ static deconv_status run_once(bench_state *b, deconv_context *ctx, int which, de
         return deconv_max_unpool(ctx, &b->pp, &b->y, b->pooled, b->pn, b->argmax, b->pn, &b->x,
                                  b->yd, b->xn, e);
     }
-    (void)which;
+    if (which == 1)
+        return deconv_prepared_conv_run(ctx, b->prepared, b->xd, b->xn, NULL, 0, b->yd, b->yn, e);
     if (strcmp(L->kind, "conv") == 0)
         return deconv_conv(ctx, &b->cp, &b->x, b->xd, b->xn, &b->w, b->wd, b->wn, NULL, 0, b->yd,
                            b->yn, e);
@@ -325,6 +340,7 @@ static void teardown(bench_state *b) {
     free(b->yd);
     free(b->pooled);
     free(b->argmax);
+    deconv_prepared_conv_destroy(b->prepared);
 }
 
 /* Median seconds of repeated calls: at least 5 runs and min_time seconds, at most 2000 runs. */
@@ -341,6 +357,7 @@ static double time_median(double (*fn)(void *), void *arg, double min_time) {
 typedef struct op_arg {
     bench_state *b;
     deconv_context *ctx;
+    int which; /* 0: stateless call, 1: prepared weights */
     int failed;
 } op_arg;
 
@@ -348,7 +365,7 @@ static double timed_op(void *p) {
     op_arg *o = p;
     deconv_error e;
     const double t0 = op_clock();
-    deconv_status st = run_once(o->b, o->ctx, 0, &e);
+    deconv_status st = run_once(o->b, o->ctx, o->which, &e);
     const double t = op_clock() - t0;
     if (st != DECONV_OK && !o->failed) {
         fprintf(stderr, "%s: %s\n", o->b->L->name, e.message);
@@ -407,8 +424,9 @@ int main(int argc, char **argv) {
     else {
         printf("libdeconv %s benchmark, %d thread(s); measured FMA peak %.1f GFLOP/s\n",
                deconv_version_string(), threads, peak);
-        printf("%-16s %10s %10s %8s %7s %12s\n", "layer", "median_ms", "GFLOP/s", "%peak",
-               "threads", "workspace");
+        printf("%-16s %10s %10s %8s %7s %12s   %-8s %10s %8s %7s %10s\n", "layer",
+               "median_ms", "GFLOP/s", "%peak", "threads", "workspace", "", "median_ms",
+               "GFLOP/s", "%peak", "workspace");
     }
     int status = 0;
     for (size_t i = 0; i < sizeof SUITE / sizeof SUITE[0]; i++) {
@@ -420,9 +438,15 @@ int main(int argc, char **argv) {
             teardown(&b);
             continue;
         }
-        op_arg o = {&b, ctx, 0};
+        op_arg o = {&b, ctx, 0, 0};
         const double med = time_median(timed_op, &o, min_time);
         if (o.failed) status = 1;
+        double med_prep = 0;
+        if (b.prepared) {
+            op_arg op = {&b, ctx, 1, 0};
+            med_prep = time_median(timed_op, &op, min_time);
+            if (op.failed) status = 1;
+        }
         if (strcmp(L->kind, "pool") == 0) {
             copy_arg c;
             c.n = (size_t)b.bytes;
@@ -444,16 +468,18 @@ int main(int argc, char **argv) {
                 printf("%-16s %10.4f %7.1f GB/s (%5.1f%% of memcpy %.1f GB/s) %3d\n", L->name,
                        med * 1e3, gbs, 100 * gbs / copy_gbs, copy_gbs, threads);
         } else {
-            const double gf = b.useful_flops / med * 1e-9;
+            const double gf = b.useful_flops / med * 1e-9, gfp = b.useful_flops / med_prep * 1e-9;
             if (json)
                 printf("{\"name\": \"%s\", \"kind\": \"%s\", \"median_ms\": %.6f, \"threads\": %d, "
                        "\"useful_gflop\": %.6f, \"gflops\": %.2f, \"pct_peak\": %.1f, "
-                       "\"workspace_bytes\": %zu}\n",
+                       "\"workspace_bytes\": %zu, \"prepared_median_ms\": %.6f, "
+                       "\"prepared_gflops\": %.2f, \"prepared_workspace_bytes\": %zu}\n",
                        L->name, L->kind, med * 1e3, threads, b.useful_flops * 1e-9, gf,
-                       100 * gf / peak, b.workspace);
+                       100 * gf / peak, b.workspace, med_prep * 1e3, gfp, b.prepared_workspace);
             else
-                printf("%-16s %10.4f %10.1f %7.1f%% %7d %12zu\n", L->name, med * 1e3, gf,
-                       100 * gf / peak, threads, b.workspace);
+                printf("%-16s %10.4f %10.1f %7.1f%% %7d %12zu   prepared %10.4f %8.1f %6.1f%% %10zu\n",
+                       L->name, med * 1e3, gf, 100 * gf / peak, threads, b.workspace,
+                       med_prep * 1e3, gfp, 100 * gfp / peak, b.prepared_workspace);
         }
         fflush(stdout);
         teardown(&b);
