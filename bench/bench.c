@@ -3,6 +3,7 @@
  * N=8 112x112x64 k3 s2 SAME). Measures the machine's FMA peak in the same run.
  *
  *   bench [--threads N] [--filter NAME] [--json] [--min-time SECONDS] [--cpu-time]
+ *         [--path stateless|prepared|both] [--no-peak]
  *
  * Per layer: median milliseconds, useful GFLOP/s (only multiply-adds whose product lands inside
  * the output of a transposed conv, or reads inside the input of a conv), % of the measured peak
@@ -388,7 +389,8 @@ static double timed_copy(void *p) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 1, json = 0;
+    int threads = 1, json = 0, no_peak = 0;
+    const char *path = "both"; /* --path stateless|prepared|both: which conv paths to time */
     const char *filter = NULL;
     double min_time = 0.5;
     for (int i = 1; i < argc; i++) {
@@ -398,12 +400,17 @@ int main(int argc, char **argv) {
             filter = argv[++i];
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc)
             min_time = atof(argv[++i]);
+        else if (strcmp(argv[i], "--path") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--no-peak") == 0)
+            no_peak = 1;
         else if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--cpu-time") == 0)
             g_cpu_time = 1;
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--filter NAME] [--json] [--min-time S] [--cpu-time]\n",
+            fprintf(stderr, "usage: %s [--threads N] [--filter NAME] [--json] [--min-time S] [--cpu-time]\n"
+                    "       [--path stateless|prepared|both] [--no-peak]\n",
                     argv[0]);
             return 2;
         }
@@ -418,7 +425,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "context: %s\n", err.message);
         return 1;
     }
-    const double peak = measure_peak(threads);
+    /* --no-peak skips the FMA loop (for cycle counts of the ops alone, e.g. under perf stat);
+     * % of peak is then meaningless and printed against 1 GFLOP/s. */
+    const double peak = no_peak ? 1.0 : measure_peak(threads);
+    const int do_stateless = strcmp(path, "prepared") != 0, do_prepared = strcmp(path, "stateless") != 0;
     if (json)
         printf("{\"name\": \"fma_peak\", \"threads\": %d, \"gflops\": %.2f}\n", threads, peak);
     else {
@@ -439,10 +449,10 @@ int main(int argc, char **argv) {
             continue;
         }
         op_arg o = {&b, ctx, 0, 0};
-        const double med = time_median(timed_op, &o, min_time);
+        const double med = do_stateless || !b.prepared ? time_median(timed_op, &o, min_time) : 0;
         if (o.failed) status = 1;
         double med_prep = 0;
-        if (b.prepared) {
+        if (b.prepared && do_prepared) {
             op_arg op = {&b, ctx, 1, 0};
             med_prep = time_median(timed_op, &op, min_time);
             if (op.failed) status = 1;
