@@ -25,6 +25,8 @@
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
 #define B_BLOCK_FLOATS 16384   /* packed weights per channel block: 64 KiB, L2-resident */
+#define BATCH_OUTER_DOT 1
+#define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
 
 typedef struct tap {
@@ -39,6 +41,7 @@ typedef struct geo {
     int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
     int small; /* the plan declares 1 unit and runs all of them on the calling thread */
     int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
+    int batch_outer; /* rows ordered (n, q0, q1, q2) instead of (q0, q1, q2, n) */
     int64_t ntaps_max, kc;
     size_t off_b, off_taps, off_a, off_c, off_tc, off_ti, off_zero, slice;
 } geo;
@@ -73,6 +76,7 @@ static int64_t dim_rows(const dc_conv_problem *p, int j, int64_t r) {
 static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo *g) {
     g->p = p;
     g->packed = packed;
+    g->batch_outer = uk->kind == DC_UKR_DOT ? BATCH_OUTER_DOT : BATCH_OUTER_GEMM;
     g->uk = *uk;
     g->nphase = 1;
     g->rows_max = p->y.n;
@@ -162,42 +166,78 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t ntile = (row1 - row0 + mr - 1) / mr;
-    int64_t qs[16][3], ib[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
+    int64_t ib[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
+    int same[16];                 /* row rr has the spatial position of row rr - 1 */
+    /* Decompose row0 once, then step (q0, q1, q2, n) like an odometer: no division per row. */
+    int64_t q[3], n;
+    {
+        int64_t rest = row0;
+        if (g->batch_outer) {
+            q[2] = rest % nq[2];
+            rest /= nq[2];
+            q[1] = rest % nq[1];
+            rest /= nq[1];
+            q[0] = rest % nq[0];
+            n = rest / nq[0];
+        } else {
+            n = rest % p->y.n;
+            rest /= p->y.n;
+            q[2] = rest % nq[2];
+            rest /= nq[2];
+            q[1] = rest % nq[1];
+            q[0] = rest / nq[1];
+        }
+    }
+    const uint64_t sp0 = (uint64_t)p->x.sp[0], sp1 = (uint64_t)p->x.sp[1],
+                   sp2 = (uint64_t)p->x.sp[2];
+    const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
     for (int64_t ti = 0; ti < ntile; ti++) {
         const int64_t rows = row1 - row0 - ti * mr < mr ? row1 - row0 - ti * mr : mr;
         for (int rr = 0; rr < rows; rr++) {
-            int64_t rest = row0 + ti * mr + rr;
-            const int64_t n = rest % p->y.n;
-            rest /= p->y.n;
-            qs[rr][2] = rest % nq[2];
-            rest /= nq[2];
-            qs[rr][1] = rest % nq[1];
-            qs[rr][0] = rest / nq[1];
+            same[rr] = rr > 0 && n > 0 && !g->batch_outer;
             int64_t yoff = n * p->y.stride_n + grp * p->cout_g;
             for (int j = 0; j < 3; j++) {
-                const int64_t o = p->transposed ? r[j] + qs[rr][j] * p->s[j] : qs[rr][j];
+                const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
                 yoff += o * p->y.stride_sp[j];
+                ib[rr][j] = p->transposed ? q[j] : q[j] * p->s[j];
             }
             cptr[ti * mr + rr] = a->y + yoff;
             xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
-            for (int j = 0; j < 3; j++) ib[rr][j] = p->transposed ? qs[rr][j] : qs[rr][j] * p->s[j];
+            if (g->batch_outer) {
+                if (++q[2] == nq[2]) {
+                    q[2] = 0;
+                    if (++q[1] == nq[1]) {
+                        q[1] = 0;
+                        if (++q[0] == nq[0]) q[0] = 0, n++;
+                    }
+                }
+            } else if (++n == p->y.n) {
+                n = 0;
+                if (++q[2] == nq[2]) {
+                    q[2] = 0;
+                    if (++q[1] == nq[1]) q[1] = 0, q[0]++;
+                }
+            }
         }
         const float **ap = aptr + ti * ntaps * mr;
         int32_t *ti_idx = tidx + ti * ntaps;
         int32_t cnt = 0;
-        const uint64_t sp0 = (uint64_t)p->x.sp[0], sp1 = (uint64_t)p->x.sp[1],
-                       sp2 = (uint64_t)p->x.sp[2];
-        const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
         for (int64_t t = 0; t < ntaps; t++) {
-            int any = 0;
+            int any = 0, inside = 0;
+            int64_t soff = 0;
             const int64_t o0 = taps[t].off[0], o1 = taps[t].off[1], o2 = taps[t].off[2];
             for (int rr = 0; rr < mr; rr++) {
                 const float *ptr = zero;
                 if (rr < rows) {
-                    const int64_t i0 = ib[rr][0] + o0, i1 = ib[rr][1] + o1, i2 = ib[rr][2] + o2;
-                    /* unsigned compares: negative positions wrap to huge values */
-                    if ((uint64_t)i0 < sp0 && (uint64_t)i1 < sp1 && (uint64_t)i2 < sp2) {
-                        ptr = a->x + xbase[rr] + i0 * st0 + i1 * st1 + i2 * st2;
+                    if (!same[rr]) {
+                        const int64_t i0 = ib[rr][0] + o0, i1 = ib[rr][1] + o1,
+                                      i2 = ib[rr][2] + o2;
+                        /* unsigned compares: negative positions wrap to huge values */
+                        inside = (uint64_t)i0 < sp0 && (uint64_t)i1 < sp1 && (uint64_t)i2 < sp2;
+                        soff = i0 * st0 + i1 * st1 + i2 * st2;
+                    }
+                    if (inside) {
+                        ptr = a->x + xbase[rr] + soff;
                         any = 1;
                     }
                 }
@@ -373,6 +413,9 @@ static void run_gemm_portable(const dc_conv_args *a, int64_t b, int64_t e, int32
 static void run_dot_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     fast_run(a, b, e, t, &UKR_DOT_PORTABLE, NULL);
 }
+static void run_col_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_col_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
+}
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
                                      dc_ukr_gemm_avx2};
@@ -384,12 +427,16 @@ static void run_gemm_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t
 static void run_dot_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     fast_run(a, b, e, t, &UKR_DOT_AVX2, NULL);
 }
+static void run_col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
+}
 #endif
 
 /* The micro-kernel (and its stateless run function) for p at the current ISA level, or 0
- * when no fast kernel claims p. */
+ * when no fast kernel claims p. *col is set when p runs as GEMM + gather (conv_col.c). */
 static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
-                         const char **name) {
+                         const char **name, int *col) {
+    *col = 0;
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
     const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
@@ -402,6 +449,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     if (isa == DC_FAST_OFF) return 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == DC_ISA_AVX2) {
+        if (dc_fast_col_claims(p, &UKR_GEMM_AVX2)) {
+            *col = 1;
+            *uk = &UKR_GEMM_AVX2;
+            *run = run_col_avx2;
+            *name = "fast-col-avx2";
+            return 1;
+        }
         const int dot = p->cout_g <= DC_AVX2_DOT_NR;
         *uk = dot ? &UKR_DOT_AVX2 : &UKR_GEMM_AVX2;
         *run = dot ? run_dot_avx2 : run_gemm_avx2;
@@ -409,6 +463,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         return 1;
     }
 #endif
+    if (dc_fast_col_claims(p, &UKR_GEMM_PORTABLE)) {
+        *col = 1;
+        *uk = &UKR_GEMM_PORTABLE;
+        *run = run_col_portable;
+        *name = "fast-col-portable";
+        return 1;
+    }
     const int dot = p->cout_g <= DC_PORTABLE_DOT_NR;
     *uk = dot ? &UKR_DOT_PORTABLE : &UKR_GEMM_PORTABLE;
     *run = dot ? run_dot_portable : run_gemm_portable;
@@ -420,12 +481,19 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
     const char *name;
-    if (!select_kernel(p, &uk, &run, &name)) return 0;
+    int col;
+    if (!select_kernel(p, &uk, &run, &name, &col)) return 0;
     if (num_threads < 1) num_threads = 1;
-    geo g;
-    geo_init(p, uk, 0, &g);
     plan->name = name;
     plan->run = run;
+    if (col) {
+        int64_t packed_floats;
+        dc_fast_col_sizes(p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes,
+                          &packed_floats);
+        return 1;
+    }
+    geo g;
+    geo_init(p, uk, 0, &g);
     plan->units = g.small ? 1 : g.units;
     plan->workspace_bytes = g.slice * (size_t)num_threads + 64;
     return 1;
@@ -437,8 +505,23 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
     const char *name;
+    int col;
     memset(fp, 0, sizeof *fp);
-    if (!select_kernel(p, &uk, &run, &name)) return 0;
+    if (!select_kernel(p, &uk, &run, &name, &col)) return 0;
+    if (col) {
+        int64_t units, floats;
+        size_t ws;
+        dc_fast_col_sizes(p, uk, 1, 1, &units, &ws, &floats);
+        if ((uint64_t)floats > (SIZE_MAX - 64) / sizeof(float)) return 0;
+        fp->mem = malloc((size_t)floats * sizeof(float) + 64);
+        if (!fp->mem) return -1;
+        fp->w = (float *)(((uintptr_t)fp->mem + 63) & ~(uintptr_t)63);
+        dc_fast_col_pack_b(p, uk, w, fp->w);
+        fp->uk = *uk;
+        fp->name = name;
+        fp->col = 1;
+        return 1;
+    }
     geo g;
     geo_init(p, uk, 1, &g);
     /* Per phase: groups * tiles * taps * cin_g * NR floats, summed in checked arithmetic (a
@@ -456,15 +539,19 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
         int64_t r[3], nq[3], sz;
         const int64_t ntaps = phase_taps(&g, ph, r, nq, taps);
         fp->phase_off[ph] = total;
+        /* phases start on 64-byte boundaries, like the stateless packing buffer: the kernels'
+         * unaligned loads are slower when they split cache lines */
         if (!dc_mul(ntaps, p->cin_g * uk->nr, &sz) || !dc_mul(sz, g.ntiles * p->groups, &sz) ||
-            !dc_add(total, sz, &total) || (uint64_t)total > SIZE_MAX / sizeof(float)) {
+            !dc_add(sz, 15, &sz) || !dc_add(total, sz & ~(int64_t)15, &total) ||
+            (uint64_t)total > (SIZE_MAX - 64) / sizeof(float)) {
             free(taps);
             free(fp->phase_off);
             fp->phase_off = NULL;
             return 0;
         }
     }
-    fp->w = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+    fp->mem = malloc((size_t)total * sizeof(float) + 64);
+    fp->w = fp->mem ? (float *)(((uintptr_t)fp->mem + 63) & ~(uintptr_t)63) : NULL;
     if (!fp->w) {
         free(taps);
         free(fp->phase_off);
@@ -491,13 +578,18 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
 }
 
 void dc_fast_packed_free(dc_fast_packed *fp) {
-    free(fp->w);
+    free(fp->mem);
     free(fp->phase_off);
     memset(fp, 0, sizeof *fp);
 }
 
 void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int32_t num_threads,
                          int64_t *units, size_t *workspace_bytes) {
+    if (fp->col) {
+        int64_t floats;
+        dc_fast_col_sizes(p, &fp->uk, 1, num_threads, units, workspace_bytes, &floats);
+        return;
+    }
     geo g;
     geo_init(p, &fp->uk, 1, &g);
     if (num_threads < 1) num_threads = 1;
@@ -507,5 +599,8 @@ void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int
 
 void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t begin,
                         int64_t end, int32_t thread) {
-    fast_run(a, begin, end, thread, &fp->uk, fp);
+    if (fp->col)
+        dc_fast_col_run(a, begin, end, thread, &fp->uk, fp->w);
+    else
+        fast_run(a, begin, end, thread, &fp->uk, fp);
 }

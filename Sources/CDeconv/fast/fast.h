@@ -86,6 +86,20 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
  *  when no fast kernel claims p (the caller then uses the reference). */
 int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);
 
+/* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
+
+/** 1 when conv_col.c runs p with the GEMM micro-kernel `gemm`. */
+int dc_fast_col_claims(const dc_conv_problem *p, const dc_ukr *gemm);
+/** Packs the filter for conv_col.c: packed_floats (dc_fast_col_sizes) floats at dst. */
+void dc_fast_col_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const float *w, float *dst);
+/** Units, workspace bytes (packed: without the packing buffer) and packed filter size. */
+void dc_fast_col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
+                       int32_t num_threads, int64_t *units, size_t *workspace_bytes,
+                       int64_t *packed_floats);
+/** Runs units [begin, end); packed_b NULL packs a->w into the thread's workspace first. */
+void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                     const dc_ukr *uk, const float *packed_b);
+
 /* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
 
 /** Weights of one problem packed once for the micro-kernel chosen at packing time: exactly the
@@ -93,7 +107,9 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 typedef struct dc_fast_packed {
     dc_ukr uk;
     const char *name;
-    float *w;           /* owned */
+    float *w;           /* 64-byte aligned, inside mem */
+    void *mem;          /* owned */
+    int col;            /* 1: GEMM + gather (conv_col.c), w is its packed filter */
     int64_t *phase_off; /* owned, one offset into w per phase */
 } dc_fast_packed;
 
