@@ -1,9 +1,11 @@
 /*
  * pool_api.c - public pooling and unpooling entry points. Each one validates everything
  * (params, shapes, counts, pointers, overlaps and, for max_unpool, every index) into a
- * dc_pool_problem before it writes a single byte, then runs the reference kernel.
+ * dc_pool_problem before it writes a single byte, then runs a fast kernel (fast/pool_fast.h)
+ * on the context's threads when one claims the problem, else the reference kernel.
  */
 #include "internal.h"
+#include "fast/pool_fast.h"
 
 #include <string.h>
 
@@ -183,12 +185,16 @@ static deconv_status run_forward(enum pool_op op, deconv_context *ctx,
 
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
-    if (op == OP_AVG)
+    dc_pool_fast f;
+    const int fop = op == OP_AVG ? DC_POOL_AVG : op == OP_ARGMAX ? DC_POOL_ARGMAX : DC_POOL_MAX;
+    if (dc_pool_fast_forward_setup(&p, fop, x, y, argmax, &f))
+        st = dc_parallel_for(ctx, f.units, dc_pool_fast_forward_run, &f, err);
+    else if (op == OP_AVG)
         dc_ref_avg_pool(&p, x, y);
     else
         dc_ref_max_pool(&p, x, y, op == OP_ARGMAX ? argmax : NULL);
     dc_context_end(ctx, to_free);
-    return dc_ok(err);
+    return st != DECONV_OK ? st : dc_ok(err);
 }
 
 deconv_status deconv_max_pool(deconv_context *ctx, const deconv_pool_params *params,
@@ -273,20 +279,78 @@ static deconv_status resolve_unpool(const deconv_pool_params *pp, const deconv_s
 }
 
 /* Every index, in int64, inside its own image's [0, spatial * C), or with the batch term
- * inside the whole output [0, N * spatial * C), as TF's MaxPoolGradWithArgmax. */
-static deconv_status check_indices(const dc_pool_problem *p, const int64_t *argmax,
-                                   deconv_error *err) {
-    const dc_layout3 *X = &p->x, *Y = &p->y;
-    const int64_t limit = p->include_batch_in_index ? X->count : X->stride_n;
-    for (int64_t j = 0; j < Y->count; j++) {
-        if (argmax[j] < 0 || argmax[j] >= limit)
-            return dc_fail(err, DECONV_ERR_INDEX_OUT_OF_RANGE,
-                           "argmax[%lld] = %lld is outside [0, %lld) %s", (long long)j,
-                           (long long)argmax[j], (long long)limit,
-                           p->include_batch_in_index ? "(the whole output, batch included)"
-                                                     : "(one image of the output)");
+ * inside the whole output [0, N * spatial * C), as TF's MaxPoolGradWithArgmax. The scan
+ * (fast/pool_fast.c) finds the first bad index; this names it. */
+static deconv_status index_error(const dc_pool_problem *p, const int64_t *argmax, int64_t j,
+                                 deconv_error *err) {
+    const int64_t limit = p->include_batch_in_index ? p->x.count : p->x.stride_n;
+    return dc_fail(err, DECONV_ERR_INDEX_OUT_OF_RANGE, "argmax[%lld] = %lld is outside [0, %lld) %s",
+                   (long long)j, (long long)argmax[j], (long long)limit,
+                   p->include_batch_in_index ? "(the whole output, batch included)"
+                                             : "(one image of the output)");
+}
+
+/* Runs an unpool op (max: argmax != NULL) once its shapes, buffers and overlaps are valid.
+ * max_unpool's indices are all checked (on the context's threads) before anything is written;
+ * the same scan tells whether the fast kernel may take them. Scratch comes from the context;
+ * when it cannot be had (a caller-set workspace too small) the op runs serially on the
+ * reference without any. */
+static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, const float *y,
+                                const int64_t *argmax, float *x, deconv_error *err) {
+    dc_pool_fast f;
+    size_t per_thread = 0;
+    int fast = dc_pool_fast_unpool_setup(p, y, argmax, x, &per_thread, &f);
+    const size_t T = (size_t)deconv_context_num_threads(ctx);
+    const size_t res_bytes = (T * sizeof(struct dc_pool_scan_result) + 63) / 64 * 64;
+    const size_t bytes = 64 + (argmax ? res_bytes : 0) + (fast ? T * per_thread : 0);
+    void *ws, *to_free;
+    deconv_context *run_ctx = ctx;
+    deconv_status st = dc_context_begin(ctx, bytes, &ws, &to_free, err);
+    if (st != DECONV_OK) {
+        if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
+        fast = 0;
+        run_ctx = NULL; /* serial: one scan result, on the stack */
     }
-    return DECONV_OK;
+    unsigned char *base = ws ? (unsigned char *)ws + (64 - (uintptr_t)ws % 64) % 64 : NULL;
+    if (argmax) {
+        struct dc_pool_scan_result one, *res = base ? (struct dc_pool_scan_result *)(void *)base
+                                                    : &one;
+        const size_t nres = base ? T : 1;
+        dc_pool_scan s;
+        s.p = p;
+        s.index = argmax;
+        s.units = dc_pool_scan_units(p);
+        s.want_local = fast;
+        s.res = res;
+        for (size_t t = 0; t < nres; t++) {
+            res[t].first_bad = -1;
+            res[t].local = fast;
+        }
+        if ((st = dc_parallel_for(run_ctx, s.units, dc_pool_scan_run, &s, err)) != DECONV_OK) {
+            dc_context_end(ctx, to_free);
+            return st;
+        }
+        for (size_t t = 0; t < nres; t++) {
+            if (res[t].first_bad >= 0) {
+                const int64_t j = res[t].first_bad; /* res lives in the workspace */
+                dc_context_end(ctx, to_free);
+                return index_error(p, argmax, j, err);
+            }
+            fast &= res[t].local;
+        }
+    }
+    if (p->x.count > 0) {
+        if (fast) {
+            f.ws = (float *)(void *)(base + (argmax ? res_bytes : 0));
+            st = dc_parallel_for(run_ctx, f.units, dc_pool_fast_unpool_run, &f, err);
+        } else if (argmax) {
+            dc_ref_max_unpool(p, y, argmax, x);
+        } else {
+            dc_ref_avg_unpool(p, y, x);
+        }
+    }
+    dc_context_end(ctx, to_free);
+    return st != DECONV_OK ? st : dc_ok(err);
 }
 
 deconv_status deconv_max_unpool(deconv_context *ctx, const deconv_pool_params *params,
@@ -307,14 +371,7 @@ deconv_status deconv_max_unpool(deconv_context *ctx, const deconv_pool_params *p
         (st = dc_check_overlap(output, ob, argmax, (size_t)argmax_count * sizeof *argmax,
                                "output", "argmax", error)) != DECONV_OK)
         return st;
-    if ((st = check_indices(&p, argmax, error)) != DECONV_OK) return st;
-    if (p.x.count == 0) return dc_ok(error);
-
-    void *ws, *to_free;
-    if ((st = dc_context_begin(ctx, 0, &ws, &to_free, error)) != DECONV_OK) return st;
-    dc_ref_max_unpool(&p, input_data, argmax, output);
-    dc_context_end(ctx, to_free);
-    return dc_ok(error);
+    return run_unpool(ctx, &p, input_data, argmax, output, error);
 }
 
 deconv_status deconv_avg_unpool(deconv_context *ctx, const deconv_pool_params *params,
@@ -332,10 +389,5 @@ deconv_status deconv_avg_unpool(deconv_context *ctx, const deconv_pool_params *p
                                error)) != DECONV_OK)
         return st;
     if (p.x.count == 0) return dc_ok(error);
-
-    void *ws, *to_free;
-    if ((st = dc_context_begin(ctx, 0, &ws, &to_free, error)) != DECONV_OK) return st;
-    dc_ref_avg_unpool(&p, input_data, output);
-    dc_context_end(ctx, to_free);
-    return dc_ok(error);
+    return run_unpool(ctx, &p, input_data, NULL, output, error);
 }

@@ -1,0 +1,166 @@
+/* fast/pool_avx2.c - AVX2 pixel kernels of the fast pooling path: 8 channels per vector, the
+ * window walked cell by cell in the reference's order. The max step is one ordered compare
+ * sequence that reproduces the reference exactly: take v when !(v <= best) (v greater, or v a
+ * NaN) and best is not a NaN, so a NaN beats every number, the first NaN stays and ties keep
+ * the first maximum. Compiled with a target attribute; only called when the CPU has AVX2. */
+#include "fast/pool_fast.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2")))
+
+/* Lanes [0, rem) on (rem < 8), as a maskload/maskstore mask. */
+AVX2 static __m256i tail_mask(int64_t rem) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)rem), lane);
+}
+
+AVX2 static __m256 load(const float *p, int full, __m256i m) {
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+AVX2 static void store(float *p, __m256 v, int full, int stream, __m256i m) {
+    if (stream) {
+        _mm_stream_ps(p, _mm256_castps256_ps128(v));
+        _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
+    } else if (full) {
+        _mm256_storeu_ps(p, v);
+    } else {
+        _mm256_maskstore_ps(p, m, v);
+    }
+}
+
+AVX2 static __m256 take_mask(__m256 v, __m256 best) {
+    return _mm256_and_ps(_mm256_cmp_ps(v, best, _CMP_NLE_UQ),
+                         _mm256_cmp_ps(best, best, _CMP_ORD_Q));
+}
+
+AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
+    const int64_t C = px->c;
+    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+        const int full = C - c0 >= 8;
+        const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
+        __m256 best = load(px->x + c0, full, m);
+        int64_t first = 1;
+        for (int64_t i0 = 0; i0 < px->n0; i0++)
+        for (int64_t i1 = 0; i1 < px->n1; i1++) {
+            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+            for (int64_t i2 = first; i2 < px->n2; i2++) {
+                const __m256 v = load(row + i2 * C, full, m);
+                best = _mm256_blendv_ps(best, v, take_mask(v, best));
+            }
+            first = 0;
+        }
+        store(px->y + c0, best, full, px->stream, m);
+    }
+}
+
+/* argmax = ibase + pos * C + c for 4 lanes of pos (int32, >= 0) starting at channel c. */
+AVX2 static void store_index(int64_t *p, __m128i pos, int64_t C, int64_t base, int64_t nlanes,
+                             int stream) {
+    const __m256i prod = _mm256_mul_epu32(_mm256_cvtepi32_epi64(pos), _mm256_set1_epi64x(C));
+    const __m256i idx = _mm256_add_epi64(
+        prod, _mm256_add_epi64(_mm256_set1_epi64x(base), _mm256_setr_epi64x(0, 1, 2, 3)));
+    if (stream) {
+        _mm_stream_si128((__m128i *)(void *)p, _mm256_castsi256_si128(idx));
+        _mm_stream_si128((__m128i *)(void *)(p + 2), _mm256_extracti128_si256(idx, 1));
+    } else if (nlanes >= 4) {
+        _mm256_storeu_si256((__m256i *)(void *)p, idx);
+    } else if (nlanes > 0) {
+        const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+        _mm256_maskstore_epi64((long long *)(void *)p,
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(nlanes), lane), idx);
+    }
+}
+
+AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
+    const int64_t C = px->c;
+    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+        const int full = C - c0 >= 8;
+        const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
+        __m256 best = load(px->x + c0, full, m);
+        __m256 pos = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
+        int64_t first = 1;
+        for (int64_t i0 = 0; i0 < px->n0; i0++)
+        for (int64_t i1 = 0; i1 < px->n1; i1++) {
+            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+            const int32_t rpos = px->pos + (int32_t)i0 * px->pst0 + (int32_t)i1 * px->pst1;
+            for (int64_t i2 = first; i2 < px->n2; i2++) {
+                const __m256 v = load(row + i2 * C, full, m);
+                const __m256 t = take_mask(v, best);
+                best = _mm256_blendv_ps(best, v, t);
+                pos = _mm256_blendv_ps(pos, _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2)),
+                                       t);
+            }
+            first = 0;
+        }
+        store(px->y + c0, best, full, px->stream, m);
+        const __m256i pi = _mm256_castps_si256(pos);
+        const int64_t rem = C - c0;
+        store_index(px->argmax + c0, _mm256_castsi256_si128(pi), C, px->ibase + c0, rem,
+                    px->stream);
+        store_index(px->argmax + c0 + 4, _mm256_extracti128_si256(pi, 1), C, px->ibase + c0 + 4,
+                    rem - 4, px->stream);
+    }
+}
+
+AVX2 void dc_pool_avg_px_avx2(const dc_pool_px *px) {
+    const int64_t C = px->c;
+    const __m256d cnt = _mm256_set1_pd(px->count);
+    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+        const int full = C - c0 >= 8;
+        const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
+        /* double and the window order, as the reference: the same bits. */
+        __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+        for (int64_t i0 = 0; i0 < px->n0; i0++)
+        for (int64_t i1 = 0; i1 < px->n1; i1++) {
+            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+            for (int64_t i2 = 0; i2 < px->n2; i2++) {
+                const __m256 v = load(row + i2 * C, full, m);
+                lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+                hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+            }
+        }
+        __m256 r = _mm256_setzero_ps();
+        if (px->count > 0)
+            r = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(hi, cnt)),
+                                _mm256_cvtpd_ps(_mm256_div_pd(lo, cnt)));
+        store(px->y + c0, r, full, px->stream, m);
+    }
+}
+
+AVX2 void dc_pool_flush_avx2(float *dst, float *src, int64_t n) {
+    int64_t i = 0;
+    /* Scalar until dst is 16-byte aligned, then non-temporal stores, then the tail. */
+    while (i < n && ((uintptr_t)(dst + i) & 15) != 0) {
+        dst[i] = src[i];
+        src[i] = 0.0f;
+        i++;
+    }
+    const __m256 z = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(src + i);
+        _mm_stream_ps(dst + i, _mm256_castps256_ps128(v));
+        _mm_stream_ps(dst + i + 4, _mm256_extractf128_ps(v, 1));
+        _mm256_storeu_ps(src + i, z);
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+        src[i] = 0.0f;
+    }
+}
+
+AVX2 void dc_pool_add_avx2(float *dst, const float *v, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(dst + i), _mm256_loadu_ps(v + i)));
+    for (; i < n; i++) dst[i] += v[i];
+}
+
+AVX2 void dc_pool_sfence_avx2(void) { _mm_sfence(); }
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int dc_pool_avx2_unused;
+#endif

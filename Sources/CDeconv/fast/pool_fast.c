@@ -1,0 +1,456 @@
+/* fast/pool_fast.c - drivers of the fast pooling path: which problems it claims, the split
+ * into work units, the unpool ring and the max_unpool index prescan. See pool_fast.h. */
+#include "fast/pool_fast.h"
+#include "fast/fast.h"
+
+#include <string.h>
+
+/* Outputs at least this large are written with non-temporal stores (where the ISA has them):
+ * they would not stay in cache anyway, and streaming skips reading every line before writing. */
+#define STREAM_BYTES ((int64_t)8 << 20)
+/* The unpool ring of one thread stays well inside a core's L2; a problem needing more writes
+ * its output in place. */
+#define RING_MAX_FLOATS ((int64_t)1 << 16)
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Window of pooled position o along normalised dim i: [*a, *e) clipped to the input, and the
+ * unclipped [*ua, *ue). */
+static void window(const dc_pool_problem *p, int i, int64_t o, int64_t *a, int64_t *e) {
+    const int64_t st = o * p->s[i] - p->pb[i];
+    *a = max64(st, 0);
+    *e = min64(st + p->k[i], p->x.sp[i]);
+}
+
+/* The reference's avg divisor of the window at pooled (o0, o1, o2), in double. */
+static double divisor(const dc_pool_problem *p, const int64_t o[3]) {
+    double n = 1;
+    for (int i = 0; i < 3; i++) {
+        const int64_t st = o[i] * p->s[i] - p->pb[i], en = st + p->k[i];
+        const int64_t lo = p->count_include_pad ? -p->pb[i] : 0;
+        const int64_t hi = p->count_include_pad ? p->x.sp[i] + p->pa[i] : p->x.sp[i];
+        const int64_t a = max64(st, lo), b = min64(en, hi);
+        n *= (double)(b > a ? b - a : 0);
+    }
+    return n;
+}
+
+static int isa_for_pool(void) {
+    const int isa = dc_fast_isa();
+    return isa; /* DC_FAST_OFF, DC_ISA_PORTABLE or DC_ISA_AVX2 */
+}
+
+static int channels_last(const dc_pool_problem *p) {
+    return p->layout == DECONV_CHANNELS_LAST;
+}
+
+/* Spatial positions of one image fit int32 (argmax kernels track them in 32-bit lanes). */
+static int small_image(const dc_pool_problem *p) {
+    const int64_t s = p->x.sp[0] * p->x.sp[1] * p->x.sp[2];
+    return s < ((int64_t)1 << 31) && p->x.c < ((int64_t)1 << 31);
+}
+
+static int aligned16(const void *q) { return q == NULL || ((uintptr_t)q & 15) == 0; }
+
+/* ---- forward ops ---------------------------------------------------------------------------- */
+
+int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,
+                               int64_t *argmax, dc_pool_fast *f) {
+    const int isa = isa_for_pool();
+    if (isa == DC_FAST_OFF || p->y.count == 0 || p->x.count == 0 || !small_image(p)) return 0;
+    memset(f, 0, sizeof *f);
+    f->p = p;
+    f->op = op;
+    f->isa = isa;
+    f->x = x;
+    f->y = y;
+    f->argmax = op == DC_POOL_ARGMAX ? argmax : NULL;
+    const int64_t rows = p->y.n * p->y.sp[0] * p->y.sp[1];
+    f->units = channels_last(p) ? rows : rows * p->y.c;
+    int64_t out_bytes = p->y.count * 4;
+    if (f->argmax) out_bytes += p->y.count * 8;
+#if defined(__x86_64__) || defined(__i386__)
+    f->stream = isa == DC_ISA_AVX2 && channels_last(p) && p->y.c % 8 == 0 && aligned16(y) &&
+                aligned16(f->argmax) && out_bytes >= STREAM_BYTES;
+#endif
+    return 1;
+}
+
+/* Channels-first: one (image, channel, o0, o1) row of outputs, scalar, any strides. */
+static void forward_row_cf(const dc_pool_fast *f, int64_t u) {
+    const dc_pool_problem *p = f->p;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+    const int64_t bc = u / (Y->sp[1] * Y->sp[0]), c = bc % Y->c, b = bc / Y->c;
+    int64_t a0, e0, a1, e1;
+    window(p, 0, o0, &a0, &e0);
+    window(p, 1, o1, &a1, &e1);
+    const float *xb = f->x + b * X->stride_n + c * X->stride_c;
+    const int64_t bterm = p->include_batch_in_index ? b * X->sp[0] : 0;
+    const int64_t yrow = b * Y->stride_n + c * Y->stride_c + o0 * Y->stride_sp[0] +
+                         o1 * Y->stride_sp[1];
+    for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
+        int64_t a2, e2;
+        window(p, 2, o2, &a2, &e2);
+        const int64_t yo = yrow + o2 * Y->stride_sp[2];
+        if (f->op == DC_POOL_AVG) {
+            const int64_t o[3] = {o0, o1, o2};
+            const double count = divisor(p, o);
+            double sum = 0.0;
+            for (int64_t i0 = a0; i0 < e0; i0++)
+            for (int64_t i1 = a1; i1 < e1; i1++)
+            for (int64_t i2 = a2; i2 < e2; i2++)
+                sum += xb[i0 * X->stride_sp[0] + i1 * X->stride_sp[1] + i2 * X->stride_sp[2]];
+            f->y[yo] = count > 0 ? (float)(sum / count) : 0.0f;
+            continue;
+        }
+        float best = xb[a0 * X->stride_sp[0] + a1 * X->stride_sp[1] + a2 * X->stride_sp[2]];
+        int64_t bi0 = a0, bi1 = a1, bi2 = a2;
+        for (int64_t i0 = a0; i0 < e0; i0++)
+        for (int64_t i1 = a1; i1 < e1; i1++)
+        for (int64_t i2 = a2; i2 < e2; i2++) {
+            const float v =
+                xb[i0 * X->stride_sp[0] + i1 * X->stride_sp[1] + i2 * X->stride_sp[2]];
+            /* the reference's ordering: NaN beats numbers, first NaN and first max stay */
+            if (v != v ? best == best : v > best) {
+                best = v;
+                bi0 = i0;
+                bi1 = i1;
+                bi2 = i2;
+            }
+        }
+        f->y[yo] = best;
+        if (f->argmax)
+            f->argmax[yo] = (((bterm + bi0) * X->sp[1] + bi1) * X->sp[2] + bi2) * X->c + c;
+    }
+}
+
+static dc_pool_px_fn px_kernel(int isa, int op) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == DC_ISA_AVX2)
+        return op == DC_POOL_MAX ? dc_pool_max_px_avx2
+               : op == DC_POOL_ARGMAX ? dc_pool_argmax_px_avx2 : dc_pool_avg_px_avx2;
+#else
+    (void)isa;
+#endif
+    return op == DC_POOL_MAX ? dc_pool_max_px_portable
+           : op == DC_POOL_ARGMAX ? dc_pool_argmax_px_portable : dc_pool_avg_px_portable;
+}
+
+static void fence(const dc_pool_fast *f) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (f->stream) dc_pool_sfence_avx2();
+#else
+    (void)f;
+#endif
+}
+
+void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const dc_pool_fast *f = arg;
+    const dc_pool_problem *p = f->p;
+    (void)thread;
+    if (!channels_last(p)) {
+        for (int64_t u = begin; u < end; u++) forward_row_cf(f, u);
+        return;
+    }
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const dc_pool_px_fn fn = px_kernel(f->isa, f->op);
+    const int64_t C = X->c, image = X->sp[0] * X->sp[1] * X->sp[2];
+    dc_pool_px px;
+    memset(&px, 0, sizeof px);
+    px.c = C;
+    px.st0 = X->stride_sp[0];
+    px.st1 = X->stride_sp[1];
+    px.pst0 = (int32_t)(X->sp[1] * X->sp[2]);
+    px.pst1 = (int32_t)X->sp[2];
+    px.stream = f->stream;
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+        const int64_t b = u / (Y->sp[1] * Y->sp[0]);
+        int64_t a0, e0, a1, e1;
+        window(p, 0, o0, &a0, &e0);
+        window(p, 1, o1, &a1, &e1);
+        px.n0 = e0 - a0;
+        px.n1 = e1 - a1;
+        px.ibase = p->include_batch_in_index ? b * image * C : 0;
+        const int64_t yrow = u * Y->sp[2] * C; /* rows are contiguous in channels-last */
+        for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
+            int64_t a2, e2;
+            window(p, 2, o2, &a2, &e2);
+            px.n2 = e2 - a2;
+            px.x = f->x + b * X->stride_n + a0 * px.st0 + a1 * px.st1 + a2 * C;
+            px.pos = (int32_t)((a0 * X->sp[1] + a1) * X->sp[2] + a2);
+            px.y = f->y + yrow + o2 * C;
+            if (f->argmax) px.argmax = f->argmax + yrow + o2 * C;
+            if (f->op == DC_POOL_AVG) {
+                const int64_t o[3] = {o0, o1, o2};
+                px.count = divisor(p, o);
+            }
+            fn(&px);
+        }
+    }
+    fence(f);
+}
+
+/* ---- unpool ------------------------------------------------------------------------------- */
+
+/* Input rows of the windows of pooled row (o0, o1), as a range of element offsets inside one
+ * channels-last image: [lo, hi). */
+static void row_range(const dc_pool_problem *p, int64_t o0, int64_t o1, int64_t *lo,
+                      int64_t *hi) {
+    const dc_layout3 *X = &p->x;
+    const int64_t rowlen = X->sp[2] * X->c;
+    int64_t a0, e0, a1, e1;
+    window(p, 0, o0, &a0, &e0);
+    window(p, 1, o1, &a1, &e1);
+    *lo = (a0 * X->sp[1] + a1) * rowlen;
+    *hi = ((e0 - 1) * X->sp[1] + e1) * rowlen;
+}
+
+/* Cells before the first window of any pooled row after (o0, o1): final once that row is done. */
+static int64_t final_after(const dc_pool_problem *p, int64_t o0, int64_t o1) {
+    const dc_layout3 *Y = &p->y;
+    int64_t f = p->x.sp[0] * p->x.sp[1] * p->x.sp[2] * p->x.c, lo, hi;
+    if (o1 + 1 < Y->sp[1]) {
+        row_range(p, o0, o1 + 1, &lo, &hi);
+        f = min64(f, lo);
+    }
+    if (o0 + 1 < Y->sp[0]) {
+        row_range(p, o0 + 1, 0, &lo, &hi);
+        f = min64(f, lo);
+    }
+    return f;
+}
+
+int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
+                              const int64_t *index, float *out, size_t *ws_bytes,
+                              dc_pool_fast *f) {
+    const int isa = isa_for_pool();
+    /* (a huge C would make the per-thread scratch of avg_unpool huge) */
+    if (isa == DC_FAST_OFF || !channels_last(p) || p->y.count == 0 || p->x.count == 0 ||
+        p->x.c > ((int64_t)1 << 20))
+        return 0;
+    memset(f, 0, sizeof *f);
+    f->p = p;
+    f->isa = isa;
+    f->pooled = pooled;
+    f->index = index;
+    f->out = out;
+    f->units = p->x.n;
+    /* Ring size: the most any pooled row reaches past what the rows before it finalised. */
+    int64_t need = 0, done = 0;
+    for (int64_t o0 = 0; o0 < p->y.sp[0] && need <= RING_MAX_FLOATS; o0++)
+        for (int64_t o1 = 0; o1 < p->y.sp[1] && need <= RING_MAX_FLOATS; o1++) {
+            int64_t lo, hi;
+            row_range(p, o0, o1, &lo, &hi);
+            need = max64(need, hi - done);
+            done = final_after(p, o0, o1);
+        }
+    int64_t cap = 8;
+    while (need <= RING_MAX_FLOATS && cap < need) cap *= 2;
+    f->ring_cap = need <= RING_MAX_FLOATS ? cap : 0;
+    /* ring + one pooled pixel of scratch (normalised avg values), rounded to 64 bytes */
+    f->ws_floats = (f->ring_cap + (index ? 0 : p->x.c) + 15) / 16 * 16;
+    *ws_bytes = (size_t)f->ws_floats * sizeof(float);
+#if defined(__x86_64__) || defined(__i386__)
+    f->stream = isa == DC_ISA_AVX2 && f->ring_cap > 0 && p->x.count * 4 >= STREAM_BYTES;
+#endif
+    return 1;
+}
+
+typedef struct ring {
+    float *base; /* the ring, or the output image in place */
+    int64_t mask;
+} ring;
+
+static void flush(const dc_pool_fast *f, float *img, const ring *r, int64_t a, int64_t b) {
+    while (a < b) {
+        const int64_t s = a & r->mask, n = min64(b - a, r->mask + 1 - s);
+#if defined(__x86_64__) || defined(__i386__)
+        if (f->stream)
+            dc_pool_flush_avx2(img + a, r->base + s, n);
+        else
+#endif
+            dc_pool_flush_portable(img + a, r->base + s, n);
+        a += n;
+    }
+    (void)f;
+}
+
+static void add_span(const dc_pool_fast *f, const ring *r, int64_t t, const float *v,
+                     int64_t n) {
+    while (n > 0) {
+        const int64_t s = t & r->mask, m = min64(n, r->mask + 1 - s);
+#if defined(__x86_64__) || defined(__i386__)
+        if (f->isa == DC_ISA_AVX2)
+            dc_pool_add_avx2(r->base + s, v, m);
+        else
+#endif
+            dc_pool_add_portable(r->base + s, v, m);
+        t += m;
+        v += m;
+        n -= m;
+    }
+}
+
+/* One pooled row of max_unpool: every value added at its index (image-relative, checked by
+ * the prescan to lie in this row's windows and its own channel), in memory order. */
+static void max_unpool_row(const dc_pool_fast *f, const ring *r, int64_t j0, int64_t n,
+                           int64_t ibase) {
+    const float *v = f->pooled + j0;
+    const int64_t *idx = f->index + j0;
+    float *base = r->base;
+    const int64_t mask = r->mask;
+    for (int64_t j = 0; j < n; j++) base[(idx[j] - ibase) & mask] += v[j];
+}
+
+/* One pooled row of avg_unpool: each value (divided by its window's count if normalised)
+ * added to every valid cell of its window. */
+static void avg_unpool_row(const dc_pool_fast *f, const ring *r, float *scratch, int64_t b,
+                           int64_t o0, int64_t o1) {
+    const dc_pool_problem *p = f->p;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t C = X->c;
+    int64_t a0, e0, a1, e1;
+    window(p, 0, o0, &a0, &e0);
+    window(p, 1, o1, &a1, &e1);
+    const float *yrow = f->pooled + ((b * Y->sp[0] + o0) * Y->sp[1] + o1) * Y->sp[2] * C;
+    for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
+        const int64_t o[3] = {o0, o1, o2};
+        const double count = divisor(p, o);
+        if (count == 0) continue; /* no valid cell: nothing to spread (as the reference) */
+        const float *v = yrow + o2 * C;
+        if (p->normalize) {
+            /* as the reference: divide once per pooled value, in float */
+            for (int64_t c = 0; c < C; c++) scratch[c] = v[c] / (float)count;
+            v = scratch;
+        }
+        int64_t a2, e2;
+        window(p, 2, o2, &a2, &e2);
+        for (int64_t i0 = a0; i0 < e0; i0++)
+        for (int64_t i1 = a1; i1 < e1; i1++)
+        for (int64_t i2 = a2; i2 < e2; i2++)
+            add_span(f, r, ((i0 * X->sp[1] + i1) * X->sp[2] + i2) * C, v, C);
+    }
+}
+
+void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const dc_pool_fast *f = arg;
+    const dc_pool_problem *p = f->p;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t image = X->stride_n, prow = Y->sp[2] * Y->c;
+    float *ws = f->ws + (int64_t)thread * f->ws_floats;
+    float *scratch = ws + f->ring_cap;
+    ring r = {ws, -1};
+    if (f->ring_cap > 0) {
+        r.base = ws;
+        r.mask = f->ring_cap - 1;
+        memset(ws, 0, (size_t)f->ring_cap * sizeof *ws);
+    }
+    for (int64_t b = begin; b < end; b++) {
+        float *img = f->out + b * image;
+        if (f->ring_cap == 0) {
+            r.base = img;
+            r.mask = -1; /* all ones: indices address the image directly */
+            memset(img, 0, (size_t)image * sizeof *img);
+        }
+        int64_t done = 0;
+        const int64_t ibase = p->include_batch_in_index ? b * image : 0;
+        for (int64_t o0 = 0; o0 < Y->sp[0]; o0++)
+            for (int64_t o1 = 0; o1 < Y->sp[1]; o1++) {
+                if (f->index)
+                    max_unpool_row(f, &r, ((b * Y->sp[0] + o0) * Y->sp[1] + o1) * prow, prow,
+                                   ibase);
+                else
+                    avg_unpool_row(f, &r, scratch, b, o0, o1);
+                if (f->ring_cap > 0) {
+                    const int64_t fin = final_after(p, o0, o1);
+                    flush(f, img, &r, done, fin);
+                    done = fin;
+                }
+            }
+    }
+    fence(f);
+}
+
+/* ---- max_unpool index prescan ------------------------------------------------------------- */
+
+int64_t dc_pool_scan_units(const dc_pool_problem *p) {
+    const dc_layout3 *Y = &p->y;
+    const int64_t rows = Y->n * Y->sp[0] * Y->sp[1];
+    return channels_last(p) ? rows : rows * Y->c;
+}
+
+/* n % d == 0 for d = 2^k * odd, by the multiplicative inverse of the odd part mod 2^64. */
+typedef struct divisibility {
+    uint64_t low_mask, inv, limit;
+    int shift;
+} divisibility;
+
+static divisibility make_divisibility(uint64_t d) {
+    divisibility v;
+    v.shift = 0;
+    while ((d & 1) == 0) {
+        d >>= 1;
+        v.shift++;
+    }
+    v.low_mask = ((uint64_t)1 << v.shift) - 1;
+    uint64_t x = d; /* Newton: each step doubles the correct low bits (3 -> 96) */
+    for (int i = 0; i < 5; i++) x *= 2 - d * x;
+    v.inv = x;
+    v.limit = UINT64_MAX / d;
+    return v;
+}
+
+static int divisible(const divisibility *v, uint64_t n) {
+    return (n & v->low_mask) == 0 && (n >> v->shift) * v->inv <= v->limit;
+}
+
+void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const dc_pool_scan *s = arg;
+    const dc_pool_problem *p = s->p;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    struct dc_pool_scan_result *res = &s->res[thread];
+    res->first_bad = -1;
+    res->local = s->want_local;
+    const int64_t limit = p->include_batch_in_index ? X->count : X->stride_n;
+    const int64_t len = Y->sp[2] * (channels_last(p) ? Y->c : 1);
+    const divisibility dv = make_divisibility((uint64_t)X->c);
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t j0 = u * len;
+        const int64_t *idx = s->index + j0;
+        int bad = 0;
+        for (int64_t j = 0; j < len; j++) bad |= idx[j] < 0 || idx[j] >= limit;
+        if (bad) {
+            for (int64_t j = 0; j < len; j++)
+                if (idx[j] < 0 || idx[j] >= limit) {
+                    res->first_bad = j0 + j;
+                    return;
+                }
+        }
+        if (!res->local) continue;
+        /* Inside this image's window rows of pooled row u and in its own channel? */
+        const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+        const int64_t b = u / (Y->sp[1] * Y->sp[0]);
+        int64_t lo, hi;
+        row_range(p, o0, o1, &lo, &hi);
+        const int64_t base = p->include_batch_in_index ? b * X->stride_n : 0;
+        const uint64_t span = (uint64_t)(hi - lo), C = (uint64_t)X->c;
+        int ok = 1;
+        if ((C & (C - 1)) == 0) {
+            for (int64_t o2 = 0, j = 0; o2 < Y->sp[2]; o2++)
+                for (uint64_t c = 0; c < C; c++, j++) {
+                    const uint64_t t = (uint64_t)(idx[j] - base);
+                    ok &= (t - (uint64_t)lo < span) & (((t - c) & (C - 1)) == 0);
+                }
+        } else {
+            for (int64_t o2 = 0, j = 0; o2 < Y->sp[2]; o2++)
+                for (uint64_t c = 0; c < C; c++, j++) {
+                    const uint64_t t = (uint64_t)(idx[j] - base);
+                    ok &= (t - (uint64_t)lo < span) & (t >= c) & divisible(&dv, t - c);
+                }
+        }
+        res->local = ok;
+    }
+}

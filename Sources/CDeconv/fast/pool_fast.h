@@ -1,0 +1,110 @@
+/*
+ * fast/pool_fast.h - the fast pooling and unpooling kernels, shared by fast/pool_*.c and
+ * pool_api.c.
+ *
+ * Channels-last problems are claimed: the kernels vectorise over channels and walk each
+ * window cell by cell in the reference's order, so max, argmax and avg give the reference's
+ * bits (avg sums in double in window order, as the reference does). Channels-first forward
+ * ops run a scalar kernel with the same per-window order. Work is split over (image, output
+ * row) for the forward ops and over images for the unpool ops, so every output element is
+ * written by one thread in a fixed order and no result depends on the thread count.
+ *
+ * Unpooling writes its output through a small per-thread ring of the output image: a pooled
+ * row only reaches the input rows of its windows, so once a pooled row is done the cells
+ * before the next row's first window are final and are streamed out (non-temporal stores
+ * where the ISA has them), never read back from memory. max_unpool takes that path only when
+ * the prescan (fused with index validation) shows every index inside its own window rows and
+ * its own channel; then each output cell receives its values in the reference's order.
+ * Anything else runs the reference kernel.
+ */
+#ifndef DECONV_POOL_FAST_H
+#define DECONV_POOL_FAST_H
+
+#include "internal.h"
+
+enum dc_pool_op { DC_POOL_MAX = 0, DC_POOL_ARGMAX = 1, DC_POOL_AVG = 2 };
+
+/** One output pixel of a channels-last forward op: the clipped window, all C channels. */
+typedef struct dc_pool_px {
+    const float *x;         /* first cell of the clipped window, channel 0 */
+    int64_t n0, n1, n2;     /* clipped window extents (each >= 1) */
+    int64_t st0, st1;       /* element strides of dims 0 and 1 in x (dim 2's is C) */
+    int64_t c;              /* channels */
+    int32_t pos, pst0, pst1; /* spatial flat index of the first cell, strides of dims 0, 1 */
+    int64_t ibase;          /* argmax = ibase + (spatial flat) * C + channel */
+    double count;           /* avg divisor (0: output 0) */
+    float *y;
+    int64_t *argmax;        /* DC_POOL_ARGMAX only */
+    int stream;             /* 1: non-temporal stores (C % 8 == 0, outputs 16-byte aligned) */
+} dc_pool_px;
+
+typedef void (*dc_pool_px_fn)(const dc_pool_px *px);
+
+void dc_pool_max_px_portable(const dc_pool_px *px);
+void dc_pool_argmax_px_portable(const dc_pool_px *px);
+void dc_pool_avg_px_portable(const dc_pool_px *px);
+/** dst[0..n) = src[0..n), then src[0..n) = 0 (ring flush). */
+void dc_pool_flush_portable(float *dst, float *src, int64_t n);
+/** dst[i] += v[i] for i < n. */
+void dc_pool_add_portable(float *dst, const float *v, int64_t n);
+#if defined(__x86_64__) || defined(__i386__)
+void dc_pool_max_px_avx2(const dc_pool_px *px);
+void dc_pool_argmax_px_avx2(const dc_pool_px *px);
+void dc_pool_avg_px_avx2(const dc_pool_px *px);
+void dc_pool_flush_avx2(float *dst, float *src, int64_t n);
+void dc_pool_add_avx2(float *dst, const float *v, int64_t n);
+/** Orders the non-temporal stores before the caller returns. */
+void dc_pool_sfence_avx2(void);
+#endif
+
+/* ---- drivers (pool_fast.c) ---------------------------------------------------------------- */
+
+/** Everything a fast pooling run needs; filled by dc_pool_fast_*_setup, read by the range
+ *  functions (dc_range_fn signature, arg = the dc_pool_fast). */
+typedef struct dc_pool_fast {
+    const dc_pool_problem *p;
+    int op;                 /* enum dc_pool_op for forward ops */
+    int isa;
+    const float *x;         /* forward input */
+    float *y;               /* forward output */
+    int64_t *argmax;
+    const float *pooled;    /* unpool input */
+    const int64_t *index;   /* max_unpool indices */
+    float *out;             /* unpool output */
+    int64_t units;
+    /* unpool ring: per thread ring_cap (a power of two) floats + c floats of scratch, or
+     * ring_cap 0 = write the output image in place */
+    float *ws;
+    int64_t ring_cap, ws_floats;
+    int stream;
+} dc_pool_fast;
+
+/** Forward ops: returns 1 and fills f when a fast kernel claims p (any layout), else 0. */
+int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,
+                               int64_t *argmax, dc_pool_fast *f);
+void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread);
+
+/** Unpool ops (max: index != NULL): returns 1 and fills f (workspace bytes per thread in
+ *  *ws_bytes) when a fast kernel claims p, else 0. max_unpool also needs a clean prescan. */
+int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
+                              const int64_t *index, float *out, size_t *ws_bytes,
+                              dc_pool_fast *f);
+void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread);
+
+/** The max_unpool index prescan over pooled rows [begin, end) (units = rows of the pooled
+ *  tensor in memory order): the first index outside [0, limit) and whether every index is
+ *  "local" (channels-last only: inside its own image's window rows and its own channel). */
+typedef struct dc_pool_scan {
+    const dc_pool_problem *p;
+    const int64_t *index;
+    int64_t units;
+    int want_local;
+    struct dc_pool_scan_result {
+        int64_t first_bad;  /* -1 if none */
+        int local;
+    } *res;                 /* one per thread */
+} dc_pool_scan;
+int64_t dc_pool_scan_units(const dc_pool_problem *p);
+void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread);
+
+#endif /* DECONV_POOL_FAST_H */
