@@ -281,7 +281,8 @@ static void flush(const dc_pool_fast *f, float *img, const ring *r, int64_t a, i
 static void add_span(const dc_pool_fast *f, const ring *r, int64_t t, const float *v,
                      int64_t n) {
     while (n > 0) {
-        const int64_t s = t & r->mask, m = min64(n, r->mask + 1 - s);
+        const int64_t s = t & r->mask;
+        const int64_t m = r->mask < 0 ? n : min64(n, r->mask + 1 - s); /* in place: no wrap */
 #if defined(__x86_64__) || defined(__i386__)
         if (f->isa == DC_ISA_AVX2)
             dc_pool_add_avx2(r->base + s, v, m);
