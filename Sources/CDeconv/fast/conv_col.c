@@ -200,8 +200,8 @@ static void gather(const colgeo *g, const dc_conv_args *a, const float *col, int
             float *y = a->y + n * p->y.stride_n + o0 * p->y.stride_sp[0] +
                        o1 * p->y.stride_sp[1];
             const int64_t ys = p->y.stride_sp[2];
-            for (int64_t o2 = 0; o2 < out2; o2++)
-                for (int64_t co = 0; co < cout; co++) y[o2 * ys + co] = 0.0f;
+            /* channels-last, one group: the row is out2 * cout contiguous floats */
+            memset(y, 0, (size_t)(out2 * cout) * sizeof(float));
             for (int t0 = 0; t0 < cnt[0][rr0]; t0++) {
                 const int64_t i0 = q0 + offs[0][rr0][t0];
                 if ((uint64_t)i0 >= (uint64_t)p->x.sp[0]) continue;

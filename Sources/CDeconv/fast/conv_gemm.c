@@ -416,6 +416,9 @@ static void run_dot_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_
 static void run_col_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_col_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
 }
+static void run_im2col_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
+}
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
                                      dc_ukr_gemm_avx2};
@@ -430,13 +433,16 @@ static void run_dot_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t)
 static void run_col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
 }
+static void run_im2col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
+}
 #endif
 
 /* The micro-kernel (and its stateless run function) for p at the current ISA level, or 0
- * when no fast kernel claims p. *col is set when p runs as GEMM + gather (conv_col.c). */
+ * when no fast kernel claims p. *mode tells which driver runs it (DC_FAST_MODE_*). */
 static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
-                         const char **name, int *col) {
-    *col = 0;
+                         const char **name, int *mode) {
+    *mode = DC_FAST_MODE_GEMM;
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
     const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
@@ -449,8 +455,15 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     if (isa == DC_FAST_OFF) return 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == DC_ISA_AVX2) {
+        if (dc_fast_im2col_claims(p, &UKR_GEMM_AVX2)) {
+            *mode = DC_FAST_MODE_IM2COL;
+            *uk = &UKR_GEMM_AVX2;
+            *run = run_im2col_avx2;
+            *name = "fast-im2col-avx2";
+            return 1;
+        }
         if (dc_fast_col_claims(p, &UKR_GEMM_AVX2)) {
-            *col = 1;
+            *mode = DC_FAST_MODE_COL;
             *uk = &UKR_GEMM_AVX2;
             *run = run_col_avx2;
             *name = "fast-col-avx2";
@@ -463,8 +476,15 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         return 1;
     }
 #endif
+    if (dc_fast_im2col_claims(p, &UKR_GEMM_PORTABLE)) {
+        *mode = DC_FAST_MODE_IM2COL;
+        *uk = &UKR_GEMM_PORTABLE;
+        *run = run_im2col_portable;
+        *name = "fast-im2col-portable";
+        return 1;
+    }
     if (dc_fast_col_claims(p, &UKR_GEMM_PORTABLE)) {
-        *col = 1;
+        *mode = DC_FAST_MODE_COL;
         *uk = &UKR_GEMM_PORTABLE;
         *run = run_col_portable;
         *name = "fast-col-portable";
@@ -481,15 +501,15 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
     const char *name;
-    int col;
-    if (!select_kernel(p, &uk, &run, &name, &col)) return 0;
+    int mode;
+    if (!select_kernel(p, &uk, &run, &name, &mode)) return 0;
     if (num_threads < 1) num_threads = 1;
     plan->name = name;
     plan->run = run;
-    if (col) {
+    if (mode != DC_FAST_MODE_GEMM) {
         int64_t packed_floats;
-        dc_fast_col_sizes(p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes,
-                          &packed_floats);
+        (mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(
+            p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes, &packed_floats);
         return 1;
     }
     geo g;
@@ -505,21 +525,25 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
     const char *name;
-    int col;
+    int mode;
     memset(fp, 0, sizeof *fp);
-    if (!select_kernel(p, &uk, &run, &name, &col)) return 0;
-    if (col) {
+    if (!select_kernel(p, &uk, &run, &name, &mode)) return 0;
+    if (mode != DC_FAST_MODE_GEMM) {
         int64_t units, floats;
         size_t ws;
-        dc_fast_col_sizes(p, uk, 1, 1, &units, &ws, &floats);
+        (mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(p, uk, 1, 1, &units,
+                                                                             &ws, &floats);
         if ((uint64_t)floats > (SIZE_MAX - 64) / sizeof(float)) return 0;
         fp->mem = malloc((size_t)floats * sizeof(float) + 64);
         if (!fp->mem) return -1;
         fp->w = (float *)(((uintptr_t)fp->mem + 63) & ~(uintptr_t)63);
-        dc_fast_col_pack_b(p, uk, w, fp->w);
+        if (mode == DC_FAST_MODE_COL)
+            dc_fast_col_pack_b(p, uk, w, fp->w);
+        else
+            dc_fast_im2col_pack_b(p, uk, w, fp->w);
         fp->uk = *uk;
         fp->name = name;
-        fp->col = 1;
+        fp->mode = mode;
         return 1;
     }
     geo g;
@@ -585,9 +609,10 @@ void dc_fast_packed_free(dc_fast_packed *fp) {
 
 void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int32_t num_threads,
                          int64_t *units, size_t *workspace_bytes) {
-    if (fp->col) {
+    if (fp->mode != DC_FAST_MODE_GEMM) {
         int64_t floats;
-        dc_fast_col_sizes(p, &fp->uk, 1, num_threads, units, workspace_bytes, &floats);
+        (fp->mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(
+            p, &fp->uk, 1, num_threads, units, workspace_bytes, &floats);
         return;
     }
     geo g;
@@ -599,8 +624,10 @@ void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int
 
 void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t begin,
                         int64_t end, int32_t thread) {
-    if (fp->col)
+    if (fp->mode == DC_FAST_MODE_COL)
         dc_fast_col_run(a, begin, end, thread, &fp->uk, fp->w);
+    else if (fp->mode == DC_FAST_MODE_IM2COL)
+        dc_fast_im2col_run(a, begin, end, thread, &fp->uk, fp->w);
     else
         fast_run(a, begin, end, thread, &fp->uk, fp);
 }

@@ -86,6 +86,11 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
  *  when no fast kernel claims p (the caller then uses the reference). */
 int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);
 
+/* Drivers: the implicit GEMM (conv_gemm.c), GEMM + gather for transposed convs with few
+ * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
+ * (conv_im2col.c). All use the GEMM / DOT micro-kernels above. */
+enum { DC_FAST_MODE_GEMM = 0, DC_FAST_MODE_COL = 1, DC_FAST_MODE_IM2COL = 2 };
+
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
 
 /** 1 when conv_col.c runs p with the GEMM micro-kernel `gemm`. */
@@ -100,6 +105,17 @@ void dc_fast_col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
 void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                      const dc_ukr *uk, const float *packed_b);
 
+/* ---- conv with a short reduction as im2col + GEMM (conv_im2col.c) ------------------------ */
+
+int dc_fast_im2col_claims(const dc_conv_problem *p, const dc_ukr *gemm);
+void dc_fast_im2col_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const float *w,
+                           float *dst);
+void dc_fast_im2col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
+                          int32_t num_threads, int64_t *units, size_t *workspace_bytes,
+                          int64_t *packed_floats);
+void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                        const dc_ukr *uk, const float *packed_b);
+
 /* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
 
 /** Weights of one problem packed once for the micro-kernel chosen at packing time: exactly the
@@ -109,7 +125,7 @@ typedef struct dc_fast_packed {
     const char *name;
     float *w;           /* 64-byte aligned, inside mem */
     void *mem;          /* owned */
-    int col;            /* 1: GEMM + gather (conv_col.c), w is its packed filter */
+    int mode;           /* DC_FAST_MODE_*: which driver, and so which packing, w holds */
     int64_t *phase_off; /* owned, one offset into w per phase */
 } dc_fast_packed;
 
