@@ -17,11 +17,12 @@
 #define IM_MAX_K 64        /* longer reductions go to the implicit GEMM */
 #define IM_BLOCK_ROWS 240  /* output rows per unit: 240 x 64 floats = 60 KiB of im2col */
 #define IM_SMALL_MACS 200000
+#define WIDE 16            /* a tap row of <= WIDE floats is copied as WIDE (see im2col) */
 
 typedef struct imgeo {
     const dc_conv_problem *p;
     dc_ukr uk;
-    int64_t K, rows, block, units, ntiles;
+    int64_t K, lda, rows, block, units, ntiles; /* lda: im2col row stride, K + slack */
     int small;
     size_t off_b, off_a, off_ap, off_cp, slice;
 } imgeo;
@@ -37,6 +38,7 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     g->p = p;
     g->uk = *uk;
     g->K = p->k[0] * p->k[1] * p->k[2] * p->cin_g;
+    g->lda = g->K + WIDE;
     g->rows = p->y.n * p->y.sp[0] * p->y.sp[1] * p->y.sp[2];
     g->block = IM_BLOCK_ROWS - IM_BLOCK_ROWS % uk->mr;
     g->units = (g->rows + g->block - 1) / g->block;
@@ -46,7 +48,7 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     g->off_b = off;
     if (!packed) off += round64((size_t)(g->ntiles * g->K * uk->nr) * sizeof(float));
     g->off_a = off;
-    off += round64((size_t)(g->block * g->K) * sizeof(float));
+    off += round64((size_t)(g->block * g->lda) * sizeof(float));
     g->off_ap = off;
     off += round64((size_t)uk->mr * sizeof(float *));
     g->off_cp = off;
@@ -85,51 +87,64 @@ static inline void zero_floats(float *d, int64_t n) {
     for (; n > 0; n--) *d++ = 0.0f;
 }
 
-/* im2col of output rows [r0, r0 + m): row r gets, tap by tap, the cin values it reads. */
+/* im2col of output rows [r0, r0 + m): row r gets, tap by tap, the cin values it reads.
+ * Rows come in segments of one output row of dim 2 (same n, o0, o1); per segment each tap
+ * row (a0, a1) is checked once, and inside the input its k2 taps are one contiguous copy
+ * per output position (dilation 1) or one copy per tap. */
 static void im2col(const imgeo *g, const float *x, int64_t r0, int64_t m, float *A) {
     const dc_conv_problem *p = g->p;
-    const int64_t cin = p->cin_g, K = g->K, k2c = p->k[2] * cin;
-    int64_t rest = r0, o[3], n;
-    o[2] = rest % p->y.sp[2];
-    rest /= p->y.sp[2];
-    o[1] = rest % p->y.sp[1];
+    const int64_t cin = p->cin_g, K = g->lda, k2 = p->k[2], k2c = k2 * cin;
+    /* Short tap rows are copied as WIDE floats when the source has them: the extra floats
+     * land in the next tap row (written after) or the row's slack, never in another row. */
+    const float *x_end = x + p->x.count;
+    const int wide = k2c <= WIDE && p->d[2] == 1;
+    const int64_t out2 = p->y.sp[2], in2 = p->x.sp[2], s2 = p->s[2], d2 = p->d[2];
+    const int64_t pb2 = p->pb[2];
+    int64_t rest = r0 / out2, o2a = r0 % out2;
+    const int64_t o1 = rest % p->y.sp[1];
     rest /= p->y.sp[1];
-    o[0] = rest % p->y.sp[0];
-    n = rest / p->y.sp[0];
-    for (int64_t r = 0; r < m; r++) {
-        float *dst = A + r * K;
+    int64_t o[2] = {rest % p->y.sp[0], o1}, n = rest / p->y.sp[0];
+    int64_t r = 0;
+    while (r < m) {
+        const int64_t seg = out2 - o2a < m - r ? out2 - o2a : m - r; /* rows o2a.. */
         const float *xn = x + n * p->x.stride_n;
-        const int64_t b2 = o[2] * p->s[2] - p->pb[2];
-        /* the k2 taps of a tap row are contiguous when dilation is 1 and all lie inside */
-        const int row_inside = p->d[2] == 1 && b2 >= 0 && b2 + p->k[2] <= p->x.sp[2];
+        float *row0 = A + r * K;
+        int64_t tapoff = 0;
         for (int64_t a0 = 0; a0 < p->k[0]; a0++) {
             const int64_t i0 = o[0] * p->s[0] + a0 * p->d[0] - p->pb[0];
-            for (int64_t a1 = 0; a1 < p->k[1]; a1++, dst += k2c) {
+            for (int64_t a1 = 0; a1 < p->k[1]; a1++, tapoff += k2c) {
                 const int64_t i1 = o[1] * p->s[1] + a1 * p->d[1] - p->pb[1];
+                float *dst = row0 + tapoff;
                 if ((uint64_t)i0 >= (uint64_t)p->x.sp[0] || (uint64_t)i1 >= (uint64_t)p->x.sp[1]) {
-                    zero_floats(dst, k2c);
+                    for (int64_t q = 0; q < seg; q++) zero_floats(dst + q * K, k2c);
                     continue;
                 }
                 const float *src = xn + i0 * p->x.stride_sp[0] + i1 * p->x.stride_sp[1];
-                if (row_inside) {
-                    copy_floats(dst, src + b2 * cin, k2c);
-                    continue;
-                }
-                for (int64_t a2 = 0; a2 < p->k[2]; a2++) {
-                    const int64_t i2 = b2 + a2 * p->d[2];
-                    if ((uint64_t)i2 >= (uint64_t)p->x.sp[2])
-                        zero_floats(dst + a2 * cin, cin);
-                    else
-                        copy_floats(dst + a2 * cin, src + i2 * cin, cin);
+                for (int64_t q = 0; q < seg; q++, dst += K) {
+                    const int64_t b2 = (o2a + q) * s2 - pb2;
+                    if (d2 == 1 && b2 >= 0 && b2 + k2 <= in2) {
+                        const float *s0 = src + b2 * cin;
+                        if (wide && x_end - s0 >= WIDE)
+                            memcpy(dst, s0, WIDE * sizeof(float));
+                        else
+                            copy_floats(dst, s0, k2c);
+                        continue;
+                    }
+                    for (int64_t a2 = 0; a2 < k2; a2++) {
+                        const int64_t i2 = b2 + a2 * d2;
+                        if ((uint64_t)i2 >= (uint64_t)in2)
+                            zero_floats(dst + a2 * cin, cin);
+                        else
+                            copy_floats(dst + a2 * cin, src + i2 * cin, cin);
+                    }
                 }
             }
         }
-        if (++o[2] == p->y.sp[2]) {
-            o[2] = 0;
-            if (++o[1] == p->y.sp[1]) {
-                o[1] = 0;
-                if (++o[0] == p->y.sp[0]) o[0] = 0, n++;
-            }
+        r += seg;
+        o2a = 0;
+        if (++o[1] == p->y.sp[1]) {
+            o[1] = 0;
+            if (++o[0] == p->y.sp[0]) o[0] = 0, n++;
         }
     }
 }
@@ -162,7 +177,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         for (int64_t t = 0; t < m; t += mr) {
             const int64_t mm = m - t < mr ? m - t : mr;
             for (int rr = 0; rr < mr; rr++) {
-                ap[rr] = A + (t + (rr < mm ? rr : 0)) * g.K; /* rows past mm: read only */
+                ap[rr] = A + (t + (rr < mm ? rr : 0)) * g.lda; /* rows past mm: read only */
                 cp[rr] = a->y + (r0 + t + (rr < mm ? rr : 0)) * cout;
             }
             for (int64_t nt = 0; nt < g.ntiles; nt++) {
