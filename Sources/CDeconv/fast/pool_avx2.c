@@ -36,9 +36,33 @@ AVX2 static __m256 take_mask(__m256 v, __m256 best) {
                          _mm256_cmp_ps(best, best, _CMP_ORD_Q));
 }
 
+/* Four vectors (32 channels) per pass: four independent compare/blend chains hide the
+ * latency of each; the per-cell loop overhead is paid once for all four. */
+#define NV 4
+
 AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
-    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+    int64_t c0 = 0;
+    for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
+        __m256 best[NV];
+        for (int q = 0; q < NV; q++) best[q] = _mm256_loadu_ps(px->x + c0 + 8 * q);
+        int64_t first = 1;
+        for (int64_t i0 = 0; i0 < px->n0; i0++)
+        for (int64_t i1 = 0; i1 < px->n1; i1++) {
+            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+            for (int64_t i2 = first; i2 < px->n2; i2++) {
+                const float *cell = row + i2 * C;
+                for (int q = 0; q < NV; q++) {
+                    const __m256 v = _mm256_loadu_ps(cell + 8 * q);
+                    best[q] = _mm256_blendv_ps(best[q], v, take_mask(v, best[q]));
+                }
+            }
+            first = 0;
+        }
+        for (int q = 0; q < NV; q++)
+            store(px->y + c0 + 8 * q, best[q], 1, px->stream, _mm256_set1_epi32(-1));
+    }
+    for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
         const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
         __m256 best = load(px->x + c0, full, m);
@@ -74,9 +98,48 @@ AVX2 static void store_index(int64_t *p, __m128i pos, int64_t C, int64_t base, i
     }
 }
 
+/* Stores 8 lanes of best/pos for channels [c0, c0 + 8) (rem of them valid). */
+__attribute__((always_inline)) AVX2 static inline void store_argmax8(const dc_pool_px *px, int64_t c0, __m256 best, __m256 pos,
+                               int full, __m256i m) {
+    const int64_t C = px->c, rem = C - c0;
+    store(px->y + c0, best, full, px->stream, m);
+    const __m256i pi = _mm256_castps_si256(pos);
+    store_index(px->argmax + c0, _mm256_castsi256_si128(pi), C, px->ibase + c0, rem,
+                px->stream);
+    store_index(px->argmax + c0 + 4, _mm256_extracti128_si256(pi, 1), C, px->ibase + c0 + 4,
+                rem - 4, px->stream);
+}
+
 AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
-    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+    int64_t c0 = 0;
+    for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
+        __m256 best[NV], pos[NV];
+        for (int q = 0; q < NV; q++) {
+            best[q] = _mm256_loadu_ps(px->x + c0 + 8 * q);
+            pos[q] = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
+        }
+        int64_t first = 1;
+        for (int64_t i0 = 0; i0 < px->n0; i0++)
+        for (int64_t i1 = 0; i1 < px->n1; i1++) {
+            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+            const int32_t rpos = px->pos + (int32_t)i0 * px->pst0 + (int32_t)i1 * px->pst1;
+            for (int64_t i2 = first; i2 < px->n2; i2++) {
+                const float *cell = row + i2 * C;
+                const __m256 here = _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2));
+                for (int q = 0; q < NV; q++) {
+                    const __m256 v = _mm256_loadu_ps(cell + 8 * q);
+                    const __m256 t = take_mask(v, best[q]);
+                    best[q] = _mm256_blendv_ps(best[q], v, t);
+                    pos[q] = _mm256_blendv_ps(pos[q], here, t);
+                }
+            }
+            first = 0;
+        }
+        for (int q = 0; q < NV; q++)
+            store_argmax8(px, c0 + 8 * q, best[q], pos[q], 1, _mm256_set1_epi32(-1));
+    }
+    for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
         const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
         __m256 best = load(px->x + c0, full, m);
@@ -95,13 +158,7 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
             }
             first = 0;
         }
-        store(px->y + c0, best, full, px->stream, m);
-        const __m256i pi = _mm256_castps_si256(pos);
-        const int64_t rem = C - c0;
-        store_index(px->argmax + c0, _mm256_castsi256_si128(pi), C, px->ibase + c0, rem,
-                    px->stream);
-        store_index(px->argmax + c0 + 4, _mm256_extracti128_si256(pi, 1), C, px->ibase + c0 + 4,
-                    rem - 4, px->stream);
+        store_argmax8(px, c0, best, pos, full, m);
     }
 }
 
@@ -159,6 +216,39 @@ AVX2 void dc_pool_add_avx2(float *dst, const float *v, int64_t n) {
 }
 
 AVX2 void dc_pool_sfence_avx2(void) { _mm_sfence(); }
+
+AVX2 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int64_t base,
+                               int64_t lo, int64_t span, int64_t cmask, int *local) {
+    const __m256i zero = _mm256_setzero_si256(), lim = _mm256_set1_epi64x(limit - 1);
+    const __m256i vb = _mm256_set1_epi64x(base + lo), vs = _mm256_set1_epi64x(span);
+    const __m256i vm = _mm256_set1_epi64x(cmask), four = _mm256_set1_epi64x(4);
+    /* j = position - lo: (t - lo) - j = t - position must be a multiple of C (t's channel is
+     * the position's, as rows start at channel 0) */
+    __m256i j = _mm256_sub_epi64(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x(lo));
+    __m256i bad = zero, off = zero;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(idx + i));
+        bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi64(zero, v),
+                                                   _mm256_cmpgt_epi64(v, lim)));
+        const __m256i d = _mm256_sub_epi64(v, vb); /* t - lo */
+        const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, d),
+                                                   _mm256_cmpgt_epi64(vs, d));
+        const __m256i chan = _mm256_and_si256(_mm256_sub_epi64(d, j), vm); /* (t - pos) % C */
+        off = _mm256_or_si256(off, _mm256_or_si256(_mm256_xor_si256(inside, _mm256_set1_epi64x(-1)),
+                                                   _mm256_xor_si256(_mm256_cmpeq_epi64(chan, zero),
+                                                                    _mm256_set1_epi64x(-1))));
+        j = _mm256_add_epi64(j, four);
+    }
+    int any_bad = !_mm256_testz_si256(bad, bad), any_off = !_mm256_testz_si256(off, off);
+    for (; i < n; i++) {
+        any_bad |= idx[i] < 0 || idx[i] >= limit;
+        const uint64_t t = (uint64_t)(idx[i] - base);
+        any_off |= !((t - (uint64_t)lo < (uint64_t)span) & (((t - (uint64_t)i) & (uint64_t)cmask) == 0));
+    }
+    if (any_off) *local = 0;
+    return any_bad;
+}
 
 #else
 /* ISO C forbids an empty translation unit. */

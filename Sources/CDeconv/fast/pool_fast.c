@@ -418,9 +418,25 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
     const int64_t limit = p->include_batch_in_index ? X->count : X->stride_n;
     const int64_t len = Y->sp[2] * (channels_last(p) ? Y->c : 1);
     const divisibility dv = make_divisibility((uint64_t)X->c);
+    const uint64_t C = (uint64_t)X->c;
+#if defined(__x86_64__) || defined(__i386__)
+    const int vec = res->local && dc_fast_isa() == DC_ISA_AVX2 && (C & (C - 1)) == 0;
+#endif
     for (int64_t u = begin; u < end; u++) {
         const int64_t j0 = u * len;
         const int64_t *idx = s->index + j0;
+#if defined(__x86_64__) || defined(__i386__)
+        if (vec && res->local) {
+            const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+            const int64_t b = u / (Y->sp[1] * Y->sp[0]);
+            int64_t lo, hi;
+            row_range(p, o0, o1, &lo, &hi);
+            const int64_t base = p->include_batch_in_index ? b * X->stride_n : 0;
+            if (!dc_pool_scan_row_avx2(idx, len, limit, base, lo, hi - lo, (int64_t)C - 1,
+                                       &res->local))
+                continue;
+        }
+#endif
         int bad = 0;
         for (int64_t j = 0; j < len; j++) bad |= idx[j] < 0 || idx[j] >= limit;
         if (bad) {
@@ -437,7 +453,7 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
         int64_t lo, hi;
         row_range(p, o0, o1, &lo, &hi);
         const int64_t base = p->include_batch_in_index ? b * X->stride_n : 0;
-        const uint64_t span = (uint64_t)(hi - lo), C = (uint64_t)X->c;
+        const uint64_t span = (uint64_t)(hi - lo);
         int ok = 1;
         if ((C & (C - 1)) == 0) {
             for (int64_t o2 = 0, j = 0; o2 < Y->sp[2]; o2++)

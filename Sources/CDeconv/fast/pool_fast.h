@@ -53,6 +53,11 @@ void dc_pool_argmax_px_avx2(const dc_pool_px *px);
 void dc_pool_avg_px_avx2(const dc_pool_px *px);
 void dc_pool_flush_avx2(float *dst, float *src, int64_t n);
 void dc_pool_add_avx2(float *dst, const float *v, int64_t n);
+/** Index prescan of one channels-last pooled row of n indices whose C is a power of two
+ *  (cmask = C - 1): returns 1 if any index is outside [0, limit); clears *local unless every
+ *  t = index - base lies in [lo, lo + span) with t % C == its channel. */
+int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int64_t base,
+                          int64_t lo, int64_t span, int64_t cmask, int *local);
 /** Orders the non-temporal stores before the caller returns. */
 void dc_pool_sfence_avx2(void);
 #endif
