@@ -14,6 +14,24 @@ TGT static inline __m256i lanes(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
+/* Stores the first n (0..7) lanes of v with plain 16/8/4-byte stores. */
+TGT static inline void store_tail(float *c, __m256 v, int n) {
+    __m128 h = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(c, h);
+        h = _mm256_extractf128_ps(v, 1);
+        c += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)c, h);
+        h = _mm_movehl_ps(h, h);
+        c += 2;
+        n -= 2;
+    }
+    if (n) _mm_store_ss(c, h);
+}
+
 /* 6 x 16 tile: 12 accumulators, 2 B vectors, 1 broadcast = 15 of the 16 ymm registers. */
 TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
@@ -71,10 +89,18 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
         STOREC(0) STOREC(1) STOREC(2) STOREC(3) STOREC(4) STOREC(5)
 #undef STOREC
     } else {
-#define STOREC(r)                                                        \
-    if (mr > r) {                                                        \
-        _mm256_maskstore_ps(u->c[r] + u->c_off, m0, c##r##0);            \
-        _mm256_maskstore_ps(u->c[r] + u->c_off + 8, m1, c##r##1);        \
+        /* Tails: AMD's masked stores are slow, so full vectors are stored whole and the
+         * last partial one goes through a scratch copy. */
+        const int nr = u->nr;
+#define STOREC(r)                                                                          \
+    if (mr > r) {                                                                          \
+        float *c = u->c[r] + u->c_off;                                                     \
+        if (nr >= 8) {                                                                     \
+            _mm256_storeu_ps(c, c##r##0);                                                  \
+            store_tail(c + 8, c##r##1, nr - 8);                                            \
+        } else {                                                                           \
+            store_tail(c, c##r##0, nr);                                                    \
+        }                                                                                  \
     }
         STOREC(0) STOREC(1) STOREC(2) STOREC(3) STOREC(4) STOREC(5)
 #undef STOREC
