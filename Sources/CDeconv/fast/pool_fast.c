@@ -51,7 +51,9 @@ static int small_image(const dc_pool_problem *p) {
     return s < ((int64_t)1 << 31) && p->x.c < ((int64_t)1 << 31);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
 static int aligned16(const void *q) { return q == NULL || ((uintptr_t)q & 15) == 0; }
+#endif
 
 /* ---- forward ops ---------------------------------------------------------------------------- */
 
@@ -280,6 +282,7 @@ static void flush(const dc_pool_fast *f, float *img, const ring *r, int64_t a, i
 
 static void add_span(const dc_pool_fast *f, const ring *r, int64_t t, const float *v,
                      int64_t n) {
+    (void)f;
     while (n > 0) {
         const int64_t s = t & r->mask;
         const int64_t m = r->mask < 0 ? n : min64(n, r->mask + 1 - s); /* in place: no wrap */
