@@ -24,7 +24,7 @@
 #define MAX_CIN ((int64_t)1 << 20)
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
-#define B_BLOCK_FLOATS 16384   /* packed weights per channel block: 64 KiB, L2-resident */
+#define B_BLOCK_FLOATS 32768  /* packed weights per channel block: 128 KiB, L2-resident */
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
