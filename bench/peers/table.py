@@ -1,6 +1,8 @@
 """Turns bench/compare's JSON lines into the markdown ratio table.
 
-ratio = best peer's median / libdeconv's median: > 1 means libdeconv is faster."""
+ratio = best peer's median / libdeconv's median: > 1 means libdeconv is faster. libdeconv is
+reported twice: the stateless call (repacks the weights every call) and a prepared conv
+(weights packed once, like the peers' prepacked weights)."""
 import json
 import platform
 import subprocess
@@ -25,8 +27,12 @@ def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     by = {}
     peak = {}
+    load_start = "?"
     order = []
     for r in rows:
+        if r["name"] == "load_start":
+            load_start = r["load"]
+            continue
         if r["name"] == "fma_peak":
             peak[r["threads"]] = r["gflops"]
             continue
@@ -52,13 +58,14 @@ def main():
         load = ["?"]
     print(f"Measured {date.today().isoformat()} on {cpu_model()} ({flags}), "
           f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} CPUs, "
-          f"load average at the end {' '.join(load)}.\n")
+          f"load average at the start {load_start}, at the end {' '.join(load)}.\n")
     for t in sorted({k[0] for k in by}):
         pin = " (pinned to CPU 0)" if t == 1 else ""
         pk = f"; measured FMA peak {peak[t]:.0f} GFLOP/s" if t in peak else ""
         print(f"### {t} thread{'s' if t > 1 else ''}{pin}{pk}\n")
-        print("| layer | libdeconv ms | GFLOP/s | oneDNN ms | TF ms | ORT ms | best peer | ratio |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| layer | stateless ms | prepared ms | prepared GFLOP/s | oneDNN ms | TF ms | ORT ms "
+              "| best peer | ratio stateless | ratio prepared |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name in order:
             d = by.get((t, name), {})
             ours = d.get("libdeconv")
@@ -66,11 +73,15 @@ def main():
             cell = lambda p: f"{peers[p]:.4g}" if p in peers else "-"
             if ours is None:
                 continue
+            prep = ours.get("prepared_median_ms")
             best = min(peers, key=peers.get) if peers else None
             ratio = f"{peers[best] / ours['median_ms']:.2f}x" if best else "-"
-            print(f"| {name} | {ours['median_ms']:.4g} | {ours.get('gflops', 0):.1f} | "
+            ratio_p = f"{peers[best] / prep:.2f}x" if best and prep else "-"
+            prep_cell = f"{prep:.4g}" if prep else "-"
+            print(f"| {name} | {ours['median_ms']:.4g} | {prep_cell} | "
+                  f"{ours.get('prepared_gflops', 0):.1f} | "
                   f"{cell('onednn')} | {cell('tensorflow')} | {cell('onnxruntime')} | "
-                  f"{best or '-'} | {ratio} |")
+                  f"{best or '-'} | {ratio} | {ratio_p} |")
         print()
     pools = [r for r in rows if r.get("kind") == "pool"]
     if pools:

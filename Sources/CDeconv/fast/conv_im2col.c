@@ -120,23 +120,39 @@ static void im2col(const imgeo *g, const float *x, int64_t r0, int64_t m, float 
                     continue;
                 }
                 const float *src = xn + i0 * p->x.stride_sp[0] + i1 * p->x.stride_sp[1];
-                for (int64_t q = 0; q < seg; q++, dst += K) {
-                    const int64_t b2 = (o2a + q) * s2 - pb2;
+                int64_t q = 0, b2 = o2a * s2 - pb2;
+                while (q < seg) {
                     if (d2 == 1 && b2 >= 0 && b2 + k2 <= in2) {
-                        const float *s0 = src + b2 * cin;
-                        if (wide && x_end - s0 >= WIDE)
-                            memcpy(dst, s0, WIDE * sizeof(float));
-                        else
-                            copy_floats(dst, s0, k2c);
+                        /* the interior run: every tap of the row inside, one copy per row */
+                        for (; q < seg && b2 + k2 <= in2; q++, b2 += s2, dst += K) {
+                            const float *s0 = src + b2 * cin;
+                            if (wide && x_end - s0 >= WIDE)
+                                memcpy(dst, s0, WIDE * sizeof(float));
+                            else
+                                copy_floats(dst, s0, k2c);
+                        }
                         continue;
                     }
-                    for (int64_t a2 = 0; a2 < k2; a2++) {
-                        const int64_t i2 = b2 + a2 * d2;
-                        if ((uint64_t)i2 >= (uint64_t)in2)
-                            zero_floats(dst + a2 * cin, cin);
-                        else
-                            copy_floats(dst + a2 * cin, src + i2 * cin, cin);
+                    if (d2 == 1) {
+                        /* taps [lo, hi) of the row inside: one copy, zeros around it */
+                        const int64_t lo = b2 < 0 ? (-b2 < k2 ? -b2 : k2) : 0;
+                        const int64_t hi = in2 - b2 < k2 ? (in2 - b2 > lo ? in2 - b2 : lo) : k2;
+                        zero_floats(dst, lo * cin);
+                        if (hi > lo)
+                            copy_floats(dst + lo * cin, src + (b2 + lo) * cin, (hi - lo) * cin);
+                        zero_floats(dst + hi * cin, (k2 - hi) * cin);
+                    } else {
+                        for (int64_t a2 = 0; a2 < k2; a2++) {
+                            const int64_t i2 = b2 + a2 * d2;
+                            if ((uint64_t)i2 >= (uint64_t)in2)
+                                zero_floats(dst + a2 * cin, cin);
+                            else
+                                copy_floats(dst + a2 * cin, src + i2 * cin, cin);
+                        }
                     }
+                    q++;
+                    b2 += s2;
+                    dst += K;
                 }
             }
         }
