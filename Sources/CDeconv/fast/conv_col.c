@@ -97,7 +97,11 @@ int dc_fast_col_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
     if (gemm->kind != DC_UKR_GEMM) return 0;
     for (int j = 0; j < 3; j++)
         if (p->k[j] > COL_MAX_K || p->s[j] > COL_MAX_S) return 0;
-    return 1;
+    /* The column buffer of one image must stay far below what size_t and the workspace can
+     * hold (a band is at most the whole image). */
+    const double image_cols = (double)p->x.sp[0] * (double)p->x.sp[1] * (double)p->x.sp[2] *
+                              (double)(p->k[0] * p->k[1] * p->k[2] * p->cout_g);
+    return image_cols * sizeof(float) < (double)(SIZE_MAX / 8) && image_cols < (double)(1 << 28);
 }
 
 /* The weights as B[cin][taps * cout], NR columns per tile: tile nt holds [cin][NR]. */
