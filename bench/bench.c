@@ -10,7 +10,8 @@
  * for that many threads, threads, workspace bytes. Pool layers report GB/s and % of the
  * bandwidth of a memcpy of the same bytes instead. Conv layers are timed twice: the stateless
  * call (deconv_conv / deconv_conv_transpose, which repacks the weights every call) and a
- * prepared conv (deconv_prepared_conv_*: weights packed once at creation, not timed). */
+ * prepared conv (deconv_prepared_conv_*: weights packed once at creation, not timed), call
+ * for call alternately so that both see the same machine. */
 #define _POSIX_C_SOURCE 200809L
 #include "deconv.h"
 
@@ -359,6 +360,26 @@ static double time_median(double (*fn)(void *), void *arg, double min_time) {
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
+/* Two ops timed alternately (one call of each per round, for at least 2 * min_time), so a
+ * machine whose speed drifts affects both alike; medians (or fastest) into *ma, *mb. */
+static void time_pair(double (*fa)(void *), void *aa, double (*fb)(void *), void *ab,
+                      double min_time, double *ma, double *mb) {
+    static double ta[1000], tb[1000];
+    int n = 0;
+    fa(aa);
+    fb(ab);
+    const double start = now();
+    while (n < 1000 && (n < 5 || now() - start < 2 * min_time)) {
+        ta[n] = fa(aa);
+        tb[n] = fb(ab);
+        n++;
+    }
+    qsort(ta, (size_t)n, sizeof ta[0], cmp_double);
+    qsort(tb, (size_t)n, sizeof tb[0], cmp_double);
+    *ma = g_fastest ? ta[0] : n % 2 ? ta[n / 2] : 0.5 * (ta[n / 2 - 1] + ta[n / 2]);
+    *mb = g_fastest ? tb[0] : n % 2 ? tb[n / 2] : 0.5 * (tb[n / 2 - 1] + tb[n / 2]);
+}
+
 typedef struct op_arg {
     bench_state *b;
     deconv_context *ctx;
@@ -455,14 +476,15 @@ int main(int argc, char **argv) {
             continue;
         }
         op_arg o = {&b, ctx, 0, 0};
-        const double med = do_stateless || !b.prepared ? time_median(timed_op, &o, min_time) : 0;
-        if (o.failed) status = 1;
-        double med_prep = 0;
-        if (b.prepared && do_prepared) {
-            op_arg op = {&b, ctx, 1, 0};
+        double med = 0, med_prep = 0;
+        op_arg op = {&b, ctx, 1, 0};
+        if (b.prepared && do_stateless && do_prepared)
+            time_pair(timed_op, &o, timed_op, &op, min_time, &med, &med_prep);
+        else if (b.prepared && do_prepared)
             med_prep = time_median(timed_op, &op, min_time);
-            if (op.failed) status = 1;
-        }
+        else
+            med = time_median(timed_op, &o, min_time);
+        if (o.failed || op.failed) status = 1;
         if (strcmp(L->kind, "pool") == 0) {
             copy_arg c;
             c.n = (size_t)b.bytes;
