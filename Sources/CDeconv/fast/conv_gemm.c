@@ -9,10 +9,11 @@
  * so every phase is a dense correlation and the inserted zeros of a transposed conv are never
  * multiplied. An input position outside [0, in) reads the zero row.
  *
- * Work units are (phase, group, block of output rows, tile of output channels), ordered with
- * the channel tile innermost so consecutive units reuse the same input rows. A unit packs the
- * weights it needs into its thread's workspace one channel block at a time (so the stateless
- * call needs no separate packing pass) and runs the micro-kernel over its rows. Each output
+ * Work units are (group, block of output rows, tile of output channels, phase), phase
+ * innermost: phases can differ in their number of taps, and the static split gives each
+ * thread a contiguous chunk of units, so every chunk should hold the phases alike. A unit
+ * packs the weights it needs into its thread's workspace one channel block at a time (so the
+ * stateless call needs no separate packing pass) and runs the micro-kernel over its rows. Each output
  * element belongs to exactly one unit and is accumulated in a fixed order (channel block,
  * tap, channel), so the thread count never changes a bit of the result. */
 #include "fast/fast.h"
@@ -341,13 +342,15 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
 
     int64_t cur_phase = -1, cur_rows = -1, ntaps = 0, r[3] = {0, 0, 0}, nq[3] = {0, 0, 0};
     for (int64_t u = begin; u < end; u++) {
+        /* Phase innermost: phases differ in their number of taps (a 5x5 stride-2 kernel has
+         * 9, 6, 6 and 4), so contiguous chunks of units, one per thread, get them alike. */
         int64_t rest = u;
+        const int64_t ph = rest % g.nphase;
+        rest /= g.nphase;
         const int64_t nt = rest % g.ntiles;
         rest /= g.ntiles;
         const int64_t mb = rest % g.mblocks;
-        rest /= g.mblocks;
-        const int64_t grp = rest % p->groups;
-        const int64_t ph = rest / p->groups;
+        const int64_t grp = rest / g.mblocks;
         if (ph != cur_phase) {
             ntaps = phase_taps(&g, ph, r, nq, taps);
             cur_phase = ph;
@@ -357,7 +360,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const int64_t row0 = mb * g.block_rows;
         if (row0 >= nrows) continue;
         const int64_t row1 = row0 + g.block_rows < nrows ? row0 + g.block_rows : nrows;
-        const int64_t key = (grp * g.mblocks + mb);
+        const int64_t key = (grp * g.mblocks + mb) * g.nphase + ph;
         if (key != cur_rows) {
             build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, tcount, tidx,
                        zero);
