@@ -93,7 +93,11 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
         }
         g->ntaps_max *= most;
     }
-    g->block_tiles = (BLOCK_ROWS + uk->mr - 1) / uk->mr;
+    /* Row blocks of at most about BLOCK_ROWS, evened out (whole tiles) so no block is a short
+     * tail: blocks are what the threads share out. */
+    const int64_t nblk = g->rows_max > BLOCK_ROWS ? (g->rows_max + BLOCK_ROWS - 1) / BLOCK_ROWS : 1;
+    const int64_t per = (g->rows_max + nblk - 1) / nblk;
+    g->block_tiles = per > 0 ? (per + uk->mr - 1) / uk->mr : 1;
     g->block_rows = g->block_tiles * uk->mr;
     g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
