@@ -29,7 +29,7 @@
 typedef struct colgeo {
     const dc_conv_problem *p;
     dc_ukr uk;
-    int64_t ldc, ntiles, kc;     /* column row length, its NR tiles, channel block */
+    int64_t ldc, ntiles, kc;     /* column row stride (whole tiles), tiles, channel block */
     int64_t band, nbands, units; /* output rows of dim 1 per unit, per image; units */
     int64_t rows_max;            /* input rows of dim 1 a band reads, at most */
     int small;
@@ -55,8 +55,10 @@ static void colgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, 
     g->p = p;
     g->uk = *uk;
     const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
-    g->ldc = kvol * p->cout_g;
-    g->ntiles = (g->ldc + uk->nr - 1) / uk->nr;
+    /* Column rows are padded to whole NR tiles (the padding columns multiply zero weights):
+     * every store of the micro-kernel is then a whole vector. */
+    g->ntiles = (kvol * p->cout_g + uk->nr - 1) / uk->nr;
+    g->ldc = g->ntiles * uk->nr;
     g->kc = p->cin_g < COL_KC ? p->cin_g : COL_KC;
     const int64_t plane = p->x.sp[0] * p->x.sp[2] * g->ldc; /* column floats per input row */
     const int64_t out1 = p->y.sp[1];
@@ -160,7 +162,7 @@ static void columns(const colgeo *g, const dc_conv_args *a, const float *b, int6
                 ua.kc = p->cin_g - c0 < g->kc ? p->cin_g - c0 : g->kc;
                 ua.ntaps = 1;
                 ua.mr = (int32_t)m;
-                ua.nr = (int32_t)(g->ldc - co0 < NR ? g->ldc - co0 : NR);
+                ua.nr = (int32_t)NR;
                 ua.first = c0 == 0;
                 g->uk.fn(&ua);
             }
@@ -226,6 +228,12 @@ static void gather(const colgeo *g, const dc_conv_args *a, const float *col, int
                             const int64_t ystep = s2 * ys;
                             if (cout == 1) {
                                 for (int64_t q = qa; q < qb; q++) yo[q * ystep] += c[q * ldc];
+                            } else if (cout == 3) {
+                                for (int64_t q = qa; q < qb; q++) {
+                                    yo[q * ystep] += c[q * ldc];
+                                    yo[q * ystep + 1] += c[q * ldc + 1];
+                                    yo[q * ystep + 2] += c[q * ldc + 2];
+                                }
                             } else {
                                 for (int64_t q = qa; q < qb; q++)
                                     for (int64_t co = 0; co < cout; co++)
