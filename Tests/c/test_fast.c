@@ -248,6 +248,9 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 2, 9, 9, 1, 32, 5, 1, DECONV_PADDING_SAME},     /* lenet_c1-like */
         {0, 2, 8, 8, 24, 40, 3, 2, DECONV_PADDING_SAME},    /* down_s2-like */
         {1, 1, 2, 2, 16, 16, 1, 3, DECONV_PADDING_VALID},   /* phases with no taps */
+        {1, 1, 40, 40, 8, 3, 5, 2, DECONV_PADDING_SAME},    /* conv_col: several row bands */
+        {1, 1, 60, 64, 5, 4, 4, 3, DECONV_PADDING_VALID},   /* conv_col: bands, stride 3 */
+        {0, 3, 30, 20, 2, 20, 5, 2, DECONV_PADDING_SAME},   /* im2col, stride 2, blocks */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
