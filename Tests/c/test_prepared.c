@@ -203,6 +203,14 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "lenet-like, one input channel");
     free_case(&c);
+    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 40, 8, 3, 1, 5, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+        check_equal(&c, ctx1, ctx3, "dcgan4-like, several column bands");
+    free_case(&c);
+    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 3, 20, 2, 20, 1, 5, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+        check_equal(&c, ctx1, ctx3, "im2col, several row blocks");
+    free_case(&c);
     /* An inf weight: both paths must take the reference (padding never multiplied). */
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
                   DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE)) {
