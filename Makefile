@@ -1,8 +1,10 @@
 # libdeconv build. Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR (and LIBDIR, INCLUDEDIR).
 # Extra targets (bench, fuzz, sanitize, conformance, ...) live in mk/*.mk, included below.
 
-VERSION_MAJOR := 1
-VERSION       := 1.0.0
+# The version lives in include/deconv.h only; the file names and SONAME follow it.
+hdr_version = $(shell sed -n 's/^\#define DECONV_VERSION_$(1) \([0-9]*\)$$/\1/p' include/deconv.h)
+VERSION_MAJOR := $(call hdr_version,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call hdr_version,MINOR).$(call hdr_version,PATCH)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g

@@ -95,7 +95,7 @@ extern "C" {
 
 /** Version of this header. Same major version = ABI compatible (SONAME libdeconv.so.MAJOR). */
 #define DECONV_VERSION_MAJOR 1
-#define DECONV_VERSION_MINOR 0
+#define DECONV_VERSION_MINOR 1
 #define DECONV_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define DECONV_VERSION_NUMBER \
@@ -103,7 +103,7 @@ extern "C" {
 
 /** Runtime version of the loaded library, as DECONV_VERSION_NUMBER. */
 DECONV_API int deconv_version(void);
-/** Runtime version string of the loaded library, e.g. "1.0.0". Static storage; never NULL. */
+/** Runtime version string of the loaded library, e.g. "1.1.0". Static storage; never NULL. */
 DECONV_API const char *deconv_version_string(void);
 
 /* ---------------------------------------------------------------------------------------------
@@ -500,7 +500,7 @@ DECONV_API deconv_status deconv_avg_unpool(deconv_context *ctx, const deconv_poo
                                            int64_t output_count, deconv_error *error);
 
 /* ---------------------------------------------------------------------------------------------
- * Prepared convolutions: weights packed once, run many times
+ * Prepared convolutions: weights packed once, run many times (since 1.1.0)
  * ------------------------------------------------------------------------------------------- */
 
 /** A conv or transposed conv whose params, shapes and weights are fixed and validated once:

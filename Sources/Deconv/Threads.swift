@@ -37,5 +37,5 @@ extension Optional where Wrapped == ExecutionContext {
     var cHandle: OpaquePointer? { self?.handle }
 }
 
-/// The libdeconv version the package was built with, e.g. "1.0.0".
+/// The libdeconv version the package was built with, e.g. "1.1.0".
 public var deconvVersion: String { String(cString: deconv_version_string()) }

@@ -431,7 +431,7 @@ static void status_strings(void) {
     CHECK(strcmp(deconv_status_string((deconv_status)DECONV_STATUS_COUNT), "unknown status") == 0,
           "unknown");
     CHECK(deconv_version() == DECONV_VERSION_NUMBER, "runtime version %d", deconv_version());
-    CHECK(strcmp(deconv_version_string(), "1.0.0") == 0 || DECONV_VERSION_NUMBER != 10000,
+    CHECK(strcmp(deconv_version_string(), "1.1.0") == 0 || DECONV_VERSION_NUMBER != 10100,
           "version string %s", deconv_version_string());
 }
 
