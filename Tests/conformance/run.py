@@ -21,6 +21,10 @@ import time
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
+# TF's own (Eigen) CPU kernels are the oracle. On CPUs with AVX-512 VNNI/BF16 or AMX, TF
+# routes conv and pooling through oneDNN by default, whose ops validate shapes differently
+# (wrong shapes for empty outputs, aborts on grouped transposed convs): force them off.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

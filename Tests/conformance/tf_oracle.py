@@ -187,6 +187,7 @@ def run(tf, cfg, t):
 
 
 def _serve(conn):
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # Eigen kernels, the oracle (see run.py)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(1)

@@ -18,6 +18,10 @@ import os
 import subprocess
 import sys
 
+# TF's own (Eigen) CPU kernels are the oracle. On CPUs with AVX-512 VNNI/BF16 or AMX, TF
+# routes conv and pooling through oneDNN by default, whose ops validate shapes differently
+# (wrong shapes for empty outputs, aborts on grouped transposed convs): force them off.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
