@@ -132,6 +132,25 @@ static int close_to_ref(const fcase *c, const float *got, int64_t *where) {
 }
 
 static int g_cases, g_fast_claimed;
+/* Cases each wide (32-column) AVX-512 kernel ran, and those with a partial last tile. */
+static int g_wide_gemm, g_wide_col, g_wide_im2col, g_wide_tail;
+
+/* Tallies which wide kernel the current ISA level picks for c, and whether its last column
+ * tile is partial (the masked loads and stores). */
+static void tally_wide(const fcase *c) {
+    dc_conv_problem pr;
+    dc_conv_plan plan;
+    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
+                        NULL) != DECONV_OK ||
+        !dc_fast_conv_plan(&pr, 1, &plan) || !strstr(plan.name, "avx512"))
+        return;
+    const int col = strcmp(plan.name, "fast-col-avx512") == 0;
+    g_wide_gemm += strcmp(plan.name, "fast-gemm-avx512") == 0;
+    g_wide_col += col;
+    g_wide_im2col += strcmp(plan.name, "fast-im2col-avx512") == 0;
+    const int64_t cols = col ? pr.k[0] * pr.k[1] * pr.k[2] * pr.cout_g : pr.cout_g;
+    g_wide_tail += cols % DC_AVX512_GEMM_NR != 0;
+}
 
 /* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
@@ -146,6 +165,9 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
+#if defined(__x86_64__) || defined(__i386__)
+        if (isa == DC_ISA_AVX512) tally_wide(c);
+#endif
         const size_t ws = case_workspace(c, ctx3);
         const int claimed = ws > 0 && ws != (size_t)-1;
         if (c->prm.layout == DECONV_CHANNELS_LAST) {
@@ -320,6 +342,16 @@ void suite_fast(void) {
     workspace_cases(ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
+#if defined(__x86_64__) || defined(__i386__)
+    /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */
+    if (dc_fast_isa_supported(DC_ISA_AVX512)) {
+        CHECK(g_wide_gemm >= 20 && g_wide_col >= 1 && g_wide_im2col >= 1 && g_wide_tail >= 10,
+              "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d, partial tiles %d",
+              g_wide_gemm, g_wide_col, g_wide_im2col, g_wide_tail);
+    } else {
+        printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
+    }
+#endif
     deconv_context_destroy(ctx1);
     deconv_context_destroy(ctx3);
 }

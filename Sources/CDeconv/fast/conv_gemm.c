@@ -443,6 +443,22 @@ static void run_col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t)
 static void run_im2col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
 }
+static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
+                                       dc_ukr_gemm_avx512};
+static void run_gemm_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
+}
+static void run_col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_col_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
+}
+static void run_im2col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
+}
+/* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
+static int fits_wide(int64_t n) {
+    const int64_t w32 = (n + 31) / 32 * 32, w16 = (n + 15) / 16 * 16;
+    return w32 == w16 || (w32 - n) * 8 <= n;
+}
 #endif
 
 /* The micro-kernel (and its stateless run function) for p at the current ISA level, or 0
@@ -461,25 +477,38 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     const int isa = dc_fast_isa();
     if (isa == DC_FAST_OFF) return 0;
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == DC_ISA_AVX2) {
+    if (isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) {
+        /* The AVX-512 level runs its 32-wide GEMM kernel where 32-column tiles waste no more
+         * than 16-column ones would (few columns stay on the AVX2 kernel) and the AVX2
+         * kernels for the rest. */
+        const int64_t kvol_cout = kvol * p->cout_g;
+        const int wide = isa == DC_ISA_AVX512;
         if (dc_fast_im2col_claims(p, &UKR_GEMM_AVX2)) {
+            const int w = wide && fits_wide(p->cout_g);
             *mode = DC_FAST_MODE_IM2COL;
-            *uk = &UKR_GEMM_AVX2;
-            *run = run_im2col_avx2;
-            *name = "fast-im2col-avx2";
+            *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
+            *run = w ? run_im2col_avx512 : run_im2col_avx2;
+            *name = w ? "fast-im2col-avx512" : "fast-im2col-avx2";
             return 1;
         }
         if (dc_fast_col_claims(p, &UKR_GEMM_AVX2)) {
+            const int w = wide && fits_wide(kvol_cout);
             *mode = DC_FAST_MODE_COL;
-            *uk = &UKR_GEMM_AVX2;
-            *run = run_col_avx2;
-            *name = "fast-col-avx2";
+            *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
+            *run = w ? run_col_avx512 : run_col_avx2;
+            *name = w ? "fast-col-avx512" : "fast-col-avx2";
             return 1;
         }
-        const int dot = p->cout_g <= DC_AVX2_DOT_NR;
-        *uk = dot ? &UKR_DOT_AVX2 : &UKR_GEMM_AVX2;
-        *run = dot ? run_dot_avx2 : run_gemm_avx2;
-        *name = dot ? "fast-dot-avx2" : "fast-gemm-avx2";
+        if (p->cout_g <= DC_AVX2_DOT_NR) {
+            *uk = &UKR_DOT_AVX2;
+            *run = run_dot_avx2;
+            *name = "fast-dot-avx2";
+            return 1;
+        }
+        const int w = wide && fits_wide(p->cout_g);
+        *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
+        *run = w ? run_gemm_avx512 : run_gemm_avx2;
+        *name = w ? "fast-gemm-avx512" : "fast-gemm-avx2";
         return 1;
     }
 #endif

@@ -16,6 +16,13 @@ int dc_fast_isa_supported(int isa) {
 #else
         return 0;
 #endif
+    case DC_ISA_AVX512:
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+        /* The level also runs the AVX2 kernels. The helper checks XCR0 (OS saves zmm). */
+        return dc_fast_isa_supported(DC_ISA_AVX2) && __builtin_cpu_supports("avx512f");
+#else
+        return 0;
+#endif
     default: return 0;
     }
 }
@@ -41,6 +48,7 @@ const char *dc_fast_isa_name(int isa) {
     switch (isa) {
     case DC_ISA_PORTABLE: return "portable";
     case DC_ISA_AVX2: return "avx2";
+    case DC_ISA_AVX512: return "avx512";
     default: return "unknown";
     }
 }

@@ -23,7 +23,8 @@
 enum {
     DC_ISA_PORTABLE = 0, /* plain C, every target */
     DC_ISA_AVX2 = 1,     /* x86 AVX2 + FMA */
-    DC_ISA_COUNT = 2
+    DC_ISA_AVX512 = 2,   /* x86 AVX-512F (+ AVX2 + FMA): the GEMM kernel; the rest as AVX2 */
+    DC_ISA_COUNT = 3
 };
 
 /** 1 if this build has kernels for `isa` and the CPU runs them. */
@@ -35,7 +36,7 @@ int dc_fast_isa(void);
 /** Tests only: force level `isa` (must be supported), DC_FAST_OFF, or go back to automatic
  *  with -1. Returns 1 if accepted. Not thread-safe; never called by the library itself. */
 int dc_fast_force_isa(int isa);
-/** Short name of a level ("portable", "avx2"). */
+/** Short name of a level ("portable", "avx2", "avx512"). */
 const char *dc_fast_isa_name(int isa);
 
 /* ---- micro-kernels ------------------------------------------------------------------------- */
@@ -78,6 +79,9 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 #define DC_AVX2_GEMM_NR 16
 #define DC_AVX2_DOT_MR 4
 #define DC_AVX2_DOT_NR 3
+void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
+#define DC_AVX512_GEMM_MR 8
+#define DC_AVX512_GEMM_NR 32
 #endif
 
 /* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */

@@ -38,7 +38,8 @@ static double divisor(const dc_pool_problem *p, const int64_t o[3]) {
 
 static int isa_for_pool(void) {
     const int isa = dc_fast_isa();
-    return isa; /* DC_FAST_OFF, DC_ISA_PORTABLE or DC_ISA_AVX2 */
+    /* Pooling is bound by memory and by its compare chain: the AVX2 kernels serve AVX-512. */
+    return isa == DC_ISA_AVX512 ? DC_ISA_AVX2 : isa; /* DC_FAST_OFF, PORTABLE or AVX2 */
 }
 
 static int channels_last(const dc_pool_problem *p) {
@@ -423,7 +424,7 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
     const divisibility dv = make_divisibility((uint64_t)X->c);
     const uint64_t C = (uint64_t)X->c;
 #if defined(__x86_64__) || defined(__i386__)
-    const int vec = res->local && dc_fast_isa() == DC_ISA_AVX2 && (C & (C - 1)) == 0;
+    const int vec = res->local && isa_for_pool() == DC_ISA_AVX2 && (C & (C - 1)) == 0;
 #endif
     for (int64_t u = begin; u < end; u++) {
         const int64_t j0 = u * len;
