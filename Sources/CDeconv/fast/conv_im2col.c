@@ -21,6 +21,7 @@
 #define IM_MAX_K 64        /* longer reductions go to the implicit GEMM */
 #define IM_BLOCK_ROWS 240  /* output rows per unit */
 #define IM_SMALL_MACS 200000
+#define IM_PAD_MAX_FLOATS ((int64_t)1 << 16) /* a zero-padded image copy up to 256 KiB */
 
 /* What a tap row outside the input reads (kc <= K <= IM_MAX_K floats). */
 static const float ZEROS[IM_MAX_K] = {0};
@@ -30,7 +31,11 @@ typedef struct imgeo {
     dc_ukr uk;
     int64_t K, kc, ntaps, rows, block, units, ntiles; /* kc = k2 * cin, ntaps = k0 * k1 */
     int small;
-    size_t off_b, off_s, off_ap, off_cp, off_tap, slice;
+    /* padded mode: each image is first copied into a zero-padded [P0][P1][P2 * cin] buffer,
+     * so every tap row of every pixel is read in place, with no test per pixel */
+    int padded;
+    int64_t P[3], pad_floats;
+    size_t off_b, off_s, off_ap, off_cp, off_tap, off_pad, slice;
 } imgeo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -51,6 +56,17 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     g->units = (g->rows + g->block - 1) / g->block;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
     g->small = (double)g->rows * (double)g->K * (double)p->cout_g < IM_SMALL_MACS;
+    /* Padded extents: the input plus the pads before, and after it as far as the last
+     * window reaches (never negative; all small when the image is). */
+    double pf = (double)p->cin_g;
+    for (int j = 0; j < 3; j++) {
+        const int64_t reach = (p->y.sp[j] - 1) * p->s[j] + (p->k[j] - 1) * p->d[j] + 1;
+        const int64_t need = reach - p->pb[j];
+        g->P[j] = p->pb[j] + (need > p->x.sp[j] ? need : p->x.sp[j]);
+        pf *= (double)g->P[j];
+    }
+    g->padded = p->d[2] == 1 && pf <= (double)IM_PAD_MAX_FLOATS;
+    g->pad_floats = g->padded ? (int64_t)pf : 0;
     size_t off = 0;
     g->off_b = off;
     if (!packed) off += round64((size_t)(g->ntiles * g->K * uk->nr) * sizeof(float));
@@ -62,6 +78,8 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     off += round64((size_t)uk->mr * sizeof(float *));
     g->off_tap = off;
     off += round64((size_t)g->ntaps * sizeof(int32_t));
+    g->off_pad = off;
+    off += round64((size_t)g->pad_floats * sizeof(float));
     g->slice = off;
 }
 
@@ -131,6 +149,38 @@ static void tile_pointers(const imgeo *g, const float *x, const int64_t line[4],
     }
 }
 
+/* Copies image n of x into the zero-padded buffer D (padded mode). */
+static void pad_image(const imgeo *g, const float *x, int64_t n, float *D) {
+    const dc_conv_problem *p = g->p;
+    const int64_t cin = p->cin_g, line = g->P[2] * cin;
+    memset(D, 0, (size_t)g->pad_floats * sizeof(float));
+    const float *xn = x + n * p->x.stride_n;
+    for (int64_t i0 = 0; i0 < p->x.sp[0]; i0++)
+        for (int64_t i1 = 0; i1 < p->x.sp[1]; i1++)
+            memcpy(D + ((i0 + p->pb[0]) * g->P[1] + i1 + p->pb[1]) * line + p->pb[2] * cin,
+                   xn + i0 * p->x.stride_sp[0] + i1 * p->x.stride_sp[1],
+                   (size_t)(p->x.sp[2] * cin) * sizeof(float));
+}
+
+/* tile_pointers for padded mode: tap row t of tile row rr is D at padded position
+ * (o0 * s0 + a0 * d0, o1 * s1 + a1 * d1, (o2 + rr) * s2). */
+static void tile_pointers_padded(const imgeo *g, const float *D, const int64_t line[4],
+                                 int64_t mm, int mr, const float **ap) {
+    const dc_conv_problem *p = g->p;
+    const int64_t cin = p->cin_g, row = g->P[2] * cin, step = p->s[2] * cin;
+    const float *base = D + line[3] * step;
+    int64_t t = 0;
+    for (int64_t a0 = 0; a0 < p->k[0]; a0++) {
+        const int64_t j0 = line[1] * p->s[0] + a0 * p->d[0];
+        for (int64_t a1 = 0; a1 < p->k[1]; a1++, t++) {
+            const int64_t j1 = line[2] * p->s[1] + a1 * p->d[1];
+            const float *r0 = base + (j0 * g->P[1] + j1) * row;
+            const float **slot = &ap[t * mr];
+            for (int rr = 0; rr < mr; rr++) slot[rr] = r0 + (rr < mm ? rr : 0) * step;
+        }
+    }
+}
+
 void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                         const dc_ukr *uk, const float *packed_b) {
     const dc_conv_problem *p = a->p;
@@ -142,6 +192,8 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     const float **ap = (const float **)(ws + g.off_ap);
     float **cp = (float **)(ws + g.off_cp);
     int32_t *taps = (int32_t *)(ws + g.off_tap);
+    float *D = (float *)(ws + g.off_pad);
+    int64_t padded_n = -1; /* the image D holds */
     if (g.small) begin = 0, end = g.units;
     const float *b = packed_b;
     if (!b && begin < end) {
@@ -168,7 +220,12 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         for (int64_t t = 0, mm; t < m; t += mm) {
             mm = m - t < mr ? m - t : mr;
             if (mm > out2 - line[3]) mm = out2 - line[3];
-            tile_pointers(&g, a->x, line, mm, mr, ap, S);
+            if (g.padded) {
+                if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D);
+                tile_pointers_padded(&g, D, line, mm, mr, ap);
+            } else {
+                tile_pointers(&g, a->x, line, mm, mr, ap, S);
+            }
             for (int rr = 0; rr < mr; rr++) /* rows past mm: read only */
                 cp[rr] = a->y + (r0 + t + (rr < mm ? rr : 0)) * cout;
             for (int64_t nt = 0; nt < g.ntiles; nt++) {

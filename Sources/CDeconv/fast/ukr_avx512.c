@@ -36,6 +36,16 @@ TGT void dc_ukr_gemm_avx512(const dc_ukr_args *u) {
     }
         LOADC(0) LOADC(1) LOADC(2) LOADC(3) LOADC(4) LOADC(5) LOADC(6) LOADC(7)
 #undef LOADC
+    } else {
+        /* The tile's output lines are usually not in cache: ask for them now, so the stores at
+         * the end do not wait for them. */
+#define PREFC(r)                                                          \
+    if (mr > r) {                                                         \
+        _mm_prefetch((const char *)(u->c[r] + u->c_off), _MM_HINT_T0);    \
+        _mm_prefetch((const char *)(u->c[r] + u->c_off + 16), _MM_HINT_T0); \
+    }
+        PREFC(0) PREFC(1) PREFC(2) PREFC(3) PREFC(4) PREFC(5) PREFC(6) PREFC(7)
+#undef PREFC
     }
     const int64_t kc = u->kc;
     for (int32_t t = 0; t < u->ntaps; t++) {
