@@ -273,6 +273,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 1, 40, 40, 8, 3, 5, 2, DECONV_PADDING_SAME},    /* conv_col: several row bands */
         {1, 1, 60, 64, 5, 4, 4, 3, DECONV_PADDING_VALID},   /* conv_col: bands, stride 3 */
         {0, 3, 30, 20, 2, 20, 5, 2, DECONV_PADDING_SAME},   /* im2col, stride 2, blocks */
+        {0, 1, 300, 260, 1, 5, 3, 1, DECONV_PADDING_SAME},  /* im2col, image too big to pad */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
