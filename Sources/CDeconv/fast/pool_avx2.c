@@ -37,30 +37,38 @@ AVX2 static __m256 take_mask(__m256 v, __m256 best) {
 }
 
 /* Four vectors (32 channels) per pass: four independent compare/blend chains hide the
- * latency of each; the per-cell loop overhead is paid once for all four. */
+ * latency of each; the per-cell loop overhead is paid once for all four. The four chains are
+ * written out by hand (STEP(q)), since arrays of vectors were kept on the stack. */
 #define NV 4
 
 AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
     int64_t c0 = 0;
     for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
-        __m256 best[NV];
-        for (int q = 0; q < NV; q++) best[q] = _mm256_loadu_ps(px->x + c0 + 8 * q);
+        /* named variables, not arrays: compilers keep these in registers */
+        const float *x0 = px->x + c0;
+        __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
+        __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
         int64_t first = 1;
         for (int64_t i0 = 0; i0 < px->n0; i0++)
         for (int64_t i1 = 0; i1 < px->n1; i1++) {
             const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
             for (int64_t i2 = first; i2 < px->n2; i2++) {
                 const float *cell = row + i2 * C;
-                for (int q = 0; q < NV; q++) {
-                    const __m256 v = _mm256_loadu_ps(cell + 8 * q);
-                    best[q] = _mm256_blendv_ps(best[q], v, take_mask(v, best[q]));
-                }
+                __m256 v;
+#define STEP(q)                                                    \
+    v = _mm256_loadu_ps(cell + 8 * q);                             \
+    b##q = _mm256_blendv_ps(b##q, v, take_mask(v, b##q));
+                STEP(0) STEP(1) STEP(2) STEP(3)
+#undef STEP
             }
             first = 0;
         }
-        for (int q = 0; q < NV; q++)
-            store(px->y + c0 + 8 * q, best[q], 1, px->stream, _mm256_set1_epi32(-1));
+        const __m256i all = _mm256_set1_epi32(-1);
+        store(px->y + c0, b0, 1, px->stream, all);
+        store(px->y + c0 + 8, b1, 1, px->stream, all);
+        store(px->y + c0 + 16, b2, 1, px->stream, all);
+        store(px->y + c0 + 24, b3, 1, px->stream, all);
     }
     for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
@@ -114,11 +122,12 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
     int64_t c0 = 0;
     for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
-        __m256 best[NV], pos[NV];
-        for (int q = 0; q < NV; q++) {
-            best[q] = _mm256_loadu_ps(px->x + c0 + 8 * q);
-            pos[q] = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
-        }
+        /* named variables, not arrays: compilers keep these in registers */
+        const float *x0 = px->x + c0;
+        __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
+        __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
+        const __m256 start = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
+        __m256 p0 = start, p1 = start, p2 = start, p3 = start;
         int64_t first = 1;
         for (int64_t i0 = 0; i0 < px->n0; i0++)
         for (int64_t i1 = 0; i1 < px->n1; i1++) {
@@ -127,17 +136,22 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
             for (int64_t i2 = first; i2 < px->n2; i2++) {
                 const float *cell = row + i2 * C;
                 const __m256 here = _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2));
-                for (int q = 0; q < NV; q++) {
-                    const __m256 v = _mm256_loadu_ps(cell + 8 * q);
-                    const __m256 t = take_mask(v, best[q]);
-                    best[q] = _mm256_blendv_ps(best[q], v, t);
-                    pos[q] = _mm256_blendv_ps(pos[q], here, t);
-                }
+                __m256 v, t;
+#define STEP(q)                                                    \
+    v = _mm256_loadu_ps(cell + 8 * q);                             \
+    t = take_mask(v, b##q);                                        \
+    b##q = _mm256_blendv_ps(b##q, v, t);                           \
+    p##q = _mm256_blendv_ps(p##q, here, t);
+                STEP(0) STEP(1) STEP(2) STEP(3)
+#undef STEP
             }
             first = 0;
         }
-        for (int q = 0; q < NV; q++)
-            store_argmax8(px, c0 + 8 * q, best[q], pos[q], 1, _mm256_set1_epi32(-1));
+        const __m256i all = _mm256_set1_epi32(-1);
+        store_argmax8(px, c0, b0, p0, 1, all);
+        store_argmax8(px, c0 + 8, b1, p1, 1, all);
+        store_argmax8(px, c0 + 16, b2, p2, 1, all);
+        store_argmax8(px, c0 + 24, b3, p3, 1, all);
     }
     for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
