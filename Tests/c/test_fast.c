@@ -132,6 +132,8 @@ static int close_to_ref(const fcase *c, const float *got, int64_t *where) {
 }
 
 static int g_cases, g_fast_claimed;
+
+#if defined(__x86_64__) || defined(__i386__)
 /* Cases each wide (32-column) AVX-512 kernel ran, and those with a partial last tile. */
 static int g_wide_gemm, g_wide_col, g_wide_im2col, g_wide_tail;
 
@@ -151,6 +153,7 @@ static void tally_wide(const fcase *c) {
     const int64_t cols = col ? pr.k[0] * pr.k[1] * pr.k[2] * pr.cout_g : pr.cout_g;
     g_wide_tail += cols % DC_AVX512_GEMM_NR != 0;
 }
+#endif
 
 /* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
