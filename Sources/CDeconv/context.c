@@ -3,11 +3,18 @@
  * Work is split statically into T balanced contiguous chunks (chunk_start). Kernels compute
  * each output element in one chunk only, in a fixed order, so results do not depend on T.
  * One op runs on a context at a time (op_lock); that keeps the pool and the cached workspace
- * simple and makes a context safe to share between threads. */
+ * simple and makes a context safe to share between threads.
+ *
+ * Waking a sleeping thread costs tens of microseconds, as much as a whole small layer, so a
+ * worker that finished spins briefly (about SPIN_NS) watching for the next op before it
+ * sleeps, and the caller spins briefly for the workers before it sleeps: layers run back to
+ * back then never wait for the scheduler. The spins only read (atomically) what the mutex
+ * protects; every decision is still taken under the mutex. */
 #include "internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct deconv_context {
@@ -33,6 +40,44 @@ struct deconv_context {
     size_t own_ws_size;
 };
 
+/* How long a thread polls before it sleeps on the condition variable. */
+#define SPIN_NS 50000
+
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Polls until *word != value (spin_ne) or == 0 (spin_zero), for at most SPIN_NS. */
+static void spin_ne(const uint64_t *word, uint64_t value, const int *stop) {
+    const int64_t t0 = now_ns();
+    for (int i = 0;; i++) {
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value ||
+            __atomic_load_n(stop, __ATOMIC_ACQUIRE))
+            return;
+        CPU_RELAX();
+        if ((i & 63) == 63 && now_ns() - t0 > SPIN_NS) return;
+    }
+}
+
+static void spin_zero(const int32_t *word) {
+    const int64_t t0 = now_ns();
+    for (int i = 0;; i++) {
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0) return;
+        CPU_RELAX();
+        if ((i & 63) == 63 && now_ns() - t0 > SPIN_NS) return;
+    }
+}
+
 typedef struct worker_arg {
     deconv_context *ctx;
     int32_t index;
@@ -51,6 +96,11 @@ static void *worker_main(void *p) {
     uint64_t seen = 0;
     pthread_mutex_lock(&ctx->m);
     for (;;) {
+        if (!ctx->stop && ctx->generation == seen) {
+            pthread_mutex_unlock(&ctx->m);
+            spin_ne(&ctx->generation, seen, &ctx->stop);
+            pthread_mutex_lock(&ctx->m);
+        }
         while (!ctx->stop && ctx->generation == seen) pthread_cond_wait(&ctx->wake, &ctx->m);
         if (ctx->stop) break;
         seen = ctx->generation;
@@ -62,7 +112,8 @@ static void *worker_main(void *p) {
         const int64_t e = chunk_start(units, wa.index + 1, ctx->num_threads);
         if (b < e) fn(arg, b, e, wa.index);
         pthread_mutex_lock(&ctx->m);
-        if (--ctx->pending == 0) pthread_cond_signal(&ctx->done);
+        if (__atomic_sub_fetch(&ctx->pending, 1, __ATOMIC_RELEASE) == 0)
+            pthread_cond_signal(&ctx->done);
     }
     pthread_mutex_unlock(&ctx->m);
     return NULL;
@@ -70,7 +121,7 @@ static void *worker_main(void *p) {
 
 static void stop_workers(deconv_context *ctx) {
     pthread_mutex_lock(&ctx->m);
-    ctx->stop = 1;
+    __atomic_store_n(&ctx->stop, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&ctx->wake);
     pthread_mutex_unlock(&ctx->m);
     for (int32_t i = 0; i < ctx->started; i++) pthread_join(ctx->workers[i], NULL);
@@ -175,14 +226,15 @@ deconv_status dc_parallel_for(deconv_context *ctx, int64_t units, dc_range_fn fn
     ctx->fn = fn;
     ctx->arg = arg;
     ctx->units = units;
-    ctx->pending = T - 1;
-    ctx->generation++;
+    __atomic_store_n(&ctx->pending, T - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&ctx->generation, ctx->generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&ctx->wake);
     pthread_mutex_unlock(&ctx->m);
 
     const int64_t e = chunk_start(units, 1, T);
     if (e > 0) fn(arg, 0, e, 0);
 
+    spin_zero(&ctx->pending);
     pthread_mutex_lock(&ctx->m);
     while (ctx->pending > 0) pthread_cond_wait(&ctx->done, &ctx->m);
     pthread_mutex_unlock(&ctx->m);
