@@ -319,7 +319,9 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
         dc_pool_scan s;
         s.p = p;
         s.index = argmax;
-        s.units = dc_pool_scan_units(p);
+        /* No pooled value, no index to check: an empty tensor may still have 2^40 rows of
+         * zero length, and walking them would take hours. */
+        s.units = p->y.count > 0 ? dc_pool_scan_units(p) : 0;
         s.want_local = fast;
         s.res = res;
         for (size_t t = 0; t < nres; t++) {

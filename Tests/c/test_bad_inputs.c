@@ -886,6 +886,34 @@ static void test_empty(void) {
           "batch-0 max_unpool: %s", e.message);
     CHECK(deconv_avg_unpool(NULL, &pp, &pout, NULL, 0, &pin, NULL, 0, &e) == DECONV_OK,
           "batch-0 avg_unpool: %s", e.message);
+    /* Empty tensors with 2^39 rows of zero length (0 channels): every op returns at once.
+     * Walking the rows would take hours (fuzz_pool found max_unpool's index scan doing so;
+     * seed Tests/fuzz/corpus/pool/regress-unpool-empty-rows). Buffers are non-NULL with
+     * count 0, as a caller holding an empty array passes them. */
+    {
+        deconv_pool_params vp = DECONV_POOL_PARAMS_INIT; /* VALID, k1 s1: output = input */
+        const deconv_shape big = shape4(1, (int64_t)1 << 20, (int64_t)1 << 19, 0);
+        float fx[1] = {0}, fy[1] = {0};
+        int64_t ix[1] = {0};
+        CHECK(deconv_max_pool(NULL, &vp, &big, fx, 0, fy, 0, &e) == DECONV_OK,
+              "empty-rows max_pool: %s", e.message);
+        CHECK(deconv_avg_pool(NULL, &vp, &big, fx, 0, fy, 0, &e) == DECONV_OK,
+              "empty-rows avg_pool: %s", e.message);
+        CHECK(deconv_max_pool_with_argmax(NULL, &vp, &big, fx, 0, fy, 0, ix, 0, &e) ==
+                  DECONV_OK, "empty-rows argmax: %s", e.message);
+        CHECK(deconv_max_unpool(NULL, &vp, &big, fx, 0, ix, 0, &big, fy, 0, &e) == DECONV_OK,
+              "empty-rows max_unpool: %s", e.message);
+        CHECK(deconv_avg_unpool(NULL, &vp, &big, fx, 0, &big, fy, 0, &e) == DECONV_OK,
+              "empty-rows avg_unpool: %s", e.message);
+        deconv_conv_params ep = DECONV_CONV_PARAMS_INIT;
+        const deconv_shape ein = shape4(1, (int64_t)1 << 20, 0, 1), ef = shape4(1, 1, 1, 1);
+        float w1 = 1.0f;
+        CHECK(deconv_conv(NULL, &ep, &ein, fx, 0, &ef, &w1, 1, NULL, 0, fy, 0, &e) == DECONV_OK,
+              "empty-rows conv: %s", e.message);
+        CHECK(deconv_conv_transpose(NULL, &ep, &ein, fx, 0, &ef, &w1, 1, NULL, 0, &ein, fy, 0,
+                                    &e) == DECONV_OK, "empty-rows conv_transpose: %s",
+              e.message);
+    }
     /* A max pool window with no valid cell (0-sized input, EXPLICIT pads) is an error. */
     pp.padding = DECONV_PADDING_EXPLICIT;
     pp.pads[0] = pp.pads[1] = 1;
