@@ -257,7 +257,7 @@ AVX2 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int
     int any_bad = !_mm256_testz_si256(bad, bad), any_off = !_mm256_testz_si256(off, off);
     for (; i < n; i++) {
         any_bad |= idx[i] < 0 || idx[i] >= limit;
-        const uint64_t t = (uint64_t)(idx[i] - base);
+        const uint64_t t = ((uint64_t)idx[i] - (uint64_t)base);
         any_off |= !((t - (uint64_t)lo < (uint64_t)span) & (((t - (uint64_t)i) & (uint64_t)cmask) == 0));
     }
     if (any_off) *local = 0;

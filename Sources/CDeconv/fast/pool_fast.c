@@ -462,13 +462,13 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
         if ((C & (C - 1)) == 0) {
             for (int64_t o2 = 0, j = 0; o2 < Y->sp[2]; o2++)
                 for (uint64_t c = 0; c < C; c++, j++) {
-                    const uint64_t t = (uint64_t)(idx[j] - base);
+                    const uint64_t t = ((uint64_t)idx[j] - (uint64_t)base);
                     ok &= (t - (uint64_t)lo < span) & (((t - c) & (C - 1)) == 0);
                 }
         } else {
             for (int64_t o2 = 0, j = 0; o2 < Y->sp[2]; o2++)
                 for (uint64_t c = 0; c < C; c++, j++) {
-                    const uint64_t t = (uint64_t)(idx[j] - base);
+                    const uint64_t t = ((uint64_t)idx[j] - (uint64_t)base);
                     ok &= (t - (uint64_t)lo < span) & (t >= c) & divisible(&dv, t - c);
                 }
         }
