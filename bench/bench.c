@@ -457,16 +457,48 @@ static double timed_op(void *p) {
     return t;
 }
 
+/* The memcpy reference uses as many threads as the op: each copies its slice, started
+ * together, timed until the last one ends (a 1-thread copy would flatter a 2-thread op). */
 typedef struct copy_arg {
     char *dst;
     const char *src;
     size_t n;
+    int threads;
 } copy_arg;
+
+typedef struct copy_slice {
+    char *dst;
+    const char *src;
+    size_t n;
+} copy_slice;
+
+static void *copy_thread(void *p) {
+    copy_slice *s = p;
+    memcpy(s->dst, s->src, s->n);
+    return NULL;
+}
 
 static double timed_copy(void *p) {
     copy_arg *c = p;
+    const int T = c->threads < 1 ? 1 : c->threads > 64 ? 64 : c->threads;
+    copy_slice sl[64];
+    pthread_t tid[64];
+    const size_t per = (c->n / (size_t)T + 63) & ~(size_t)63;
+    for (int t = 0; t < T; t++) {
+        const size_t a = (size_t)t * per < c->n ? (size_t)t * per : c->n;
+        const size_t e = a + per < c->n ? a + per : c->n;
+        sl[t].dst = c->dst + a;
+        sl[t].src = c->src + a;
+        sl[t].n = e - a;
+    }
     const double t0 = now();
-    memcpy(c->dst, c->src, c->n);
+    int started = 0;
+    for (int t = 1; t < T; t++)
+        if (pthread_create(&tid[t], NULL, copy_thread, &sl[t]) == 0) started = t;
+        else break;
+    copy_thread(&sl[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < T; t++) copy_thread(&sl[t]); /* threads that did not start */
     return now() - t0;
 }
 
@@ -554,6 +586,7 @@ int main(int argc, char **argv) {
         if (strcmp(L->kind, "pool") == 0) {
             copy_arg c;
             c.n = (size_t)b.bytes;
+            c.threads = threads;
             c.dst = alloc64(c.n);
             c.src = alloc64(c.n);
             memset(c.dst, 1, c.n);
