@@ -153,6 +153,7 @@ static void columns(const colgeo *g, const dc_conv_args *a, const float *b, int6
             for (int64_t c0 = 0; c0 < p->cin_g; c0 += g->kc) {
                 dc_ukr_args ua;
                 ua.a = aptr;
+                ua.a_stride = 0;
                 ua.tap = &tap0;
                 ua.b = b + nt * p->cin_g * NR + c0 * NR;
                 ua.btaps = 1;

@@ -399,6 +399,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             for (int64_t ti = 0; ti < tiles; ti++) {
                 const int64_t left = row1 - row0 - ti * mr;
                 ua.a = aptr + ti * ntaps * mr;
+                ua.a_stride = 0;
                 ua.tap = tidx + ti * ntaps;
                 ua.ntaps = tcount[ti];
                 ua.c = cptr + ti * mr;

@@ -66,7 +66,8 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
         pf *= (double)g->P[j];
     }
     g->padded = p->d[2] == 1 && pf <= (double)IM_PAD_MAX_FLOATS;
-    g->pad_floats = g->padded ? (int64_t)pf : 0;
+    /* + slack: a tile's rows past its last pixel are read (never stored) mr pixels on */
+    g->pad_floats = g->padded ? (int64_t)pf + uk->mr * p->s[2] * p->cin_g + g->K : 0;
     size_t off = 0;
     g->off_b = off;
     if (!packed) off += round64((size_t)(g->ntiles * g->K * uk->nr) * sizeof(float));
@@ -163,9 +164,11 @@ static void pad_image(const imgeo *g, const float *x, int64_t n, float *D) {
 }
 
 /* tile_pointers for padded mode: tap row t of tile row rr is D at padded position
- * (o0 * s0 + a0 * d0, o1 * s1 + a1 * d1, (o2 + rr) * s2). */
+ * (o0 * s0 + a0 * d0, o1 * s1 + a1 * d1, (o2 + rr) * s2), so the rows of a tap are equally
+ * spaced: only row 0's pointer is stored (ap[t * mr]) and the kernel runs with
+ * a_stride = s2 * cin. */
 static void tile_pointers_padded(const imgeo *g, const float *D, const int64_t line[4],
-                                 int64_t mm, int mr, const float **ap) {
+                                 int mr, const float **ap) {
     const dc_conv_problem *p = g->p;
     const int64_t cin = p->cin_g, row = g->P[2] * cin, step = p->s[2] * cin;
     const float *base = D + line[3] * step;
@@ -174,9 +177,7 @@ static void tile_pointers_padded(const imgeo *g, const float *D, const int64_t l
         const int64_t j0 = line[1] * p->s[0] + a0 * p->d[0];
         for (int64_t a1 = 0; a1 < p->k[1]; a1++, t++) {
             const int64_t j1 = line[2] * p->s[1] + a1 * p->d[1];
-            const float *r0 = base + (j0 * g->P[1] + j1) * row;
-            const float **slot = &ap[t * mr];
-            for (int rr = 0; rr < mr; rr++) slot[rr] = r0 + (rr < mm ? rr : 0) * step;
+            ap[t * mr] = base + (j0 * g->P[1] + j1) * row;
         }
     }
 }
@@ -222,7 +223,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             if (mm > out2 - line[3]) mm = out2 - line[3];
             if (g.padded) {
                 if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D);
-                tile_pointers_padded(&g, D, line, mm, mr, ap);
+                tile_pointers_padded(&g, D, line, mr, ap);
             } else {
                 tile_pointers(&g, a->x, line, mm, mr, ap, S);
             }
@@ -231,6 +232,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             for (int64_t nt = 0; nt < g.ntiles; nt++) {
                 dc_ukr_args ua;
                 ua.a = ap;
+                ua.a_stride = g.padded ? p->s[2] * p->cin_g : 0;
                 ua.tap = taps;
                 ua.b = b + nt * g.K * NR;
                 ua.btaps = g.ntaps;

@@ -46,6 +46,9 @@ const char *dc_fast_isa_name(int isa);
  *  are never stored; columns past nr are never loaded or stored. */
 typedef struct dc_ukr_args {
     const float *const *a; /* [ntaps][MR] row pointers; channel a_off is read first */
+    int64_t a_stride;      /* GEMM kernels: 0, or rows equally spaced: row r of tap t is
+                            * a[t * MR] + r * a_stride (only a[t * MR] is read; rows past mr
+                            * must be readable there too). DOT kernels: always 0. */
     const int32_t *tap;    /* [ntaps]: which tap of b each of the a[] taps uses */
     const float *b;        /* GEMM: packed [btaps][kc][NR]; dot: [nr][btaps][kc] */
     int64_t btaps;         /* taps packed in b (a tile skips taps all its rows pad) */

@@ -51,9 +51,15 @@ TGT void dc_ukr_gemm_avx512(const dc_ukr_args *u) {
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *b = u->b + (int64_t)u->tap[t] * kc * 32;
         const float *const *ap = u->a + (int64_t)t * 8;
-        const float *a0 = ap[0] + u->a_off, *a1 = ap[1] + u->a_off, *a2 = ap[2] + u->a_off;
-        const float *a3 = ap[3] + u->a_off, *a4 = ap[4] + u->a_off, *a5 = ap[5] + u->a_off;
-        const float *a6 = ap[6] + u->a_off, *a7 = ap[7] + u->a_off;
+        const int64_t as = u->a_stride;
+        const float *a0 = ap[0] + u->a_off;
+        const float *a1 = as ? a0 + as : ap[1] + u->a_off;
+        const float *a2 = as ? a0 + 2 * as : ap[2] + u->a_off;
+        const float *a3 = as ? a0 + 3 * as : ap[3] + u->a_off;
+        const float *a4 = as ? a0 + 4 * as : ap[4] + u->a_off;
+        const float *a5 = as ? a0 + 5 * as : ap[5] + u->a_off;
+        const float *a6 = as ? a0 + 6 * as : ap[6] + u->a_off;
+        const float *a7 = as ? a0 + 7 * as : ap[7] + u->a_off;
         for (int64_t k = 0; k < kc; k++, b += 32) {
             const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
             __m512 v;
