@@ -36,35 +36,65 @@ AVX2 static __m256 take_mask(__m256 v, __m256 best) {
                          _mm256_cmp_ps(best, best, _CMP_ORD_Q));
 }
 
-/* Four vectors (32 channels) per pass: four independent compare/blend chains hide the
- * latency of each; the per-cell loop overhead is paid once for all four. The four chains are
- * written out by hand (STEP(q)), since arrays of vectors were kept on the stack. */
+/* One vector of channels [c0, c0 + 8) (the valid ones when !full), walked with the exact
+ * NaN-aware step, stored. */
+AVX2 static void max8_exact(const dc_pool_px *px, int64_t c0, int full, __m256i m) {
+    const int64_t C = px->c;
+    __m256 best = load(px->x + c0, full, m);
+    int64_t first = 1;
+    for (int64_t i0 = 0; i0 < px->n0; i0++)
+    for (int64_t i1 = 0; i1 < px->n1; i1++) {
+        const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+        for (int64_t i2 = first; i2 < px->n2; i2++) {
+            const __m256 v = load(row + i2 * C, full, m);
+            best = _mm256_blendv_ps(best, v, take_mask(v, best));
+        }
+        first = 0;
+    }
+    store(px->y + c0, best, full, px->stream, m);
+}
+
+/* Four vectors (32 channels) per pass, four independent chains written out by hand (STEP(q):
+ * arrays of vectors were kept on the stack). Without NaNs the exact step is just "take v if
+ * v > best", which _mm256_max_ps(v, best) computes in one instruction (it returns best on
+ * ties and when v is a NaN): the chain per cell is one max, not compare + and + blend. NaNs
+ * are only noted, off the chain; a pass that met one is redone with the exact step. */
 #define NV 4
 
 AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
+    const __m256i all = _mm256_set1_epi32(-1);
     int64_t c0 = 0;
     for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
-        /* named variables, not arrays: compilers keep these in registers */
         const float *x0 = px->x + c0;
         __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
         __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
+        __m256 nan = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(b0, b0, _CMP_UNORD_Q),
+                                               _mm256_cmp_ps(b1, b1, _CMP_UNORD_Q)),
+                                  _mm256_or_ps(_mm256_cmp_ps(b2, b2, _CMP_UNORD_Q),
+                                               _mm256_cmp_ps(b3, b3, _CMP_UNORD_Q)));
         int64_t first = 1;
         for (int64_t i0 = 0; i0 < px->n0; i0++)
         for (int64_t i1 = 0; i1 < px->n1; i1++) {
             const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
             for (int64_t i2 = first; i2 < px->n2; i2++) {
                 const float *cell = row + i2 * C;
-                __m256 v;
-#define STEP(q)                                                    \
-    v = _mm256_loadu_ps(cell + 8 * q);                             \
-    b##q = _mm256_blendv_ps(b##q, v, take_mask(v, b##q));
-                STEP(0) STEP(1) STEP(2) STEP(3)
-#undef STEP
+                const __m256 v0 = _mm256_loadu_ps(cell), v1 = _mm256_loadu_ps(cell + 8);
+                const __m256 v2 = _mm256_loadu_ps(cell + 16), v3 = _mm256_loadu_ps(cell + 24);
+                /* a tree, so one OR per cell lands on nan's own chain */
+                nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
+                                                     _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+                b0 = _mm256_max_ps(v0, b0);
+                b1 = _mm256_max_ps(v1, b1);
+                b2 = _mm256_max_ps(v2, b2);
+                b3 = _mm256_max_ps(v3, b3);
             }
             first = 0;
         }
-        const __m256i all = _mm256_set1_epi32(-1);
+        if (_mm256_movemask_ps(nan)) {
+            for (int q = 0; q < NV; q++) max8_exact(px, c0 + 8 * q, 1, all);
+            continue;
+        }
         store(px->y + c0, b0, 1, px->stream, all);
         store(px->y + c0 + 8, b1, 1, px->stream, all);
         store(px->y + c0 + 16, b2, 1, px->stream, all);
@@ -72,19 +102,7 @@ AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
     }
     for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
-        const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
-        __m256 best = load(px->x + c0, full, m);
-        int64_t first = 1;
-        for (int64_t i0 = 0; i0 < px->n0; i0++)
-        for (int64_t i1 = 0; i1 < px->n1; i1++) {
-            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
-            for (int64_t i2 = first; i2 < px->n2; i2++) {
-                const __m256 v = load(row + i2 * C, full, m);
-                best = _mm256_blendv_ps(best, v, take_mask(v, best));
-            }
-            first = 0;
-        }
-        store(px->y + c0, best, full, px->stream, m);
+        max8_exact(px, c0, full, full ? all : tail_mask(C - c0));
     }
 }
 
@@ -118,14 +136,43 @@ __attribute__((always_inline)) AVX2 static inline void store_argmax8(const dc_po
                 rem - 4, px->stream);
 }
 
+/* max8_exact with the argmax: the position of the value taken rides along. */
+AVX2 static void argmax8_exact(const dc_pool_px *px, int64_t c0, int full, __m256i m) {
+    const int64_t C = px->c;
+    __m256 best = load(px->x + c0, full, m);
+    __m256 pos = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
+    int64_t first = 1;
+    for (int64_t i0 = 0; i0 < px->n0; i0++)
+    for (int64_t i1 = 0; i1 < px->n1; i1++) {
+        const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
+        const int32_t rpos = px->pos + (int32_t)i0 * px->pst0 + (int32_t)i1 * px->pst1;
+        for (int64_t i2 = first; i2 < px->n2; i2++) {
+            const __m256 v = load(row + i2 * C, full, m);
+            const __m256 t = take_mask(v, best);
+            best = _mm256_blendv_ps(best, v, t);
+            pos = _mm256_blendv_ps(pos, _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2)),
+                                   t);
+        }
+        first = 0;
+    }
+    store_argmax8(px, c0, best, pos, full, m);
+}
+
+/* As dc_pool_max_px_avx2: without NaNs "take v" is v > best (one ordered compare on the
+ * chain, then the two blends); NaNs are noted off the chain and send the pass to the exact
+ * step. */
 AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
     const int64_t C = px->c;
+    const __m256i all = _mm256_set1_epi32(-1);
     int64_t c0 = 0;
     for (; c0 + 8 * NV <= C; c0 += 8 * NV) {
-        /* named variables, not arrays: compilers keep these in registers */
         const float *x0 = px->x + c0;
         __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
         __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
+        __m256 nan = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(b0, b0, _CMP_UNORD_Q),
+                                               _mm256_cmp_ps(b1, b1, _CMP_UNORD_Q)),
+                                  _mm256_or_ps(_mm256_cmp_ps(b2, b2, _CMP_UNORD_Q),
+                                               _mm256_cmp_ps(b3, b3, _CMP_UNORD_Q)));
         const __m256 start = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
         __m256 p0 = start, p1 = start, p2 = start, p3 = start;
         int64_t first = 1;
@@ -136,18 +183,25 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
             for (int64_t i2 = first; i2 < px->n2; i2++) {
                 const float *cell = row + i2 * C;
                 const __m256 here = _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2));
-                __m256 v, t;
-#define STEP(q)                                                    \
-    v = _mm256_loadu_ps(cell + 8 * q);                             \
-    t = take_mask(v, b##q);                                        \
-    b##q = _mm256_blendv_ps(b##q, v, t);                           \
+                const __m256 v0 = _mm256_loadu_ps(cell), v1 = _mm256_loadu_ps(cell + 8);
+                const __m256 v2 = _mm256_loadu_ps(cell + 16), v3 = _mm256_loadu_ps(cell + 24);
+                /* a tree, so one OR per cell lands on nan's own chain */
+                nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
+                                                     _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+                __m256 t;
+#define STEP(q)                                                        \
+    t = _mm256_cmp_ps(v##q, b##q, _CMP_GT_OQ);                         \
+    b##q = _mm256_blendv_ps(b##q, v##q, t);                            \
     p##q = _mm256_blendv_ps(p##q, here, t);
                 STEP(0) STEP(1) STEP(2) STEP(3)
 #undef STEP
             }
             first = 0;
         }
-        const __m256i all = _mm256_set1_epi32(-1);
+        if (_mm256_movemask_ps(nan)) {
+            for (int q = 0; q < NV; q++) argmax8_exact(px, c0 + 8 * q, 1, all);
+            continue;
+        }
         store_argmax8(px, c0, b0, p0, 1, all);
         store_argmax8(px, c0 + 8, b1, p1, 1, all);
         store_argmax8(px, c0 + 16, b2, p2, 1, all);
@@ -155,24 +209,7 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
     }
     for (; c0 < C; c0 += 8) {
         const int full = C - c0 >= 8;
-        const __m256i m = full ? _mm256_set1_epi32(-1) : tail_mask(C - c0);
-        __m256 best = load(px->x + c0, full, m);
-        __m256 pos = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
-        int64_t first = 1;
-        for (int64_t i0 = 0; i0 < px->n0; i0++)
-        for (int64_t i1 = 0; i1 < px->n1; i1++) {
-            const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
-            const int32_t rpos = px->pos + (int32_t)i0 * px->pst0 + (int32_t)i1 * px->pst1;
-            for (int64_t i2 = first; i2 < px->n2; i2++) {
-                const __m256 v = load(row + i2 * C, full, m);
-                const __m256 t = take_mask(v, best);
-                best = _mm256_blendv_ps(best, v, t);
-                pos = _mm256_blendv_ps(pos, _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2)),
-                                       t);
-            }
-            first = 0;
-        }
-        store_argmax8(px, c0, best, pos, full, m);
+        argmax8_exact(px, c0, full, full ? all : tail_mask(C - c0));
     }
 }
 
