@@ -60,6 +60,11 @@ typedef struct dc_ukr_args {
 
 typedef void (*dc_ukr_fn)(const dc_ukr_args *u);
 
+/** Row r's pointer for tap pointers ap (= a + t * MR), honouring a_stride (GEMM kernels). */
+static inline const float *dc_ukr_row(const dc_ukr_args *u, const float *const *ap, int r) {
+    return u->a_stride ? ap[0] + u->a_off + r * u->a_stride : ap[r] + u->a_off;
+}
+
 /** A micro-kernel and its tile. kind GEMM: vectors over output channels, B packed
  *  [ntaps][kc][NR]; kind DOT: vectors over input channels (few output channels), B packed
  *  [nr][ntaps][kc]. */

@@ -54,6 +54,11 @@ AVX2 static void max8_exact(const dc_pool_px *px, int64_t c0, int full, __m256i 
     store(px->y + c0, best, full, px->stream, m);
 }
 
+/* All-ones lanes where any of a, b, c, d is a NaN. */
+AVX2 static __m256 unord4(__m256 a, __m256 b, __m256 c, __m256 d) {
+    return _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q), _mm256_cmp_ps(c, d, _CMP_UNORD_Q));
+}
+
 /* Four vectors (32 channels) per pass, four independent chains written out by hand (STEP(q):
  * arrays of vectors were kept on the stack). Without NaNs the exact step is just "take v if
  * v > best", which _mm256_max_ps(v, best) computes in one instruction (it returns best on
@@ -69,10 +74,7 @@ AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
         const float *x0 = px->x + c0;
         __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
         __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
-        __m256 nan = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(b0, b0, _CMP_UNORD_Q),
-                                               _mm256_cmp_ps(b1, b1, _CMP_UNORD_Q)),
-                                  _mm256_or_ps(_mm256_cmp_ps(b2, b2, _CMP_UNORD_Q),
-                                               _mm256_cmp_ps(b3, b3, _CMP_UNORD_Q)));
+        __m256 nan = unord4(b0, b1, b2, b3);
         int64_t first = 1;
         for (int64_t i0 = 0; i0 < px->n0; i0++)
         for (int64_t i1 = 0; i1 < px->n1; i1++) {
@@ -81,9 +83,7 @@ AVX2 void dc_pool_max_px_avx2(const dc_pool_px *px) {
                 const float *cell = row + i2 * C;
                 const __m256 v0 = _mm256_loadu_ps(cell), v1 = _mm256_loadu_ps(cell + 8);
                 const __m256 v2 = _mm256_loadu_ps(cell + 16), v3 = _mm256_loadu_ps(cell + 24);
-                /* a tree, so one OR per cell lands on nan's own chain */
-                nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
-                                                     _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+                nan = _mm256_or_ps(nan, unord4(v0, v1, v2, v3)); /* one OR on nan's chain */
                 b0 = _mm256_max_ps(v0, b0);
                 b1 = _mm256_max_ps(v1, b1);
                 b2 = _mm256_max_ps(v2, b2);
@@ -169,10 +169,7 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
         const float *x0 = px->x + c0;
         __m256 b0 = _mm256_loadu_ps(x0), b1 = _mm256_loadu_ps(x0 + 8);
         __m256 b2 = _mm256_loadu_ps(x0 + 16), b3 = _mm256_loadu_ps(x0 + 24);
-        __m256 nan = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(b0, b0, _CMP_UNORD_Q),
-                                               _mm256_cmp_ps(b1, b1, _CMP_UNORD_Q)),
-                                  _mm256_or_ps(_mm256_cmp_ps(b2, b2, _CMP_UNORD_Q),
-                                               _mm256_cmp_ps(b3, b3, _CMP_UNORD_Q)));
+        __m256 nan = unord4(b0, b1, b2, b3);
         const __m256 start = _mm256_castsi256_ps(_mm256_set1_epi32(px->pos));
         __m256 p0 = start, p1 = start, p2 = start, p3 = start;
         int64_t first = 1;
@@ -185,9 +182,7 @@ AVX2 void dc_pool_argmax_px_avx2(const dc_pool_px *px) {
                 const __m256 here = _mm256_castsi256_ps(_mm256_set1_epi32(rpos + (int32_t)i2));
                 const __m256 v0 = _mm256_loadu_ps(cell), v1 = _mm256_loadu_ps(cell + 8);
                 const __m256 v2 = _mm256_loadu_ps(cell + 16), v3 = _mm256_loadu_ps(cell + 24);
-                /* a tree, so one OR per cell lands on nan's own chain */
-                nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
-                                                     _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+                nan = _mm256_or_ps(nan, unord4(v0, v1, v2, v3)); /* one OR on nan's chain */
                 __m256 t;
 #define STEP(q)                                                        \
     t = _mm256_cmp_ps(v##q, b##q, _CMP_GT_OQ);                         \

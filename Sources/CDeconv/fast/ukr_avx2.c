@@ -55,13 +55,9 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *b = u->b + (int64_t)u->tap[t] * kc * 16;
         const float *const *ap = u->a + (int64_t)t * 6;
-        const int64_t as = u->a_stride;
-        const float *a0 = ap[0] + u->a_off;
-        const float *a1 = as ? a0 + as : ap[1] + u->a_off;
-        const float *a2 = as ? a0 + 2 * as : ap[2] + u->a_off;
-        const float *a3 = as ? a0 + 3 * as : ap[3] + u->a_off;
-        const float *a4 = as ? a0 + 4 * as : ap[4] + u->a_off;
-        const float *a5 = as ? a0 + 5 * as : ap[5] + u->a_off;
+        const float *a0 = dc_ukr_row(u, ap, 0), *a1 = dc_ukr_row(u, ap, 1);
+        const float *a2 = dc_ukr_row(u, ap, 2), *a3 = dc_ukr_row(u, ap, 3);
+        const float *a4 = dc_ukr_row(u, ap, 4), *a5 = dc_ukr_row(u, ap, 5);
         for (int64_t k = 0; k < kc; k++, b += 16) {
             const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
             __m256 v;

@@ -14,11 +14,8 @@ void dc_ukr_gemm_portable(const dc_ukr_args *u) {
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *const *ap = u->a + (int64_t)t * GMR;
         const float *b = u->b + (int64_t)u->tap[t] * kc * GNR;
-        const int64_t as = u->a_stride;
-        const float *a0 = ap[0] + u->a_off;
-        const float *a1 = as ? a0 + as : ap[1] + u->a_off;
-        const float *a2 = as ? a0 + 2 * as : ap[2] + u->a_off;
-        const float *a3 = as ? a0 + 3 * as : ap[3] + u->a_off;
+        const float *a0 = dc_ukr_row(u, ap, 0), *a1 = dc_ukr_row(u, ap, 1);
+        const float *a2 = dc_ukr_row(u, ap, 2), *a3 = dc_ukr_row(u, ap, 3);
         for (int64_t k = 0; k < kc; k++, b += GNR) {
             const float v0 = a0[k], v1 = a1[k], v2 = a2[k], v3 = a3[k];
             for (int j = 0; j < GNR; j++) {
