@@ -760,6 +760,41 @@ static void test_indices(void) {
     teardown(&c);
 }
 
+/* INT64_MIN with the batch term in the scalar tail of the vectorised prescan (C a power of
+ * two, a pooled row of 6 indices: 4 in a vector, 2 in the tail). The prescan computed
+ * index - base in int64 there (UBSan under make sanitize; found by fuzz_pool, seed
+ * Tests/fuzz/corpus/pool/regress-scan-index-overflow). */
+static void test_index_tail_overflow(void) {
+    deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+    pp.ksize[0] = pp.ksize[1] = 2;
+    pp.strides[0] = pp.strides[1] = 2;
+    pp.include_batch_in_index = 1;
+    const deconv_shape in = shape4(2, 2, 6, 2), pooled = shape4(2, 1, 3, 2);
+    float x[48], y[12], out[48];
+    int64_t am[12];
+    for (int i = 0; i < 48; i++) x[i] = (float)((i * 7) % 11);
+    deconv_error e;
+    CHECK(deconv_max_pool_with_argmax(NULL, &pp, &in, x, 48, y, 12, am, 12, &e) == DECONV_OK,
+          "tail overflow setup: %s", e.message);
+    for (int last = 0; last < 2; last++) {
+        const int pos = last ? 11 : 10; /* image 1's tail: base 24 */
+        const int64_t keep = am[pos];
+        am[pos] = INT64_MIN;
+        th_poison(out, 48);
+        g_cases++;
+        const deconv_status st =
+            deconv_max_unpool(NULL, &pp, &pooled, y, 12, am, 12, &in, out, 48, &e);
+        char needle[32];
+        snprintf(needle, sizeof needle, "argmax[%d]", pos);
+        CHECK(st == DECONV_ERR_INDEX_OUT_OF_RANGE && strstr(e.message, needle),
+              "INT64_MIN in the prescan tail: %d %s", (int)st, e.message);
+        CHECK(th_is_poisoned(out, 48), "INT64_MIN in the prescan tail: output written");
+        am[pos] = keep;
+    }
+    CHECK(deconv_max_unpool(NULL, &pp, &pooled, y, 12, am, 12, &in, out, 48, &e) == DECONV_OK,
+          "tail overflow: valid indices refused: %s", e.message);
+}
+
 /* ---- overlapping buffers ------------------------------------------------------------------ */
 
 /* Runs c with output (and argmax) redirected into `arena` at the given offsets; the arena's
@@ -1297,6 +1332,7 @@ void suite_bad_inputs(void) {
     test_mismatch();
     test_indices();
     test_overlap();
+    test_index_tail_overflow();
     test_empty();
     test_nan_inf_windows();
     test_fp_env();
