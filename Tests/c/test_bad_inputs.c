@@ -795,6 +795,28 @@ static void test_index_tail_overflow(void) {
           "tail overflow: valid indices refused: %s", e.message);
 }
 
+/* A workspace query must cost O(1)-ish whatever the extents. A transposed conv with one output
+ * channel, a 3x3 filter and stride 2 goes to the column kernel (conv_col.c); with a dilation
+ * of 2^36 its output has ~2^37 rows and the kernel's planner walked every one-row band to size
+ * the column buffer (a fuzz_conv timeout in CI). The query only sizes things: it must answer. */
+static void test_huge_dilation_query(void) {
+    deconv_conv_params cp = DECONV_CONV_PARAMS_INIT;
+    cp.strides[0] = cp.strides[1] = 2;
+    cp.dilations[0] = (int64_t)1 << 36; /* along H */
+    const deconv_shape in = shape4(1, 2, 2, 8), f = shape4(3, 3, 1, 8);
+    int64_t lo[3], hi[3];
+    deconv_error e;
+    g_cases++;
+    CHECK(deconv_conv_transpose_output_range(&cp, &in, &f, lo, hi, &e) == DECONV_OK,
+          "huge dilation range: %s", e.message);
+    const deconv_shape out = shape4(1, lo[0], lo[1], 1);
+    size_t bytes = 0;
+    const deconv_status st = deconv_conv_transpose_workspace_size(NULL, &cp, &in, &f, &out,
+                                                                  &bytes, &e);
+    CHECK(st == DECONV_OK || st == DECONV_ERR_OVERFLOW, "huge dilation workspace query: %d %s",
+          (int)st, e.message);
+}
+
 /* ---- overlapping buffers ------------------------------------------------------------------ */
 
 /* Runs c with output (and argmax) redirected into `arena` at the given offsets; the arena's
@@ -1333,6 +1355,7 @@ void suite_bad_inputs(void) {
     test_indices();
     test_overlap();
     test_index_tail_overflow();
+    test_huge_dilation_query();
     test_empty();
     test_nan_inf_windows();
     test_fp_env();
