@@ -817,6 +817,28 @@ static void test_huge_dilation_query(void) {
           (int)st, e.message);
 }
 
+/* A tiny conv with a huge stride must run: 1x8 input, 1x1 filter, stride 2^40 along W gives
+ * one output pixel. The im2col driver's padded image reserved mr * stride floats of slack
+ * past the image, and the workspace query said 48 TB (fuzz_conv, allocation-size-too-big). */
+static void test_huge_stride_workspace(void) {
+    deconv_conv_params cp = DECONV_CONV_PARAMS_INIT;
+    cp.strides[1] = DECONV_MAX_EXTENT;
+    const deconv_shape in = shape4(2, 1, 8, 1), f = shape4(1, 1, 1, 2);
+    const float x[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, w[2] = {2, -1};
+    float y[4] = {0};
+    size_t bytes = 0;
+    deconv_error e;
+    g_cases++;
+    CHECK(deconv_conv_workspace_size(NULL, &cp, &in, &f, &bytes, &e) == DECONV_OK,
+          "huge stride workspace query: %s", e.message);
+    CHECK(bytes < ((size_t)1 << 20), "huge stride: workspace %zu bytes for a 4-float output",
+          bytes);
+    CHECK(deconv_conv(NULL, &cp, &in, x, 16, &f, w, 2, NULL, 0, y, 4, &e) == DECONV_OK,
+          "huge stride conv: %s", e.message);
+    CHECK(y[0] == 2 && y[1] == -1 && y[2] == 18 && y[3] == -9, "huge stride conv: %g %g %g %g",
+          y[0], y[1], y[2], y[3]);
+}
+
 /* ---- overlapping buffers ------------------------------------------------------------------ */
 
 /* Runs c with output (and argmax) redirected into `arena` at the given offsets; the arena's
@@ -1356,6 +1378,7 @@ void suite_bad_inputs(void) {
     test_overlap();
     test_index_tail_overflow();
     test_huge_dilation_query();
+    test_huge_stride_workspace();
     test_empty();
     test_nan_inf_windows();
     test_fp_env();

@@ -68,9 +68,11 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
         g->P[j] = p->pb[j] + (need > p->x.sp[j] ? need : p->x.sp[j]);
         pf *= (double)g->P[j];
     }
-    g->padded = p->d[2] == 1 && pf <= (double)IM_PAD_MAX_FLOATS;
-    /* + slack: a tile's rows past its last pixel are read (never stored) mr pixels on */
-    g->pad_floats = g->padded ? (int64_t)pf + uk->mr * p->s[2] * p->cin_g + g->K : 0;
+    /* + slack: a tile's rows past its last pixel are read (never stored) mr pixels on. The
+     * slack counts against the budget too: a huge stride made it terabytes (fuzz_conv). */
+    const double slack = (double)uk->mr * (double)p->s[2] * (double)p->cin_g + (double)g->K;
+    g->padded = p->d[2] == 1 && pf + slack <= (double)IM_PAD_MAX_FLOATS;
+    g->pad_floats = g->padded ? (int64_t)(pf + slack) : 0;
     size_t off = 0;
     g->off_b = off;
     if (!packed) off += round64((size_t)(g->ntiles * g->K * uk->nr) * sizeof(float));
