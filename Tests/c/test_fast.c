@@ -133,27 +133,37 @@ static int close_to_ref(const fcase *c, const float *got, int64_t *where) {
 
 static int g_cases, g_fast_claimed;
 
-#if defined(__x86_64__) || defined(__i386__)
-/* Cases each wide (32-column) AVX-512 kernel ran, and those with a partial last tile. */
-static int g_wide_gemm, g_wide_col, g_wide_im2col, g_wide_tail;
+/* Cases a level's own GEMM kernel ran under each driver, and those with a partial last column
+ * tile (the masked or lane-by-lane loads and stores): the AVX-512 level on x86, NEON on
+ * AArch64. Both levels hand some problems to other kernels, so the suite checks the kernel
+ * really ran. */
+typedef struct kernel_tally {
+    int gemm, col, im2col, tail;
+} kernel_tally;
+static kernel_tally g_level_tally;
 
-/* Tallies which wide kernel the current ISA level picks for c, and whether its last column
- * tile is partial (the masked loads and stores). */
-static void tally_wide(const fcase *c) {
+/* Tallies which of the level's kernels (plan names ending in `suffix`, column tile nr) the
+ * current ISA level picks for c. */
+static void tally_level(const fcase *c, const char *suffix, int64_t nr) {
     dc_conv_problem pr;
     dc_conv_plan plan;
     if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
                         NULL) != DECONV_OK ||
-        !dc_fast_conv_plan(&pr, 1, &plan) || !strstr(plan.name, "avx512"))
+        !dc_fast_conv_plan(&pr, 1, &plan))
         return;
-    const int col = strcmp(plan.name, "fast-col-avx512") == 0;
-    g_wide_gemm += strcmp(plan.name, "fast-gemm-avx512") == 0;
-    g_wide_col += col;
-    g_wide_im2col += strcmp(plan.name, "fast-im2col-avx512") == 0;
-    const int64_t cols = col ? pr.k[0] * pr.k[1] * pr.k[2] * pr.cout_g : pr.cout_g;
-    g_wide_tail += cols % DC_AVX512_GEMM_NR != 0;
+    char gemm[40], col[40], im2col[40];
+    snprintf(gemm, sizeof gemm, "fast-gemm-%s", suffix);
+    snprintf(col, sizeof col, "fast-col-%s", suffix);
+    snprintf(im2col, sizeof im2col, "fast-im2col-%s", suffix);
+    const int is_col = strcmp(plan.name, col) == 0;
+    const int is_gemm = strcmp(plan.name, gemm) == 0, is_im2col = strcmp(plan.name, im2col) == 0;
+    if (!is_col && !is_gemm && !is_im2col) return;
+    g_level_tally.gemm += is_gemm;
+    g_level_tally.col += is_col;
+    g_level_tally.im2col += is_im2col;
+    const int64_t cols = is_col ? pr.k[0] * pr.k[1] * pr.k[2] * pr.cout_g : pr.cout_g;
+    g_level_tally.tail += cols % nr != 0;
 }
-#endif
 
 /* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
@@ -169,7 +179,10 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
 #if defined(__x86_64__) || defined(__i386__)
-        if (isa == DC_ISA_AVX512) tally_wide(c);
+        if (isa == DC_ISA_AVX512) tally_level(c, "avx512", DC_AVX512_GEMM_NR);
+#endif
+#if defined(__aarch64__)
+        if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR);
 #endif
         const size_t ws = case_workspace(c, ctx3);
         const int claimed = ws > 0 && ws != (size_t)-1;
@@ -346,15 +359,22 @@ void suite_fast(void) {
     workspace_cases(ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
+    const kernel_tally *t = &g_level_tally;
 #if defined(__x86_64__) || defined(__i386__)
     /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */
     if (dc_fast_isa_supported(DC_ISA_AVX512)) {
-        CHECK(g_wide_gemm >= 20 && g_wide_col >= 1 && g_wide_im2col >= 1 && g_wide_tail >= 10,
+        CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 1 && t->tail >= 10,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d, partial tiles %d",
-              g_wide_gemm, g_wide_col, g_wide_im2col, g_wide_tail);
+              t->gemm, t->col, t->im2col, t->tail);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }
+#endif
+#if defined(__aarch64__)
+    CHECK(dc_fast_isa_supported(DC_ISA_NEON), "every AArch64 CPU has the NEON level");
+    CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 1 && t->tail >= 10,
+          "NEON kernel too little exercised: gemm %d, col %d, im2col %d, partial tiles %d",
+          t->gemm, t->col, t->im2col, t->tail);
 #endif
     deconv_context_destroy(ctx1);
     deconv_context_destroy(ctx3);

@@ -455,6 +455,21 @@ static void run_col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t 
 static void run_im2col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
 }
+#endif
+#if defined(__aarch64__)
+static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
+                                     dc_ukr_gemm_neon};
+static void run_gemm_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
+}
+static void run_col_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_col_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
+}
+static void run_im2col_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
+}
+#endif
+#if defined(__x86_64__) || defined(__i386__)
 /* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
 static int fits_wide(int64_t n) {
     const int64_t w32 = (n + 31) / 32 * 32, w16 = (n + 15) / 16 * 16;
@@ -511,6 +526,31 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         *run = w ? run_gemm_avx512 : run_gemm_avx2;
         *name = w ? "fast-gemm-avx512" : "fast-gemm-avx2";
         return 1;
+    }
+#endif
+#if defined(__aarch64__)
+    if (isa == DC_ISA_NEON) {
+        if (dc_fast_im2col_claims(p, &UKR_GEMM_NEON)) {
+            *mode = DC_FAST_MODE_IM2COL;
+            *uk = &UKR_GEMM_NEON;
+            *run = run_im2col_neon;
+            *name = "fast-im2col-neon";
+            return 1;
+        }
+        if (dc_fast_col_claims(p, &UKR_GEMM_NEON)) {
+            *mode = DC_FAST_MODE_COL;
+            *uk = &UKR_GEMM_NEON;
+            *run = run_col_neon;
+            *name = "fast-col-neon";
+            return 1;
+        }
+        if (p->cout_g > DC_PORTABLE_DOT_NR) {
+            *uk = &UKR_GEMM_NEON;
+            *run = run_gemm_neon;
+            *name = "fast-gemm-neon";
+            return 1;
+        }
+        /* 1..4 output channels: the portable dot kernel below */
     }
 #endif
     if (dc_fast_im2col_claims(p, &UKR_GEMM_PORTABLE)) {

@@ -23,6 +23,12 @@ int dc_fast_isa_supported(int isa) {
 #else
         return 0;
 #endif
+    case DC_ISA_NEON:
+#if defined(__aarch64__)
+        return 1; /* AdvSIMD is architectural on AArch64 */
+#else
+        return 0;
+#endif
     default: return 0;
     }
 }
@@ -49,6 +55,7 @@ const char *dc_fast_isa_name(int isa) {
     case DC_ISA_PORTABLE: return "portable";
     case DC_ISA_AVX2: return "avx2";
     case DC_ISA_AVX512: return "avx512";
+    case DC_ISA_NEON: return "neon";
     default: return "unknown";
     }
 }

@@ -24,7 +24,8 @@ enum {
     DC_ISA_PORTABLE = 0, /* plain C, every target */
     DC_ISA_AVX2 = 1,     /* x86 AVX2 + FMA */
     DC_ISA_AVX512 = 2,   /* x86 AVX-512F (+ AVX2 + FMA): the GEMM kernel; the rest as AVX2 */
-    DC_ISA_COUNT = 3
+    DC_ISA_NEON = 3,     /* AArch64 AdvSIMD: the GEMM kernel; dot and pooling stay portable */
+    DC_ISA_COUNT = 4
 };
 
 /** 1 if this build has kernels for `isa` and the CPU runs them. */
@@ -90,6 +91,11 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
 #define DC_AVX512_GEMM_MR 8
 #define DC_AVX512_GEMM_NR 32
+#endif
+#if defined(__aarch64__)
+void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */
+#define DC_NEON_GEMM_MR 6
+#define DC_NEON_GEMM_NR 16
 #endif
 
 /* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */

@@ -38,8 +38,11 @@ static double divisor(const dc_pool_problem *p, const int64_t o[3]) {
 
 static int isa_for_pool(void) {
     const int isa = dc_fast_isa();
-    /* Pooling is bound by memory and by its compare chain: the AVX2 kernels serve AVX-512. */
-    return isa == DC_ISA_AVX512 ? DC_ISA_AVX2 : isa; /* DC_FAST_OFF, PORTABLE or AVX2 */
+    /* Pooling is bound by memory and by its compare chain: the AVX2 kernels serve AVX-512,
+     * and the portable ones (which the compiler vectorises) serve NEON. */
+    if (isa == DC_ISA_AVX512) return DC_ISA_AVX2;
+    if (isa == DC_ISA_NEON) return DC_ISA_PORTABLE;
+    return isa; /* DC_FAST_OFF, PORTABLE or AVX2 */
 }
 
 static int channels_last(const dc_pool_problem *p) {
