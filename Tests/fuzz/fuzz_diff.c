@@ -65,7 +65,7 @@ static void compare(const char *what, const float *got, const float *ref, const 
     }
 }
 
-static int isa_levels(int levels[4]) {
+static int isa_levels(int levels[DC_ISA_COUNT + 1]) {
     int n = 0;
     levels[n++] = DC_FAST_OFF;
     for (int isa = 0; isa < DC_ISA_COUNT; isa++)
@@ -199,7 +199,7 @@ static void diff_conv(fz *f) {
                            ? fabs((double)p.alpha) : 1.0;
 
     float *y1 = fz_alloc(yn, sizeof(float)), *y2 = fz_alloc(yn, sizeof(float));
-    int levels[4];
+    int levels[DC_ISA_COUNT + 1]; /* DC_FAST_OFF and every level */
     const int nl = isa_levels(levels);
     for (int l = 0; l < nl; l++) {
         if (!dc_fast_force_isa(levels[l])) FUZZ_FAIL("cannot force ISA level %d", levels[l]);
