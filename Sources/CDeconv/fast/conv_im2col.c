@@ -8,7 +8,8 @@
  * straight from the input, kc = k2 * cin floats through one pointer, and the GEMM micro-kernel
  * sees k0 * k1 "taps" of kc channels. An image that fits IM_PAD_MAX_FLOATS is first copied
  * into a zero-padded buffer (padded mode): a tile of pixels then reads each tap row at equal
- * spacing, one pointer per tap plus a_stride, with no test per pixel. Larger images (or
+ * spacing, one pointer per tap plus a_stride, with no test per pixel (a tile that runs on
+ * into the next output line gets a pointer per pixel instead, so no tile row is wasted). Larger images (or
  * dilation along dim 2) read the input in place per pixel; only tap rows that overhang the
  * input along dim 2 or are dilated get an explicit copy (zeros for the padding) in a small
  * per-tile scratch, and tap rows outside the input along dims 0 and 1 point at zeros. Output
@@ -187,6 +188,34 @@ static void tile_pointers_padded(const imgeo *g, const float *D, const int64_t l
     }
 }
 
+/* Padded mode, a tile of mm pixels that crosses output lines (never images): each row gets its
+ * own pointer per tap, ap[t * mr + rr], and the kernel runs with a_stride 0; rows past mm
+ * repeat row 0. Lines no multiple of mr wide (lenet_c1: 28 of 8-row tiles) then waste no
+ * tile rows. */
+static void tile_pointers_padded_rows(const imgeo *g, const float *D, const int64_t line[4],
+                                      int64_t mm, int mr, const float **ap) {
+    const dc_conv_problem *p = g->p;
+    const int64_t cin = p->cin_g, row = g->P[2] * cin, step = p->s[2] * cin;
+    int64_t o0 = line[1], o1 = line[2], o2 = line[3];
+    for (int rr = 0; rr < mr; rr++) {
+        if (rr >= mm) {
+            for (int64_t t = 0; t < g->ntaps; t++) ap[t * mr + rr] = ap[t * mr];
+            continue;
+        }
+        const float *base = D + o2 * step;
+        int64_t t = 0;
+        for (int64_t a0 = 0; a0 < p->k[0]; a0++) {
+            const int64_t j0 = o0 * p->s[0] + a0 * p->d[0];
+            for (int64_t a1 = 0; a1 < p->k[1]; a1++, t++)
+                ap[t * mr + rr] = base + (j0 * g->P[1] + o1 * p->s[1] + a1 * p->d[1]) * row;
+        }
+        if (++o2 == p->y.sp[2]) {
+            o2 = 0;
+            if (++o1 == p->y.sp[1]) o1 = 0, o0++;
+        }
+    }
+}
+
 void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                         const dc_ukr *uk, const float *packed_b) {
     const dc_conv_problem *p = a->p;
@@ -214,9 +243,10 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     for (int64_t u = begin; u < end; u++) {
         const int64_t r0 = u * g.block;
         const int64_t m = g.rows - r0 < g.block ? g.rows - r0 : g.block;
-        /* (n, o0, o1, o2) of row r0; tiles never cross an output line, so each tile's
-         * pixels share their tap rows */
-        const int64_t out2 = p->y.sp[2];
+        /* (n, o0, o1, o2) of row r0. Tiles never cross an image (the padded buffer holds
+         * one); in padded mode they may cross output lines, else not (the pixels of a tile
+         * then share their tap rows). */
+        const int64_t out2 = p->y.sp[2], per_image = p->y.sp[0] * p->y.sp[1] * out2;
         int64_t line[4], rest = r0 / out2;
         line[3] = r0 % out2;
         line[2] = rest % p->y.sp[1];
@@ -225,11 +255,19 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         line[0] = rest / p->y.sp[0];
         for (int64_t t = 0, mm; t < m; t += mm) {
             mm = m - t < mr ? m - t : mr;
-            if (mm > out2 - line[3]) mm = out2 - line[3];
+            int64_t a_stride = 0;
             if (g.padded) {
+                const int64_t in_image = (line[1] * p->y.sp[1] + line[2]) * out2 + line[3];
+                if (mm > per_image - in_image) mm = per_image - in_image;
                 if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D);
-                tile_pointers_padded(&g, D, line, mr, ap);
+                if (mm <= out2 - line[3]) {
+                    tile_pointers_padded(&g, D, line, mr, ap);
+                    a_stride = p->s[2] * p->cin_g;
+                } else {
+                    tile_pointers_padded_rows(&g, D, line, mm, mr, ap);
+                }
             } else {
+                if (mm > out2 - line[3]) mm = out2 - line[3];
                 tile_pointers(&g, a->x, line, mm, mr, ap, S);
             }
             for (int rr = 0; rr < mr; rr++) /* rows past mm: read only */
@@ -237,7 +275,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             for (int64_t nt = 0; nt < g.ntiles; nt++) {
                 dc_ukr_args ua;
                 ua.a = ap;
-                ua.a_stride = g.padded ? p->s[2] * p->cin_g : 0;
+                ua.a_stride = a_stride;
                 ua.tap = taps;
                 ua.b = b + nt * g.K * NR;
                 ua.btaps = g.ntaps;
@@ -251,8 +289,8 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                 ua.first = 1;
                 uk->fn(&ua);
             }
-            if ((line[3] += mm) == out2) {
-                line[3] = 0;
+            for (line[3] += mm; line[3] >= out2;) { /* a padded-mode tile may span lines */
+                line[3] -= out2;
                 if (++line[2] == p->y.sp[1]) {
                     line[2] = 0;
                     if (++line[1] == p->y.sp[0]) line[1] = 0, line[0]++;
