@@ -302,15 +302,35 @@ static void add_span(const dc_pool_fast *f, const ring *r, int64_t t, const floa
     }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define POOL_NOINLINE __attribute__((noinline))
+#else
+#define POOL_NOINLINE
+#endif
+
+/* base[(idx[j] - ibase) & mask] += v[j] for j in order (duplicates add up in memory order).
+ * Out of line on purpose: inlined into the row loop, the compiler kept base, mask and ibase
+ * on the stack and reloaded them for every value. Four addresses are computed ahead of their
+ * adds, which still run one after the other. */
+static POOL_NOINLINE void scatter_add(float *base, int64_t mask, int64_t ibase, const float *v,
+                                      const int64_t *idx, int64_t n) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const int64_t i0 = (idx[j] - ibase) & mask, i1 = (idx[j + 1] - ibase) & mask;
+        const int64_t i2 = (idx[j + 2] - ibase) & mask, i3 = (idx[j + 3] - ibase) & mask;
+        base[i0] += v[j];
+        base[i1] += v[j + 1];
+        base[i2] += v[j + 2];
+        base[i3] += v[j + 3];
+    }
+    for (; j < n; j++) base[(idx[j] - ibase) & mask] += v[j];
+}
+
 /* One pooled row of max_unpool: every value added at its index (image-relative, checked by
  * the prescan to lie in this row's windows and its own channel), in memory order. */
 static void max_unpool_row(const dc_pool_fast *f, const ring *r, int64_t j0, int64_t n,
                            int64_t ibase) {
-    const float *v = f->pooled + j0;
-    const int64_t *idx = f->index + j0;
-    float *base = r->base;
-    const int64_t mask = r->mask;
-    for (int64_t j = 0; j < n; j++) base[(idx[j] - ibase) & mask] += v[j];
+    scatter_add(r->base, r->mask, ibase, f->pooled + j0, f->index + j0, n);
 }
 
 /* One pooled row of avg_unpool: each value (divided by its window's count if normalised)
