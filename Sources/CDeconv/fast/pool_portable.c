@@ -1,17 +1,33 @@
 /* fast/pool_portable.c - plain C pixel kernels of the fast pooling path (every target). They
  * walk the window cell by cell in the reference's order for a block of channels at a time, so
  * the results are the reference's bits; the block loops are left for the compiler to
- * vectorise. */
+ * vectorise. They are branch-free, and a whole block runs a loop of constant trip count
+ * (gcc -O2 vectorises only loops that need no remainder). This level serves AArch64's
+ * pooling, so the vectorised loops are what NEON runs. */
 #include "fast/pool_fast.h"
 
-#include <math.h>
 #include <string.h>
 
 #define BLOCK 64
 
 /* The reference's max ordering: a NaN beats every number and the first NaN stays; otherwise
- * strictly greater wins, so the first maximum in window order keeps ties. */
-static int beats(float v, float best) { return isnan(v) ? !isnan(best) : v > best; }
+ * strictly greater wins, so the first maximum in window order keeps ties. Written without a
+ * branch (x != x is isnan) so the loops around it vectorise. */
+static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
+
+/* best[c] = max(best[c], v[c]) in the reference's order, c < n. */
+static inline void max_step(float *best, const float *v, int64_t n) {
+    for (int64_t c = 0; c < n; c++) best[c] = beats(v[c], best[c]) ? v[c] : best[c];
+}
+
+/* max_step that also moves the position p in where v wins. */
+static inline void argmax_step(float *best, int32_t *pos, const float *v, int32_t p, int64_t n) {
+    for (int64_t c = 0; c < n; c++) {
+        const int t = beats(v[c], best[c]);
+        best[c] = t ? v[c] : best[c];
+        pos[c] = t ? p : pos[c];
+    }
+}
 
 void dc_pool_max_px_portable(const dc_pool_px *px) {
     const int64_t C = px->c;
@@ -24,9 +40,10 @@ void dc_pool_max_px_portable(const dc_pool_px *px) {
         for (int64_t i1 = 0; i1 < px->n1; i1++) {
             const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
             for (int64_t i2 = first; i2 < px->n2; i2++) {
-                const float *v = row + i2 * C;
-                for (int64_t c = 0; c < nb; c++)
-                    if (beats(v[c], best[c])) best[c] = v[c];
+                if (nb == BLOCK)
+                    max_step(best, row + i2 * C, BLOCK);
+                else
+                    max_step(best, row + i2 * C, nb);
             }
             first = 0;
         }
@@ -48,12 +65,10 @@ void dc_pool_argmax_px_portable(const dc_pool_px *px) {
             const float *row = px->x + i0 * px->st0 + i1 * px->st1 + c0;
             const int32_t rpos = px->pos + (int32_t)i0 * px->pst0 + (int32_t)i1 * px->pst1;
             for (int64_t i2 = first; i2 < px->n2; i2++) {
-                const float *v = row + i2 * C;
-                for (int64_t c = 0; c < nb; c++)
-                    if (beats(v[c], best[c])) {
-                        best[c] = v[c];
-                        pos[c] = rpos + (int32_t)i2;
-                    }
+                if (nb == BLOCK)
+                    argmax_step(best, pos, row + i2 * C, rpos + (int32_t)i2, BLOCK);
+                else
+                    argmax_step(best, pos, row + i2 * C, rpos + (int32_t)i2, nb);
             }
             first = 0;
         }
