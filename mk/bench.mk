@@ -12,3 +12,20 @@ $(BENCH_BIN): bench/bench.c include/deconv.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O3 $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -pthread bench/bench.c \
 	    $(STATIC) -o $@ $(LDFLAGS) $(LIBS)
+
+# make bench-ukr: one GEMM micro-kernel alone on an L1-resident tile (bench/ukr_bench.c), e.g.
+# BENCH_UKR_ARGS="--kc 5 --ntaps 5 --isa avx512". Built by `make check` so it cannot rot.
+UKR_BENCH_BIN  := $(BUILD)/bench/ukr_bench
+BENCH_UKR_ARGS ?=
+
+.PHONY: bench-ukr
+bench-ukr: $(UKR_BENCH_BIN)
+	$(UKR_BENCH_BIN) $(BENCH_UKR_ARGS)
+
+$(UKR_BENCH_BIN): bench/ukr_bench.c $(HDRS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -ISources/CDeconv -pthread \
+	    bench/ukr_bench.c $(STATIC) -o $@ $(LDFLAGS) $(LIBS)
+
+# Both benchmarks are compiled (not run) by make check, with the compiler of that build.
+check: $(BENCH_BIN) $(UKR_BENCH_BIN)
