@@ -9,12 +9,12 @@
  * sees k0 * k1 "taps" of kc channels. An image that fits IM_PAD_MAX_FLOATS is first copied
  * into a zero-padded buffer (padded mode): a tile of pixels then reads each tap row at equal
  * spacing, one pointer per tap plus a_stride, with no test per pixel (a tile that runs on
- * into the next output line gets a pointer per pixel instead, so no tile row is wasted). Larger images (or
- * dilation along dim 2) read the input in place per pixel; only tap rows that overhang the
- * input along dim 2 or are dilated get an explicit copy (zeros for the padding) in a small
- * per-tile scratch, and tap rows outside the input along dims 0 and 1 point at zeros. Output
- * rows are output pixels in memory order, so the micro-kernel stores straight into the
- * output.
+ * into the next output line gets a pointer per pixel instead, so no tile row is wasted).
+ * Larger images (or dilation along dim 2) read the input in place per pixel; only tap rows
+ * that overhang the input along dim 2 or are dilated get an explicit copy (zeros for the
+ * padding) in a small per-tile scratch, and tap rows outside the input along dims 0 and 1
+ * point at zeros. Output rows are output pixels in memory order, so the micro-kernel stores
+ * straight into the output.
  *
  * Work units are blocks of output rows; every output element is one dot product over K in a
  * fixed order (taps, then channels), so the thread count never changes a bit of the result. */
