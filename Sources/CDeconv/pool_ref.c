@@ -23,6 +23,19 @@ static int64_t clipped(int64_t start, int64_t end, int64_t lo, int64_t hi) {
     return b > a ? b - a : 0;
 }
 
+/* Clips the window [st, en) to the input; returns 0 when it holds no input cell. A window can
+ * span 2^40 cells along one dim and none along another (a zero-extent dim with padding): its
+ * cell loops must not even start, or the outer one walks 2^40 empty rows (fuzz_pool). */
+static int clip_window(const dc_pool_problem *p, int64_t st[3], int64_t en[3]) {
+    int nonempty = 1;
+    for (int i = 0; i < 3; i++) {
+        if (st[i] < 0) st[i] = 0;
+        if (en[i] > p->x.sp[i]) en[i] = p->x.sp[i];
+        nonempty &= en[i] > st[i];
+    }
+    return nonempty;
+}
+
 /* Avg divisor of one window.
  * count_include_pad = 0: the number of valid (non-padding) cells (TF, Keras, ONNX).
  * count_include_pad = 1: PyTorch's rule, the cells of the window inside the PADDED input
@@ -72,15 +85,13 @@ void dc_ref_max_pool(const dc_pool_problem *p, const float *x, float *y, int64_t
     for (int64_t o1 = 0; o1 < Y->sp[1]; o1++)
     for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
         int64_t st[3], en[3], o[3] = {o0, o1, o2};
-        for (int i = 0; i < 3; i++) {
-            window(p, i, o[i], &st[i], &en[i]);
-            if (st[i] < 0) st[i] = 0;
-            if (en[i] > X->sp[i]) en[i] = X->sp[i];
-        }
+        for (int i = 0; i < 3; i++) window(p, i, o[i], &st[i], &en[i]);
+        const int cells = clip_window(p, st, en);
         /* Start from the first valid cell, never from -FLT_MAX or index -1. */
         int found = 0;
         float best = 0.0f;
         int64_t best_index = 0;
+        if (cells)
         for (int64_t i0 = st[0]; i0 < en[0]; i0++)
         for (int64_t i1 = st[1]; i1 < en[1]; i1++)
         for (int64_t i2 = st[2]; i2 < en[2]; i2++) {
@@ -110,12 +121,10 @@ void dc_ref_avg_pool(const dc_pool_problem *p, const float *x, float *y) {
         int64_t st[3], en[3], o[3] = {o0, o1, o2};
         for (int i = 0; i < 3; i++) window(p, i, o[i], &st[i], &en[i]);
         const double count = divisor(p, st, en);
-        for (int i = 0; i < 3; i++) {
-            if (st[i] < 0) st[i] = 0;
-            if (en[i] > X->sp[i]) en[i] = X->sp[i];
-        }
+        const int cells = clip_window(p, st, en);
         /* double keeps the sum exact enough to be the oracle; +inf with -inf gives NaN. */
         double sum = 0.0;
+        if (cells)
         for (int64_t i0 = st[0]; i0 < en[0]; i0++)
         for (int64_t i1 = st[1]; i1 < en[1]; i1++)
         for (int64_t i2 = st[2]; i2 < en[2]; i2++) sum += x[offset(X, b, c, i0, i1, i2)];
@@ -165,11 +174,8 @@ void dc_ref_avg_unpool(const dc_pool_problem *p, const float *y, float *x) {
         int64_t st[3], en[3], o[3] = {o0, o1, o2};
         for (int i = 0; i < 3; i++) window(p, i, o[i], &st[i], &en[i]);
         const double count = divisor(p, st, en);
-        if (count == 0) continue; /* no valid cell: nothing to spread */
-        for (int i = 0; i < 3; i++) {
-            if (st[i] < 0) st[i] = 0;
-            if (en[i] > X->sp[i]) en[i] = X->sp[i];
-        }
+        /* no valid cell: nothing to spread (count may still count padding cells) */
+        if (count == 0 || !clip_window(p, st, en)) continue;
         int64_t yo = offset(Y, b, c, o0, o1, o2);
         /* As TF's AvgPoolGrad: divide once per pooled value, then add to every cell. */
         float v = p->normalize ? y[yo] / (float)count : y[yo];

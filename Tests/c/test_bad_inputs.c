@@ -839,6 +839,43 @@ static void test_huge_stride_workspace(void) {
           y[0], y[1], y[2], y[3]);
 }
 
+/* avg_pool of an input with a zero-extent dim, whose pads still give a non-empty output: every
+ * window is empty, so every output is 0. The windows also span 2^40 cells along another dim;
+ * the reference walked those 2^40 rows (each holding no cell) for every output before it
+ * noticed (fuzz_pool timeout). NCDHW [1, 1, 2^40, 0, 6], ksize {2^40, 4, 3}, pads on dim 1. */
+static void test_empty_dim_huge_window(void) {
+    deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+    pp.spatial_rank = 3;
+    pp.layout = DECONV_CHANNELS_FIRST;
+    pp.padding = DECONV_PADDING_EXPLICIT;
+    pp.ksize[0] = DECONV_MAX_EXTENT;
+    pp.ksize[1] = 4;
+    pp.ksize[2] = 3;
+    pp.pads[2] = pp.pads[3] = 2; /* dim 1: 0 + 2 + 2 - 4 + 1 = 1 output */
+    deconv_shape in;
+    memset(&in, 0, sizeof in);
+    in.rank = 5;
+    in.dims[0] = in.dims[1] = 1;
+    in.dims[2] = DECONV_MAX_EXTENT;
+    in.dims[3] = 0;
+    in.dims[4] = 6;
+    deconv_shape out;
+    int64_t pads[6];
+    deconv_error e;
+    g_cases++;
+    CHECK(deconv_pool_output_shape(&pp, &in, &out, pads, &e) == DECONV_OK,
+          "empty-dim avg_pool shape: %s", e.message);
+    CHECK(out.dims[2] == 1 && out.dims[3] == 1 && out.dims[4] == 4,
+          "empty-dim avg_pool output %lld x %lld x %lld", (long long)out.dims[2],
+          (long long)out.dims[3], (long long)out.dims[4]);
+    float y[4];
+    th_poison(y, 4);
+    CHECK(deconv_avg_pool(NULL, &pp, &in, NULL, 0, y, 4, &e) == DECONV_OK,
+          "empty-dim avg_pool: %s", e.message);
+    CHECK(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == 0.0f,
+          "empty-dim avg_pool: %g %g %g %g, want zeros", y[0], y[1], y[2], y[3]);
+}
+
 /* ---- overlapping buffers ------------------------------------------------------------------ */
 
 /* Runs c with output (and argmax) redirected into `arena` at the given offsets; the arena's
@@ -1379,6 +1416,7 @@ void suite_bad_inputs(void) {
     test_index_tail_overflow();
     test_huge_dilation_query();
     test_huge_stride_workspace();
+    test_empty_dim_huge_window();
     test_empty();
     test_nan_inf_windows();
     test_fp_env();
