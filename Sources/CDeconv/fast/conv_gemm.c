@@ -411,63 +411,44 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     }
 }
 
+/* The stateless run functions of one GEMM micro-kernel under each driver (implicit GEMM,
+ * col, im2col), and of a DOT kernel under the implicit GEMM. */
+#define GEMM_RUNS(sfx, UK)                                                                    \
+    static void run_gemm_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {      \
+        fast_run(a, b, e, t, &UK, NULL);                                                      \
+    }                                                                                         \
+    static void run_col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
+        dc_fast_col_run(a, b, e, t, &UK, NULL);                                               \
+    }                                                                                         \
+    static void run_im2col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {    \
+        dc_fast_im2col_run(a, b, e, t, &UK, NULL);                                            \
+    }
+#define DOT_RUN(sfx, UK)                                                                      \
+    static void run_dot_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
+        fast_run(a, b, e, t, &UK, NULL);                                                      \
+    }
+
 static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR,
                                          dc_ukr_gemm_portable};
 static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
                                         dc_ukr_dot_portable};
-static void run_gemm_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
-}
-static void run_dot_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_DOT_PORTABLE, NULL);
-}
-static void run_col_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_col_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
-}
-static void run_im2col_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_PORTABLE, NULL);
-}
+GEMM_RUNS(portable, UKR_GEMM_PORTABLE)
+DOT_RUN(portable, UKR_DOT_PORTABLE)
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
                                      dc_ukr_gemm_avx2};
 static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
                                    dc_ukr_dot_avx2};
-static void run_gemm_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
-}
-static void run_dot_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_DOT_AVX2, NULL);
-}
-static void run_col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
-}
-static void run_im2col_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX2, NULL);
-}
 static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
                                        dc_ukr_gemm_avx512};
-static void run_gemm_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
-}
-static void run_col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_col_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
-}
-static void run_im2col_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_AVX512, NULL);
-}
+GEMM_RUNS(avx2, UKR_GEMM_AVX2)
+DOT_RUN(avx2, UKR_DOT_AVX2)
+GEMM_RUNS(avx512, UKR_GEMM_AVX512)
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
                                      dc_ukr_gemm_neon};
-static void run_gemm_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    fast_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
-}
-static void run_col_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_col_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
-}
-static void run_im2col_neon(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_im2col_run(a, b, e, t, &UKR_GEMM_NEON, NULL);
-}
+GEMM_RUNS(neon, UKR_GEMM_NEON)
 #endif
 #if defined(__x86_64__) || defined(__i386__)
 /* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
