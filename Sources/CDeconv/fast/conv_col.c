@@ -25,6 +25,7 @@
 #define COL_BUDGET 65536     /* column floats per unit we aim for (256 KiB) */
 #define COL_KC 1024          /* input channels per packed block */
 #define COL_SMALL_MACS 200000
+#define COL_L1_A 24576       /* bytes of input rows a row block keeps in L1 */
 
 typedef struct colgeo {
     const dc_conv_problem *p;
@@ -32,8 +33,9 @@ typedef struct colgeo {
     int64_t ldc, ntiles, kc;     /* column row stride (whole tiles), tiles, channel block */
     int64_t band, nbands, units; /* output rows of dim 1 per unit, per image; units */
     int64_t rows_max;            /* input rows of dim 1 a band reads, at most */
+    int64_t row_block;           /* column rows per pass over the filter's tiles */
     int small;
-    size_t off_b, off_col, off_a, off_c, slice;
+    size_t off_b, off_col, off_a, off_c, off_s, slice;
 } colgeo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -86,10 +88,19 @@ static void colgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, 
     g->off_col = off;
     off += round64((size_t)(p->x.sp[0] * (most > 0 ? most : 1) * p->x.sp[2] * g->ldc) *
                    sizeof(float));
+    /* Row block: as many whole tiles of rows as keep their kc input channels in COL_L1_A,
+     * and no more than a band has. */
+    const int64_t band_rows = p->x.sp[0] * (most > 0 ? most : 1) * p->x.sp[2];
+    int64_t rb = COL_L1_A / (g->kc * (int64_t)sizeof(float)) / uk->mr * uk->mr;
+    if (rb < uk->mr) rb = uk->mr;
+    if (rb > band_rows) rb = (band_rows + uk->mr - 1) / uk->mr * uk->mr;
+    g->row_block = rb;
     g->off_a = off;
-    off += round64((size_t)uk->mr * sizeof(float *));
+    off += round64((size_t)rb * sizeof(float *));
     g->off_c = off;
-    off += round64((size_t)uk->mr * sizeof(float *));
+    off += round64((size_t)rb * sizeof(float *));
+    g->off_s = off;
+    off += round64((size_t)(rb / uk->mr) * sizeof(int64_t));
     g->slice = off;
 }
 
@@ -123,48 +134,64 @@ void dc_fast_col_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const float 
     }
 }
 
-/* Column rows of image n, input rows [lo, hi] of dim 1 (all of dims 0 and 2). */
+/* Column rows of image n, input rows [lo, hi] of dim 1 (all of dims 0 and 2), a block of
+ * row_block rows at a time: within a block the loop runs over column tiles, then tiles of
+ * rows, so the block's input rows stay in L1 while one NR-wide panel of the filter at a time
+ * is swept over them (rows outermost made the whole filter, 40 KiB for dcgan4, and the column
+ * stores fight over L1). A tile of rows that lies in one input row of dim 0 reads equally
+ * spaced pixels: one pointer and a stride; a tile that does not gets a pointer per row. */
 static void columns(const colgeo *g, const dc_conv_args *a, const float *b, int64_t n,
-                    int64_t lo, int64_t hi, float *col, const float **aptr, float **cptr) {
+                    int64_t lo, int64_t hi, float *col, const float **aptr, float **cptr,
+                    int64_t *astride) {
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t NR = g->uk.nr, in0 = p->x.sp[0], in2 = p->x.sp[2], r1 = hi - lo + 1;
-    const int64_t rows = in0 * r1 * in2;
+    const int64_t rows = in0 * r1 * in2, slab = r1 * in2;
     const int32_t tap0 = 0;
-    int64_t i0 = 0, i1 = 0, i2 = 0; /* odometer over (i0, i1 - lo, i2) */
-    for (int64_t row0 = 0; row0 < rows; row0 += mr) {
-        const int64_t m = rows - row0 < mr ? rows - row0 : mr;
-        for (int rr = 0; rr < mr; rr++) {
-            if (rr < m) {
-                aptr[rr] = a->x + n * p->x.stride_n + i0 * p->x.stride_sp[0] +
-                           (lo + i1) * p->x.stride_sp[1] + i2 * p->x.stride_sp[2];
-                cptr[rr] = col + (row0 + rr) * g->ldc;
-                if (++i2 == in2) {
-                    i2 = 0;
-                    if (++i1 == r1) i1 = 0, i0++;
-                }
-            } else {
-                aptr[rr] = aptr[0]; /* read, never stored */
+    const float *img = a->x + n * p->x.stride_n + lo * p->x.stride_sp[1];
+    for (int64_t rb0 = 0; rb0 < rows; rb0 += g->row_block) {
+        const int64_t rb1 = rows - rb0 < g->row_block ? rows : rb0 + g->row_block;
+        const int64_t tiles = (rb1 - rb0 + mr - 1) / mr;
+        for (int64_t ti = 0; ti < tiles; ti++) {
+            const int64_t row0 = rb0 + ti * mr;
+            const int64_t m = rb1 - row0 < mr ? rb1 - row0 : mr;
+            const float **ap = aptr + ti * mr;
+            for (int rr = 0; rr < mr; rr++) cptr[ti * mr + rr] = col + (row0 + rr) * g->ldc;
+            if (m == mr && row0 / slab == (row0 + mr - 1) / slab) {
+                const int64_t i0 = row0 / slab, i12 = row0 % slab;
+                ap[0] = img + i0 * p->x.stride_sp[0] + (i12 / in2) * p->x.stride_sp[1] +
+                        (i12 % in2) * p->x.stride_sp[2];
+                astride[ti] = p->x.stride_sp[2];
+                continue;
             }
+            for (int rr = 0; rr < mr; rr++) {
+                const int64_t row = row0 + (rr < m ? rr : 0); /* rows past m: read, never stored */
+                const int64_t i0 = row / slab, i12 = row % slab;
+                ap[rr] = img + i0 * p->x.stride_sp[0] + (i12 / in2) * p->x.stride_sp[1] +
+                         (i12 % in2) * p->x.stride_sp[2];
+            }
+            astride[ti] = 0;
         }
         for (int64_t nt = 0; nt < g->ntiles; nt++) {
-            const int64_t co0 = nt * NR;
             for (int64_t c0 = 0; c0 < p->cin_g; c0 += g->kc) {
                 dc_ukr_args ua;
-                ua.a = aptr;
-                ua.a_stride = 0;
                 ua.tap = &tap0;
                 ua.b = b + nt * p->cin_g * NR + c0 * NR;
                 ua.btaps = 1;
-                ua.c = cptr;
                 ua.a_off = c0;
-                ua.c_off = co0;
+                ua.c_off = nt * NR;
                 ua.kc = p->cin_g - c0 < g->kc ? p->cin_g - c0 : g->kc;
                 ua.ntaps = 1;
-                ua.mr = (int32_t)m;
                 ua.nr = (int32_t)NR;
                 ua.first = c0 == 0;
-                g->uk.fn(&ua);
+                for (int64_t ti = 0; ti < tiles; ti++) {
+                    const int64_t left = rb1 - rb0 - ti * mr;
+                    ua.a = aptr + ti * mr;
+                    ua.a_stride = astride[ti];
+                    ua.c = cptr + ti * mr;
+                    ua.mr = (int32_t)(left < mr ? left : mr);
+                    g->uk.fn(&ua);
+                }
             }
         }
     }
@@ -266,6 +293,7 @@ void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     float *col = (float *)(ws + g.off_col);
     const float **aptr = (const float **)(ws + g.off_a);
     float **cptr = (float **)(ws + g.off_c);
+    int64_t *astride = (int64_t *)(ws + g.off_s);
     if (g.small) begin = 0, end = g.units;
     const float *b = packed_b;
     if (!b && begin < end) {
@@ -279,7 +307,7 @@ void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const int64_t ob = oa + g.band < p->y.sp[1] ? oa + g.band : p->y.sp[1];
         int64_t lo, hi;
         band_inputs(p, oa, ob, &lo, &hi);
-        if (lo <= hi) columns(&g, a, b, n, lo, hi, col, aptr, cptr);
+        if (lo <= hi) columns(&g, a, b, n, lo, hi, col, aptr, cptr, astride);
         gather(&g, a, col, n, oa, ob, lo, hi);
     }
 }
