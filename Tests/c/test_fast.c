@@ -142,15 +142,33 @@ typedef struct kernel_tally {
 } kernel_tally;
 static kernel_tally g_level_tally;
 
+/* The fast plan the current ISA level picks for c (0 if none), and its problem. */
+static int fast_plan(const fcase *c, dc_conv_problem *pr, dc_conv_plan *plan) {
+    return dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed,
+                           pr, NULL) == DECONV_OK &&
+           dc_fast_conv_plan(pr, 1, plan);
+}
+
+/* Cases each level ran through conv_dot1.c (one output channel), with a partial last group
+ * of 8 pixels, and split into row bands (fewer than 4 images). */
+static int g_dot1[DC_ISA_COUNT], g_dot1_tail[DC_ISA_COUNT], g_dot1_bands[DC_ISA_COUNT];
+
+static void tally_dot1(const fcase *c, int isa) {
+    dc_conv_problem pr;
+    dc_conv_plan plan;
+    if (!fast_plan(c, &pr, &plan) || strncmp(plan.name, "fast-dot1-", 10) != 0) return;
+    g_dot1[isa]++;
+    const int64_t nq2 = pr.transposed ? pr.y.sp[2] / pr.s[2] : pr.y.sp[2];
+    g_dot1_tail[isa] += nq2 % DC_DOT1_MR != 0;
+    g_dot1_bands[isa] += pr.y.n < 4 && pr.y.sp[1] > 1;
+}
+
 /* Tallies which of the level's kernels (plan names ending in `suffix`, column tile nr) the
  * current ISA level picks for c. */
 static void tally_level(const fcase *c, const char *suffix, int64_t nr) {
     dc_conv_problem pr;
     dc_conv_plan plan;
-    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
-                        NULL) != DECONV_OK ||
-        !dc_fast_conv_plan(&pr, 1, &plan))
-        return;
+    if (!fast_plan(c, &pr, &plan)) return;
     char gemm[40], col[40], im2col[40];
     snprintf(gemm, sizeof gemm, "fast-gemm-%s", suffix);
     snprintf(col, sizeof col, "fast-col-%s", suffix);
@@ -184,6 +202,7 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
 #if defined(__aarch64__)
         if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR);
 #endif
+        tally_dot1(c, isa);
         const size_t ws = case_workspace(c, ctx3);
         const int claimed = ws > 0 && ws != (size_t)-1;
         if (c->prm.layout == DECONV_CHANNELS_LAST) {
@@ -290,6 +309,11 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 1, 60, 64, 5, 4, 4, 3, DECONV_PADDING_VALID},   /* conv_col: bands, stride 3 */
         {0, 3, 30, 20, 2, 20, 5, 2, DECONV_PADDING_SAME},   /* im2col, stride 2, blocks */
         {0, 1, 300, 260, 1, 5, 3, 1, DECONV_PADDING_SAME},  /* im2col, image too big to pad */
+        {1, 1, 6, 5, 20, 1, 3, 2, DECONV_PADDING_SAME},     /* dot1: padded channels, bands */
+        {0, 2, 9, 8, 24, 1, 3, 2, DECONV_PADDING_VALID},    /* dot1: conv, stride 2 */
+        {1, 2, 5, 7, 9, 1, 4, 3, DECONV_PADDING_SAME},      /* dot1: stride 3, unequal phases */
+        {1, 3, 11, 9, 16, 1, 5, 1, DECONV_PADDING_VALID},   /* dot1: stride 1, 25 taps */
+        {1, 1, 70, 70, 16, 1, 3, 2, DECONV_PADDING_SAME},   /* one channel, too big to pad */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -359,6 +383,12 @@ void suite_fast(void) {
     workspace_cases(ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        CHECK(g_dot1[isa] >= 10 && g_dot1_tail[isa] >= 3 && g_dot1_bands[isa] >= 2,
+              "[%s] conv_dot1 too little exercised: %d cases, %d with a partial group, %d in bands",
+              dc_fast_isa_name(isa), g_dot1[isa], g_dot1_tail[isa], g_dot1_bands[isa]);
+    }
     const kernel_tally *t = &g_level_tally;
 #if defined(__x86_64__) || defined(__i386__)
     /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */

@@ -199,6 +199,10 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
                   DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "mnist-like, one output channel");
     free_case(&c);
+    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 20, 1, 1, 3, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH))
+        check_equal(&c, ctx1, ctx3, "conv to one output channel, padded channels, bands");
+    free_case(&c);
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 9, 1, 32, 1, 5, 1, 1,
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "lenet-like, one input channel");

@@ -49,8 +49,7 @@ typedef struct geo {
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
 
-/* Kernel positions a of dim j used by phase r, with their input offsets; returns the count. */
-static int64_t dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs) {
+int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs) {
     int64_t n = 0;
     for (int64_t a = 0; a < p->k[j]; a++) {
         if (!p->transposed) {
@@ -88,7 +87,7 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
         g->rows_max *= dim_rows(p, j, 0); /* phase 0 has the most rows */
         int64_t most = 0;
         for (int64_t r = 0; r < g->ps[j]; r++) {
-            const int64_t n = dim_taps(p, j, r, NULL, NULL);
+            const int64_t n = dc_fast_dim_taps(p, j, r, NULL, NULL);
             if (n > most) most = n;
         }
         g->ntaps_max *= most;
@@ -144,7 +143,7 @@ static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3],
     r[1] = (ph / g->ps[2]) % g->ps[1];
     r[0] = ph / (g->ps[2] * g->ps[1]);
     for (int j = 0; j < 3; j++) {
-        cnt[j] = dim_taps(p, j, r[j], as[j], offs[j]);
+        cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
         nq[j] = dim_rows(p, j, r[j]);
     }
     int64_t n = 0;
@@ -445,6 +444,14 @@ GEMM_RUNS(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
 #endif
+static void run_dot1_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_dot1_run(a, b, e, t, dc_dot1_portable, NULL);
+}
+#if defined(__x86_64__) || defined(__i386__)
+static void run_dot1_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_dot1_run(a, b, e, t, dc_dot1_avx2, NULL);
+}
+#endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
                                      dc_ukr_gemm_neon};
@@ -488,6 +495,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
             *name = w ? "fast-im2col-avx512" : "fast-im2col-avx2";
             return 1;
         }
+        if (dc_fast_dot1_claims(p)) {
+            *mode = DC_FAST_MODE_DOT1;
+            *uk = &UKR_DOT_AVX2;
+            *run = run_dot1_avx2;
+            *name = "fast-dot1-avx2";
+            return 1;
+        }
         if (dc_fast_col_claims(p, &UKR_GEMM_AVX2)) {
             const int w = wide && fits_wide(kvol_cout);
             *mode = DC_FAST_MODE_COL;
@@ -518,6 +532,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
             *name = "fast-im2col-neon";
             return 1;
         }
+        if (dc_fast_dot1_claims(p)) {
+            *mode = DC_FAST_MODE_DOT1;
+            *uk = &UKR_DOT_PORTABLE;
+            *run = run_dot1_portable;
+            *name = "fast-dot1-portable";
+            return 1;
+        }
         if (dc_fast_col_claims(p, &UKR_GEMM_NEON)) {
             *mode = DC_FAST_MODE_COL;
             *uk = &UKR_GEMM_NEON;
@@ -541,6 +562,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         *name = "fast-im2col-portable";
         return 1;
     }
+    if (dc_fast_dot1_claims(p)) {
+        *mode = DC_FAST_MODE_DOT1;
+        *uk = &UKR_DOT_PORTABLE;
+        *run = run_dot1_portable;
+        *name = "fast-dot1-portable";
+        return 1;
+    }
     if (dc_fast_col_claims(p, &UKR_GEMM_PORTABLE)) {
         *mode = DC_FAST_MODE_COL;
         *uk = &UKR_GEMM_PORTABLE;
@@ -555,6 +583,26 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     return 1;
 }
 
+/* Units, workspace and packed size of the drivers other than the implicit GEMM. */
+static void mode_sizes(int mode, const dc_conv_problem *p, const dc_ukr *uk, int packed,
+                       int32_t num_threads, int64_t *units, size_t *ws, int64_t *floats) {
+    if (mode == DC_FAST_MODE_COL)
+        dc_fast_col_sizes(p, uk, packed, num_threads, units, ws, floats);
+    else if (mode == DC_FAST_MODE_IM2COL)
+        dc_fast_im2col_sizes(p, uk, packed, num_threads, units, ws, floats);
+    else
+        dc_fast_dot1_sizes(p, packed, num_threads, units, ws, floats);
+}
+
+/* The dot1 kernel of the level whose dot kernel select_kernel chose (uk in DOT1 mode). */
+static dc_dot1_fn dot1_kernel(const dc_ukr *uk) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (uk->fn == dc_ukr_dot_avx2) return dc_dot1_avx2;
+#endif
+    (void)uk;
+    return dc_dot1_portable;
+}
+
 int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
@@ -566,8 +614,8 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     plan->run = run;
     if (mode != DC_FAST_MODE_GEMM) {
         int64_t packed_floats;
-        (mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(
-            p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes, &packed_floats);
+        mode_sizes(mode, p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes,
+                   &packed_floats);
         return 1;
     }
     geo g;
@@ -589,16 +637,18 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     if (mode != DC_FAST_MODE_GEMM) {
         int64_t units, floats;
         size_t ws;
-        (mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(p, uk, 1, 1, &units,
-                                                                             &ws, &floats);
+        mode_sizes(mode, p, uk, 1, 1, &units, &ws, &floats);
         if ((uint64_t)floats > (SIZE_MAX - 64) / sizeof(float)) return 0;
         fp->mem = malloc((size_t)floats * sizeof(float) + 64);
         if (!fp->mem) return -1;
         fp->w = (float *)(((uintptr_t)fp->mem + 63) & ~(uintptr_t)63);
         if (mode == DC_FAST_MODE_COL)
             dc_fast_col_pack_b(p, uk, w, fp->w);
-        else
+        else if (mode == DC_FAST_MODE_IM2COL)
             dc_fast_im2col_pack_b(p, uk, w, fp->w);
+        else
+            dc_fast_dot1_pack_b(p, w, fp->w);
+        fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1_kernel(uk) : NULL;
         fp->uk = *uk;
         fp->name = name;
         fp->mode = mode;
@@ -669,8 +719,7 @@ void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int
                          int64_t *units, size_t *workspace_bytes) {
     if (fp->mode != DC_FAST_MODE_GEMM) {
         int64_t floats;
-        (fp->mode == DC_FAST_MODE_COL ? dc_fast_col_sizes : dc_fast_im2col_sizes)(
-            p, &fp->uk, 1, num_threads, units, workspace_bytes, &floats);
+        mode_sizes(fp->mode, p, &fp->uk, 1, num_threads, units, workspace_bytes, &floats);
         return;
     }
     geo g;
@@ -686,6 +735,8 @@ void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t
         dc_fast_col_run(a, begin, end, thread, &fp->uk, fp->w);
     else if (fp->mode == DC_FAST_MODE_IM2COL)
         dc_fast_im2col_run(a, begin, end, thread, &fp->uk, fp->w);
+    else if (fp->mode == DC_FAST_MODE_DOT1)
+        dc_fast_dot1_run(a, begin, end, thread, fp->dot1, fp->w);
     else
         fast_run(a, begin, end, thread, &fp->uk, fp);
 }

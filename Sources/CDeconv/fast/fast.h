@@ -98,6 +98,26 @@ void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */
 #define DC_NEON_GEMM_NR 16
 #endif
 
+/** dot1 kernels (conv_dot1.c): `rows` output pixels of a single output channel, each a dot
+ *  product over ntaps taps of kc input channels (kc a multiple of 8), DC_DOT1_MR pixels at a
+ *  time. Row r of tap t is read at a[t] + a_off + r * a_stride, the tap's weights at
+ *  w + t * kc; the sum of row r goes to c[r * c_stride]. The last group of DC_DOT1_MR rows is
+ *  read whole (rows up to the next multiple of DC_DOT1_MR must be readable) but only `rows`
+ *  are stored; ntaps may be 0 (the sums are 0). */
+typedef struct dc_dot1_args {
+    const float *const *a;
+    const float *w;
+    float *c;
+    int64_t a_off, a_stride, c_stride, kc, rows;
+    int32_t ntaps;
+} dc_dot1_args;
+typedef void (*dc_dot1_fn)(const dc_dot1_args *u);
+#define DC_DOT1_MR 8
+void dc_dot1_portable(const dc_dot1_args *u);
+#if defined(__x86_64__) || defined(__i386__)
+void dc_dot1_avx2(const dc_dot1_args *u);
+#endif
+
 /* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */
 
 /** Fills plan with a fast kernel for p at the current ISA level and returns 1, or returns 0
@@ -107,7 +127,7 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 /* Drivers: the implicit GEMM (conv_gemm.c), GEMM + gather for transposed convs with few
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
  * (conv_im2col.c). All use the GEMM / DOT micro-kernels above. */
-enum { DC_FAST_MODE_GEMM = 0, DC_FAST_MODE_COL = 1, DC_FAST_MODE_IM2COL = 2 };
+enum { DC_FAST_MODE_GEMM = 0, DC_FAST_MODE_COL = 1, DC_FAST_MODE_IM2COL = 2, DC_FAST_MODE_DOT1 = 3 };
 
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
 
@@ -134,6 +154,21 @@ void dc_fast_im2col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed
 void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                         const dc_ukr *uk, const float *packed_b);
 
+/* ---- one output channel as direct dot products on a zero-padded image (conv_dot1.c) ------ */
+
+/** 1 when conv_dot1.c runs p (one output channel, channels-last, image small enough). */
+int dc_fast_dot1_claims(const dc_conv_problem *p);
+void dc_fast_dot1_pack_b(const dc_conv_problem *p, const float *w, float *dst);
+void dc_fast_dot1_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
+                        int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);
+/** Runs units [begin, end) with kernel fn; packed_b NULL packs a->w into the workspace. */
+void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                      dc_dot1_fn fn, const float *packed_b);
+/** Kernel positions a of dim j that phase r uses (all of them for a conv), with the input
+ *  offset of each at q = 0 (input = q * s + off for a conv, q + off for a transposed conv);
+ *  as and offs may be NULL. Returns the count (conv_gemm.c). */
+int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs);
+
 /* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
 
 /** Weights of one problem packed once for the micro-kernel chosen at packing time: exactly the
@@ -144,6 +179,7 @@ typedef struct dc_fast_packed {
     float *w;           /* 64-byte aligned, inside mem */
     void *mem;          /* owned */
     int mode;           /* DC_FAST_MODE_*: which driver, and so which packing, w holds */
+    dc_dot1_fn dot1;    /* DC_FAST_MODE_DOT1: its kernel (uk is unused then) */
     int64_t *phase_off; /* owned, one offset into w per phase */
 } dc_fast_packed;
 

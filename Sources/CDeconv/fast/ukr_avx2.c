@@ -174,6 +174,53 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
         }
 }
 
+/* 8 rows x 1 output channel (conv_dot1.c): 8 accumulators of 8 channel lanes, each x vector
+ * loaded once for one FMA; the rows are then reduced together by a fixed hadd tree. The loop
+ * over groups of 8 rows is in here: a line is often just 2 groups, and a call per group cost
+ * as much as its multiply-adds. */
+TGT void dc_dot1_avx2(const dc_dot1_args *u) {
+    const int64_t kc = u->kc, st = u->a_stride;
+    for (int64_t r0 = 0; r0 < u->rows; r0 += 8) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+        __m256 s3 = _mm256_setzero_ps(), s4 = _mm256_setzero_ps(), s5 = _mm256_setzero_ps();
+        __m256 s6 = _mm256_setzero_ps(), s7 = _mm256_setzero_ps();
+        const int64_t off = u->a_off + r0 * st;
+        for (int32_t t = 0; t < u->ntaps; t++) {
+            const float *a = u->a[t] + off, *w = u->w + (int64_t)t * kc;
+            for (int64_t k = 0; k < kc; k += 8) {
+                const __m256 wv = _mm256_loadu_ps(w + k);
+                const float *x = a + k;
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x), wv, s0);
+                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + st), wv, s1);
+                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 2 * st), wv, s2);
+                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 3 * st), wv, s3);
+                s4 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 4 * st), wv, s4);
+                s5 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 5 * st), wv, s5);
+                s6 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 6 * st), wv, s6);
+                s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
+            }
+        }
+        /* lane l of sum is row r0 + l's total */
+        const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
+        const __m256 h45 = _mm256_hadd_ps(s4, s5), h67 = _mm256_hadd_ps(s6, s7);
+        const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+        const __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                                         _mm256_permute2f128_ps(q0, q1, 0x31));
+        const int m = u->rows - r0 < 8 ? (int)(u->rows - r0) : 8;
+        float *c = u->c + r0 * u->c_stride;
+        if (u->c_stride == 1) {
+            if (m == 8)
+                _mm256_storeu_ps(c, sum);
+            else
+                store_tail(c, sum, m);
+            continue;
+        }
+        float v[8];
+        _mm256_storeu_ps(v, sum);
+        for (int r = 0; r < m; r++) c[r * u->c_stride] = v[r];
+    }
+}
+
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
 typedef int dc_ukr_avx2_unused;

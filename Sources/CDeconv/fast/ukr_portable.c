@@ -59,3 +59,27 @@ void dc_ukr_dot_portable(const dc_ukr_args *u) {
             *c = u->first ? s : *c + s;
         }
 }
+
+/* 8 rows x 1 output channel (conv_dot1.c): 8 channel lanes per row summed separately, then
+ * reduced in a fixed order. */
+void dc_dot1_portable(const dc_dot1_args *u) {
+    const int64_t kc = u->kc;
+    for (int64_t r0 = 0; r0 < u->rows; r0 += DC_DOT1_MR) {
+        float acc[DC_DOT1_MR][8];
+        for (int r = 0; r < DC_DOT1_MR; r++)
+            for (int l = 0; l < 8; l++) acc[r][l] = 0.0f;
+        for (int32_t t = 0; t < u->ntaps; t++) {
+            const float *w = u->w + (int64_t)t * kc;
+            for (int r = 0; r < DC_DOT1_MR; r++) {
+                const float *x = u->a[t] + u->a_off + (r0 + r) * u->a_stride;
+                for (int64_t k = 0; k < kc; k += 8)
+                    for (int l = 0; l < 8; l++) acc[r][l] += x[k + l] * w[k + l];
+            }
+        }
+        const int64_t m = u->rows - r0 < DC_DOT1_MR ? u->rows - r0 : DC_DOT1_MR;
+        for (int r = 0; r < m; r++)
+            u->c[(r0 + r) * u->c_stride] =
+                ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
+                ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+    }
+}
