@@ -245,7 +245,11 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                 const float *line = pad + (in0 + g.lo[0]) * plane + (in1 + g.lo[1]) * row2;
                 float *yl = yimg + o0 * p->y.stride_sp[0] + o1 * p->y.stride_sp[1];
                 const int64_t ph01 = (r0 * g.ps[1] + r1) * g.ps[2];
-                for (int64_t r2 = 0; r2 < g.ps[2]; r2++) {
+                /* With a stride of 2 along dim 2 (and one channel: outputs contiguous), both
+                 * phases of the line go in one call that stores them interleaved. */
+                const int pair = g.ps[2] == 2 && p->y.stride_sp[2] == 1;
+                da.a2 = NULL;
+                for (int64_t r2 = 0; r2 < g.ps[2]; r2 += pair ? 2 : 1) {
                     if (nq2[r2] <= 0) continue;
                     const int64_t t0 = tstart[ph01 + r2], nt = tstart[ph01 + r2 + 1] - t0;
                     for (int64_t t = 0; t < nt; t++) {
@@ -258,10 +262,24 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                     da.a_off = 0;
                     da.rows = nq2[r2];
                     da.c = yl + r2 * p->y.stride_sp[2];
+                    if (pair) {
+                        const int64_t u0 = tstart[ph01 + 1], nu = tstart[ph01 + 2] - u0;
+                        for (int64_t t = 0; t < nu; t++) {
+                            const d1tap *tt = &tap[u0 + t];
+                            tp[nt + t] = line + tt->off[0] * plane + tt->off[1] * row2 +
+                                         (tt->off[2] + g.lo[2]) * g.cinp;
+                        }
+                        da.a2 = tp + nt;
+                        da.w2 = w + u0 * g.cinp;
+                        da.ntaps2 = (int32_t)nu;
+                        da.rows2 = nq2[1];
+                    }
                     fn(&da);
                     if (!epilogue) continue;
-                    for (int64_t r = 0; r < da.rows; r++) {
-                        float *v = da.c + r * da.c_stride;
+                    const int64_t n_out = pair ? da.rows + da.rows2 : da.rows;
+                    const int64_t cs = pair ? 1 : da.c_stride;
+                    for (int64_t r = 0; r < n_out; r++) {
+                        float *v = da.c + r * cs;
                         *v = p->activation != DECONV_ACTIVATION_NONE
                                  ? dc_activate(p, a->bias ? *v + bias : *v)
                                  : *v + bias;

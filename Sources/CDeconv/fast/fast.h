@@ -103,13 +103,16 @@ void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */
  *  time. Row r of tap t is read at a[t] + a_off + r * a_stride, the tap's weights at
  *  w + t * kc; the sum of row r goes to c[r * c_stride]. The last group of DC_DOT1_MR rows is
  *  read whole (rows up to the next multiple of DC_DOT1_MR must be readable) but only `rows`
- *  are stored; ntaps may be 0 (the sums are 0). */
+ *  are stored; ntaps may be 0 (the sums are 0).
+ *  Pair mode (a2 != NULL, a transposed conv's two phases along a stride of 2): a second set of
+ *  ntaps2 taps (a2, w2) gives rows2 (rows or rows - 1) more sums, and the two are stored
+ *  interleaved: c[2r] = first set's row r, c[2r + 1] = second set's; c_stride is unused. */
 typedef struct dc_dot1_args {
-    const float *const *a;
-    const float *w;
+    const float *const *a, *const *a2;
+    const float *w, *w2;
     float *c;
-    int64_t a_off, a_stride, c_stride, kc, rows;
-    int32_t ntaps;
+    int64_t a_off, a_stride, c_stride, kc, rows, rows2;
+    int32_t ntaps, ntaps2;
 } dc_dot1_args;
 typedef void (*dc_dot1_fn)(const dc_dot1_args *u);
 #define DC_DOT1_MR 8

@@ -174,38 +174,59 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
         }
 }
 
-/* 8 rows x 1 output channel (conv_dot1.c): 8 accumulators of 8 channel lanes, each x vector
- * loaded once for one FMA; the rows are then reduced together by a fixed hadd tree. The loop
- * over groups of 8 rows is in here: a line is often just 2 groups, and a call per group cost
- * as much as its multiply-adds. */
+/* Sums of 8 rows (conv_dot1.c): 8 accumulators of 8 channel lanes, each x vector loaded once
+ * for one FMA, then reduced together by a fixed hadd tree; lane l is row l's sum. */
+TGT static inline __m256 dot1_group(const float *const *a, const float *w, int32_t ntaps,
+                                    int64_t off, int64_t st, int64_t kc) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+    __m256 s3 = _mm256_setzero_ps(), s4 = _mm256_setzero_ps(), s5 = _mm256_setzero_ps();
+    __m256 s6 = _mm256_setzero_ps(), s7 = _mm256_setzero_ps();
+    for (int32_t t = 0; t < ntaps; t++) {
+        const float *x = a[t] + off, *wt = w + (int64_t)t * kc;
+        for (int64_t k = 0; k < kc; k += 8, x += 8) {
+            const __m256 wv = _mm256_loadu_ps(wt + k);
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x), wv, s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + st), wv, s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 2 * st), wv, s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 3 * st), wv, s3);
+            s4 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 4 * st), wv, s4);
+            s5 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 5 * st), wv, s5);
+            s6 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 6 * st), wv, s6);
+            s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
+        }
+    }
+    const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
+    const __m256 h45 = _mm256_hadd_ps(s4, s5), h67 = _mm256_hadd_ps(s6, s7);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                         _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+/* The loop over groups of 8 rows is in here: a line is often just 2 groups, and a call per
+ * group cost as much as its multiply-adds. */
 TGT void dc_dot1_avx2(const dc_dot1_args *u) {
     const int64_t kc = u->kc, st = u->a_stride;
     for (int64_t r0 = 0; r0 < u->rows; r0 += 8) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
-        __m256 s3 = _mm256_setzero_ps(), s4 = _mm256_setzero_ps(), s5 = _mm256_setzero_ps();
-        __m256 s6 = _mm256_setzero_ps(), s7 = _mm256_setzero_ps();
-        const int64_t off = u->a_off + r0 * st;
-        for (int32_t t = 0; t < u->ntaps; t++) {
-            const float *a = u->a[t] + off, *w = u->w + (int64_t)t * kc;
-            for (int64_t k = 0; k < kc; k += 8) {
-                const __m256 wv = _mm256_loadu_ps(w + k);
-                const float *x = a + k;
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x), wv, s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + st), wv, s1);
-                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 2 * st), wv, s2);
-                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 3 * st), wv, s3);
-                s4 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 4 * st), wv, s4);
-                s5 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 5 * st), wv, s5);
-                s6 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 6 * st), wv, s6);
-                s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
+        const __m256 sum = dot1_group(u->a, u->w, u->ntaps, u->a_off + r0 * st, st, kc);
+        if (u->a2) {
+            /* interleave with the second phase: 16 neighbouring outputs, one or two stores */
+            const __m256 sum2 = dot1_group(u->a2, u->w2, u->ntaps2, u->a_off + r0 * st, st, kc);
+            const __m256 lo = _mm256_unpacklo_ps(sum, sum2), hi = _mm256_unpackhi_ps(sum, sum2);
+            const __m256 v0 = _mm256_permute2f128_ps(lo, hi, 0x20);
+            const __m256 v1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+            const int64_t left = u->rows + u->rows2 - 2 * r0;
+            float *c = u->c + 2 * r0;
+            if (left >= 16) {
+                _mm256_storeu_ps(c, v0);
+                _mm256_storeu_ps(c + 8, v1);
+            } else if (left > 8) {
+                _mm256_storeu_ps(c, v0);
+                store_tail(c + 8, v1, (int)(left - 8));
+            } else {
+                store_tail(c, v0, (int)left);
             }
+            continue;
         }
-        /* lane l of sum is row r0 + l's total */
-        const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
-        const __m256 h45 = _mm256_hadd_ps(s4, s5), h67 = _mm256_hadd_ps(s6, s7);
-        const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-        const __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
-                                         _mm256_permute2f128_ps(q0, q1, 0x31));
         const int m = u->rows - r0 < 8 ? (int)(u->rows - r0) : 8;
         float *c = u->c + r0 * u->c_stride;
         if (u->c_stride == 1) {

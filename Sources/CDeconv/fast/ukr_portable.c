@@ -60,26 +60,40 @@ void dc_ukr_dot_portable(const dc_ukr_args *u) {
         }
 }
 
-/* 8 rows x 1 output channel (conv_dot1.c): 8 channel lanes per row summed separately, then
- * reduced in a fixed order. */
+/* Sums of 8 rows (conv_dot1.c): 8 channel lanes per row summed separately, then reduced in
+ * a fixed order. */
+static void dot1_group(const float *const *a, const float *w, int32_t ntaps, int64_t off,
+                       int64_t st, int64_t kc, float out[DC_DOT1_MR]) {
+    float acc[DC_DOT1_MR][8];
+    for (int r = 0; r < DC_DOT1_MR; r++)
+        for (int l = 0; l < 8; l++) acc[r][l] = 0.0f;
+    for (int32_t t = 0; t < ntaps; t++) {
+        const float *wt = w + (int64_t)t * kc;
+        for (int r = 0; r < DC_DOT1_MR; r++) {
+            const float *x = a[t] + off + r * st;
+            for (int64_t k = 0; k < kc; k += 8)
+                for (int l = 0; l < 8; l++) acc[r][l] += x[k + l] * wt[k + l];
+        }
+    }
+    for (int r = 0; r < DC_DOT1_MR; r++)
+        out[r] = ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
+                 ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+}
+
 void dc_dot1_portable(const dc_dot1_args *u) {
-    const int64_t kc = u->kc;
     for (int64_t r0 = 0; r0 < u->rows; r0 += DC_DOT1_MR) {
-        float acc[DC_DOT1_MR][8];
-        for (int r = 0; r < DC_DOT1_MR; r++)
-            for (int l = 0; l < 8; l++) acc[r][l] = 0.0f;
-        for (int32_t t = 0; t < u->ntaps; t++) {
-            const float *w = u->w + (int64_t)t * kc;
-            for (int r = 0; r < DC_DOT1_MR; r++) {
-                const float *x = u->a[t] + u->a_off + (r0 + r) * u->a_stride;
-                for (int64_t k = 0; k < kc; k += 8)
-                    for (int l = 0; l < 8; l++) acc[r][l] += x[k + l] * w[k + l];
+        float v[DC_DOT1_MR], v2[DC_DOT1_MR];
+        const int64_t off = u->a_off + r0 * u->a_stride;
+        dot1_group(u->a, u->w, u->ntaps, off, u->a_stride, u->kc, v);
+        if (u->a2) {
+            dot1_group(u->a2, u->w2, u->ntaps2, off, u->a_stride, u->kc, v2);
+            for (int64_t r = 0; r < DC_DOT1_MR; r++) {
+                if (r0 + r < u->rows) u->c[2 * (r0 + r)] = v[r];
+                if (r0 + r < u->rows2) u->c[2 * (r0 + r) + 1] = v2[r];
             }
+            continue;
         }
         const int64_t m = u->rows - r0 < DC_DOT1_MR ? u->rows - r0 : DC_DOT1_MR;
-        for (int r = 0; r < m; r++)
-            u->c[(r0 + r) * u->c_stride] =
-                ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
-                ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+        for (int64_t r = 0; r < m; r++) u->c[(r0 + r) * u->c_stride] = v[r];
     }
 }
