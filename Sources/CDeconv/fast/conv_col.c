@@ -1,5 +1,6 @@
-/* fast/conv_col.c - transposed conv with few output channels (mnist_k3s2: 1, dcgan4: 3) as
- * one GEMM per input pixel plus a gather.
+/* fast/conv_col.c - transposed conv with few output channels (dcgan4: 3) as one GEMM per
+ * input pixel plus a gather. (One output channel goes to conv_dot1.c when its padded image
+ * copy fits; larger images come here.)
  *
  * With few output channels the implicit GEMM of conv_gemm.c has almost no columns: each
  * input value loaded feeds only cout multiply-adds. Here every input pixel is multiplied once

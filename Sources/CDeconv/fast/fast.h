@@ -129,7 +129,8 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 
 /* Drivers: the implicit GEMM (conv_gemm.c), GEMM + gather for transposed convs with few
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
- * (conv_im2col.c). All use the GEMM / DOT micro-kernels above. */
+ * (conv_im2col.c), all on the GEMM / DOT micro-kernels above; and direct dot products for
+ * one output channel (conv_dot1.c) on the dot1 kernels. */
 enum { DC_FAST_MODE_GEMM = 0, DC_FAST_MODE_COL = 1, DC_FAST_MODE_IM2COL = 2, DC_FAST_MODE_DOT1 = 3 };
 
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
