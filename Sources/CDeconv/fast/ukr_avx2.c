@@ -219,10 +219,10 @@ TGT void dc_dot1_avx2(const dc_dot1_args *u) {
             if (left >= 16) {
                 _mm256_storeu_ps(c, v0);
                 _mm256_storeu_ps(c + 8, v1);
-            } else if (left > 8) {
+            } else if (left >= 8) {
                 _mm256_storeu_ps(c, v0);
-                store_tail(c + 8, v1, (int)(left - 8));
-            } else {
+                if (left > 8) store_tail(c + 8, v1, (int)(left - 8));
+            } else { /* store_tail stores at most 7 */
                 store_tail(c, v0, (int)left);
             }
             continue;
