@@ -26,11 +26,6 @@
 #define MAX_PHASE_STRIDE_D1 16                /* as conv_gemm.c's select_kernel allows */
 #define D1_MAX_K 16                           /* per dim: tap lists live on the stack */
 
-typedef struct d1tap {
-    int64_t off[3]; /* input offset per dim at q = 0 */
-    int64_t w;      /* kernel position (a0 * k1 + a1) * k2 + a2 */
-} d1tap;
-
 typedef struct d1geo {
     const dc_conv_problem *p;
     int64_t cinp;              /* channels padded to a multiple of 8 */
@@ -118,7 +113,7 @@ static void d1geo_init(const dc_conv_problem *p, int packed, d1geo *g) {
     g->off_w = off;
     if (!packed) off += round64((size_t)(g->kvol * g->cinp) * sizeof(float));
     g->off_tap = off;
-    off += round64((size_t)g->kvol * sizeof(d1tap));
+    off += round64((size_t)g->kvol * sizeof(int64_t));
     g->off_tstart = off;
     off += round64((size_t)(g->nphase + 1) * sizeof(int64_t));
     g->off_ptr = off;
@@ -128,10 +123,13 @@ static void d1geo_init(const dc_conv_problem *p, int packed, d1geo *g) {
     g->slice = off;
 }
 
-/* The taps of every phase, phase after phase: tap[tstart[ph] .. tstart[ph + 1]). */
-static void phase_tap_lists(const d1geo *g, d1tap *tap, int64_t *tstart) {
+/* The taps of every phase, phase after phase: rel[tstart[ph] .. tstart[ph + 1]), each the
+ * offset in the padded image from a line's first input pixel (at its q0, q1) to the pixel
+ * the tap reads for the line's first output. */
+static void phase_tap_lists(const d1geo *g, int64_t *rel, int64_t *tstart) {
     const dc_conv_problem *p = g->p;
     int64_t as[3][D1_MAX_K], offs[3][D1_MAX_K], cnt[3];
+    const int64_t row2 = g->P[2] * g->cinp, plane = g->P[1] * row2;
     int64_t n = 0;
     for (int64_t ph = 0; ph < g->nphase; ph++) {
         const int64_t r[3] = {ph / (g->ps[1] * g->ps[2]), (ph / g->ps[2]) % g->ps[1],
@@ -140,12 +138,9 @@ static void phase_tap_lists(const d1geo *g, d1tap *tap, int64_t *tstart) {
         for (int j = 0; j < 3; j++) cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
         for (int64_t t0 = 0; t0 < cnt[0]; t0++)
             for (int64_t t1 = 0; t1 < cnt[1]; t1++)
-                for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++) {
-                    tap[n].off[0] = offs[0][t0];
-                    tap[n].off[1] = offs[1][t1];
-                    tap[n].off[2] = offs[2][t2];
-                    tap[n].w = (as[0][t0] * p->k[1] + as[1][t1]) * p->k[2] + as[2][t2];
-                }
+                for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++)
+                    rel[n] = offs[0][t0] * plane + offs[1][t1] * row2 +
+                             (offs[2][t2] + g->lo[2]) * g->cinp;
     }
     tstart[g->nphase] = n;
 }
@@ -210,7 +205,7 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
     if (begin >= end) return;
     char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
     char *ws = base + (size_t)thread * g.slice;
-    d1tap *tap = (d1tap *)(ws + g.off_tap);
+    int64_t *rel = (int64_t *)(ws + g.off_tap);
     int64_t *tstart = (int64_t *)(ws + g.off_tstart);
     const float **tp = (const float **)(ws + g.off_ptr);
     float *pad = (float *)(ws + g.off_pad);
@@ -219,7 +214,7 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
         dc_fast_dot1_pack_b(p, a->w, (float *)(ws + g.off_w));
         w = (const float *)(ws + g.off_w);
     }
-    phase_tap_lists(&g, tap, tstart);
+    phase_tap_lists(&g, rel, tstart);
     memset(pad, 0, (size_t)g.pad_floats * sizeof(float));
     const int64_t row2 = g.P[2] * g.cinp, plane = g.P[1] * row2;
     const int epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
@@ -251,27 +246,19 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                 da.a2 = NULL;
                 for (int64_t r2 = 0; r2 < g.ps[2]; r2 += pair ? 2 : 1) {
                     if (nq2[r2] <= 0) continue;
+                    /* the taps of this phase (and, paired, of the next one, listed after) */
                     const int64_t t0 = tstart[ph01 + r2], nt = tstart[ph01 + r2 + 1] - t0;
-                    for (int64_t t = 0; t < nt; t++) {
-                        const d1tap *tt = &tap[t0 + t];
-                        tp[t] = line + tt->off[0] * plane + tt->off[1] * row2 +
-                                (tt->off[2] + g.lo[2]) * g.cinp;
-                    }
+                    const int64_t all = tstart[ph01 + r2 + (pair ? 2 : 1)] - t0;
+                    for (int64_t t = 0; t < all; t++) tp[t] = line + rel[t0 + t];
                     da.w = w + t0 * g.cinp;
                     da.ntaps = (int32_t)nt;
                     da.a_off = 0;
                     da.rows = nq2[r2];
                     da.c = yl + r2 * p->y.stride_sp[2];
                     if (pair) {
-                        const int64_t u0 = tstart[ph01 + 1], nu = tstart[ph01 + 2] - u0;
-                        for (int64_t t = 0; t < nu; t++) {
-                            const d1tap *tt = &tap[u0 + t];
-                            tp[nt + t] = line + tt->off[0] * plane + tt->off[1] * row2 +
-                                         (tt->off[2] + g.lo[2]) * g.cinp;
-                        }
                         da.a2 = tp + nt;
-                        da.w2 = w + u0 * g.cinp;
-                        da.ntaps2 = (int32_t)nu;
+                        da.w2 = w + (t0 + nt) * g.cinp;
+                        da.ntaps2 = (int32_t)(all - nt);
                         da.rows2 = nq2[1];
                     }
                     fn(&da);
