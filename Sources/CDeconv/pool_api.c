@@ -299,19 +299,30 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
                                 const int64_t *argmax, float *x, deconv_error *err) {
     dc_pool_fast f;
     size_t per_thread = 0;
-    int fast = dc_pool_fast_unpool_setup(p, y, argmax, x, &per_thread, &f);
+    int fast = dc_pool_fast_unpool_setup(p, y, argmax, x, 1, &per_thread, &f);
     const size_t T = (size_t)deconv_context_num_threads(ctx);
     const size_t res_bytes = (T * sizeof(struct dc_pool_scan_result) + 63) / 64 * 64;
-    const size_t bytes = 64 + (argmax ? res_bytes : 0) + (fast ? T * per_thread : 0);
+    size_t fast_bytes = fast ? T * per_thread + (f.codes_bytes + 63) / 64 * 64 : 0;
     void *ws, *to_free;
     deconv_context *run_ctx = ctx;
-    deconv_status st = dc_context_begin(ctx, bytes, &ws, &to_free, err);
+    deconv_status st = dc_context_begin(ctx, 64 + (argmax ? res_bytes : 0) + fast_bytes, &ws,
+                                        &to_free, err);
+    if (st != DECONV_OK && fast && f.pull) {
+        /* the pull's codes did not fit (a caller workspace): the ring needs far less */
+        fast = dc_pool_fast_unpool_setup(p, y, argmax, x, 0, &per_thread, &f);
+        fast_bytes = fast ? T * per_thread : 0;
+        st = dc_context_begin(ctx, 64 + (argmax ? res_bytes : 0) + fast_bytes, &ws, &to_free,
+                              err);
+    }
     if (st != DECONV_OK) {
         if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
         fast = 0;
         run_ctx = NULL; /* serial: one scan result, on the stack */
     }
     unsigned char *base = ws ? (unsigned char *)ws + (64 - (uintptr_t)ws % 64) % 64 : NULL;
+    /* workspace: scan results, then the codes or the per-thread rings */
+    unsigned char *fast_ws = base ? base + (argmax ? res_bytes : 0) : NULL;
+    if (fast && f.pull) f.codes = fast_ws;
     if (argmax) {
         struct dc_pool_scan_result one, *res = base ? (struct dc_pool_scan_result *)(void *)base
                                                     : &one;
@@ -323,6 +334,7 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
          * zero length, and walking them would take hours. */
         s.units = p->y.count > 0 ? dc_pool_scan_units(p) : 0;
         s.want_local = fast;
+        s.codes = fast && f.pull ? f.codes : NULL;
         s.res = res;
         for (size_t t = 0; t < nres; t++) {
             res[t].first_bad = -1;
@@ -343,7 +355,7 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
     }
     if (p->x.count > 0) {
         if (fast) {
-            f.ws = (float *)(void *)(base + (argmax ? res_bytes : 0));
+            f.ws = (float *)(void *)fast_ws;
             st = dc_parallel_for(run_ctx, f.units, dc_pool_fast_unpool_run, &f, err);
         } else if (argmax) {
             dc_ref_max_unpool(p, y, argmax, x);

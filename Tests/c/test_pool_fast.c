@@ -123,7 +123,49 @@ static int make_case(pcase *c, uint64_t *rng, int64_t cmin, int64_t cmax) {
 
 /* Inputs for every op: x, a pooled gradient g, and indices (from a real argmax, or random
  * ones of the chosen kind). */
-enum { IDX_ARGMAX, IDX_RANDOM_OWN, IDX_RANDOM_ANY, IDX_ONE_CELL };
+enum {
+    IDX_ARGMAX, IDX_RANDOM_OWN, IDX_RANDOM_ANY, IDX_ONE_CELL, IDX_IN_WINDOW, IDX_MOSTLY_IN_WINDOW
+};
+
+/* Channels-last: every index a random cell of its own (clipped) window and its own channel
+ * (many duplicates where windows overlap), as max_unpool's pull path expects; with `stray`,
+ * about one in 16 is moved one cell along the last dim, often out of its window (the pull
+ * then has to redo that image). */
+static void window_indices(pcase *c, uint64_t *rng, int stray) {
+    const int sr = c->pp.spatial_rank;
+    int64_t pads[2 * DECONV_MAX_SPATIAL];
+    deconv_shape y;
+    if (deconv_pool_output_shape(&c->pp, &c->x, &y, pads, NULL) != DECONV_OK) return;
+    const int64_t ch = c->x.dims[sr + 1], image = c->xn / c->x.dims[0];
+    for (int64_t j = 0; j < c->yn; j++) {
+        int64_t r = j / ch, cell = 0, mult = 1, o[DECONV_MAX_SPATIAL];
+        for (int i = sr - 1; i >= 0; i--) {
+            o[i] = r % c->y.dims[1 + i];
+            r /= c->y.dims[1 + i];
+        }
+        const int64_t b = r;
+        int64_t pos[DECONV_MAX_SPATIAL];
+        for (int i = 0; i < sr; i++) {
+            const int64_t st = o[i] * c->pp.strides[i] - pads[2 * i];
+            const int64_t a = st > 0 ? st : 0;
+            const int64_t e = st + c->pp.ksize[i] < c->x.dims[1 + i] ? st + c->pp.ksize[i]
+                                                                     : c->x.dims[1 + i];
+            pos[i] = th_rand_int(rng, a, e - 1);
+        }
+        if (stray && th_rand_int(rng, 0, 15) == 0) {
+            pos[sr - 1] += th_rand_int(rng, 0, 1) ? 1 : -1;
+            if (pos[sr - 1] < 0) pos[sr - 1] = 1;
+            if (pos[sr - 1] >= c->x.dims[sr]) pos[sr - 1] = c->x.dims[sr] - 1;
+            if (pos[sr - 1] < 0) pos[sr - 1] = 0;
+        }
+        for (int i = sr - 1; i >= 0; i--) {
+            cell += pos[i] * mult;
+            mult *= c->x.dims[1 + i];
+        }
+        c->idx[j] = (c->pp.include_batch_in_index ? b * image : 0) + cell * ch + j % ch;
+    }
+}
+
 static void make_data(pcase *c, uint64_t *rng, int special, int idx_kind) {
     c->xd = malloc((size_t)(c->xn > 0 ? c->xn : 1) * sizeof(float));
     c->g = malloc((size_t)(c->yn > 0 ? c->yn : 1) * sizeof(float));
@@ -134,7 +176,12 @@ static void make_data(pcase *c, uint64_t *rng, int special, int idx_kind) {
     const int cl = c->pp.layout == DECONV_CHANNELS_LAST;
     const int64_t ch = c->x.dims[cl ? c->x.rank - 1 : 1];
     const int64_t pooled_image = n > 0 ? c->yn / n : 0;
-    if (idx_kind == IDX_ARGMAX || image == 0) {
+    if ((idx_kind == IDX_IN_WINDOW || idx_kind == IDX_MOSTLY_IN_WINDOW) && cl && c->yn > 0 &&
+        image > 0) {
+        window_indices(c, rng, idx_kind == IDX_MOSTLY_IN_WINDOW);
+        return;
+    }
+    if (idx_kind == IDX_ARGMAX || image == 0 || idx_kind >= IDX_IN_WINDOW) {
         float *tmp = malloc((size_t)(c->yn > 0 ? c->yn : 1) * sizeof(float));
         const int saved = dc_fast_isa();
         dc_fast_force_isa(DC_FAST_OFF);
@@ -235,7 +282,7 @@ static void test_random(deconv_context *const *ctxs, int nctx) {
         /* C 1..17 covers every tail of an 8-wide vector twice; some wider ones too */
         const int wide = i % 7 == 6;
         if (!make_case(&c, &rng, wide ? 18 : 1, wide ? 70 : 17)) continue;
-        make_data(&c, &rng, i % 3 != 0, (int)th_rand_int(&rng, 0, 3));
+        make_data(&c, &rng, i % 3 != 0, (int)th_rand_int(&rng, 0, 5));
         char tag[64];
         snprintf(tag, sizeof tag, "random case %d", i);
         fails += check_case(&c, ctxs, nctx, tag);
@@ -295,6 +342,57 @@ static void test_fixed(deconv_context *const *ctxs, int nctx) {
     free_case(&c);
 }
 
+/* max_unpool's pull (AVX-512 level; other levels run the same cases): every power-of-two C
+ * (partial vectors below 16, single vectors, blocks of 64), indices anywhere in their windows
+ * (duplicates), a few outside them (the image is redone), batch-wide indices, 3-D windows,
+ * and a streamed output. */
+static void test_pull(deconv_context *const *ctxs, int nctx) {
+    uint64_t rng = 4242;
+    pcase c;
+    const int64_t chans[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
+        for (int kind = IDX_IN_WINDOW; kind <= IDX_MOSTLY_IN_WINDOW; kind++) {
+            char tag[64];
+            fixed_case(&c, 3, 11, 13, chans[i], 3, 2, DECONV_PADDING_SAME);
+            c.pp.include_batch_in_index = (int32_t)(i % 2);
+            make_data(&c, &rng, 1, kind);
+            snprintf(tag, sizeof tag, "pull C %lld kind %d", (long long)chans[i], kind);
+            check_case(&c, ctxs, nctx, tag);
+            free_case(&c);
+            /* k 4 s 1: 16 windows over a cell, the most the pull takes */
+            fixed_case(&c, 2, 9, 10, chans[i], 4, 1, DECONV_PADDING_SAME);
+            make_data(&c, &rng, 0, kind);
+            snprintf(tag, sizeof tag, "pull k4s1 C %lld kind %d", (long long)chans[i], kind);
+            check_case(&c, ctxs, nctx, tag);
+            free_case(&c);
+        }
+    /* 3-D: windows over depth too */
+    memset(&c, 0, sizeof c);
+    c.pp = (deconv_pool_params)DECONV_POOL_PARAMS_INIT;
+    c.pp.spatial_rank = 3;
+    c.pp.padding = DECONV_PADDING_SAME;
+    for (int i = 0; i < 3; i++) c.pp.ksize[i] = c.pp.strides[i] = 2;
+    c.x.rank = 5;
+    c.x.dims[0] = 2, c.x.dims[1] = 5, c.x.dims[2] = 6, c.x.dims[3] = 7, c.x.dims[4] = 16;
+    CHECK(deconv_pool_output_shape(&c.pp, &c.x, &c.y, NULL, NULL) == DECONV_OK, "3-D case");
+    c.xn = count_of(&c.x);
+    c.yn = count_of(&c.y);
+    make_data(&c, &rng, 1, IDX_MOSTLY_IN_WINDOW);
+    check_case(&c, ctxs, nctx, "pull 3-D");
+    free_case(&c);
+    /* a huge window (SAME, k 2^38): the pull's candidate count must not overflow */
+    fixed_case(&c, 2, 3, 3, 4, (int64_t)1 << 38, 1, DECONV_PADDING_SAME);
+    make_data(&c, &rng, 0, IDX_IN_WINDOW);
+    check_case(&c, ctxs, nctx, "pull huge window");
+    free_case(&c);
+    /* streamed (output >= 8 MiB), with one stray index: images pulled and one redone */
+    fixed_case(&c, 2, 112, 112, 128, 3, 2, DECONV_PADDING_SAME);
+    make_data(&c, &rng, 0, IDX_IN_WINDOW);
+    c.idx[c.yn - 5] = c.yn > 0 ? (c.idx[c.yn - 5] + 128 * 6) % (c.xn / 2) : 0;
+    check_case(&c, ctxs, nctx, "pull streamed");
+    free_case(&c);
+}
+
 /* Misaligned outputs (no streaming) of the large case, and a caller workspace too small for
  * the ring (max_unpool then runs the reference serially, same bits). */
 static void test_alignment_and_workspace(deconv_context *ctx) {
@@ -323,6 +421,38 @@ static void test_alignment_and_workspace(deconv_context *ctx) {
     CHECK(diff_f(buf, ref, c.xn, 1) < 0, "tiny workspace: same bits");
     CHECK(deconv_context_set_workspace(ctx, NULL, 0, NULL) == DECONV_OK, "unset ws");
     free(ref), free(buf), free(ref_am), free(am);
+    free_case(&c);
+}
+
+/* The pull's outputs at each alignment (64: 512-bit streaming stores, 16: 128-bit ones,
+ * 4: plain stores), and a caller workspace that holds the ring but not the pull's codes
+ * (the ring path then runs: same bits). */
+static void test_pull_alignment_and_workspace(deconv_context *ctx1) {
+    uint64_t rng = 6;
+    pcase c;
+    fixed_case(&c, 2, 112, 112, 128, 3, 2, DECONV_PADDING_SAME); /* 12.8 MB out: streamed */
+    make_data(&c, &rng, 0, IDX_IN_WINDOW);
+    float *ref = malloc((size_t)c.xn * sizeof(float)), *buf = malloc((size_t)(c.xn + 16) * 4);
+    dc_fast_force_isa(DC_FAST_OFF);
+    CHECK(run_op(&c, OP_MAX_UNPOOL, NULL, ref, NULL) == DECONV_OK, "reference unpool");
+    dc_fast_force_isa(-1);
+    float *a64 = buf + (16 - ((uintptr_t)buf / 4) % 16) % 16; /* malloc gives 4-aligned floats */
+    float *const outs[3] = {a64, a64 + 4, a64 + 1};
+    for (int k = 0; k < 3; k++) {
+        th_poison(outs[k], c.xn);
+        CHECK(run_op(&c, OP_MAX_UNPOOL, ctx1, outs[k], NULL) == DECONV_OK, "pull unpool %d", k);
+        CHECK(diff_f(outs[k], ref, c.xn, 1) < 0, "pull output offset %d floats: same bits",
+              (int)((outs[k] - a64) % 16));
+    }
+    const size_t mid = 400 << 10; /* the 1-thread ring needs 256 KiB, the codes 785 KiB */
+    void *ws = malloc(mid);
+    CHECK(deconv_context_set_workspace(ctx1, ws, mid, NULL) == DECONV_OK, "set ws");
+    th_poison(a64, c.xn);
+    CHECK(run_op(&c, OP_MAX_UNPOOL, ctx1, a64, NULL) == DECONV_OK,
+          "unpool, workspace for the ring");
+    CHECK(diff_f(a64, ref, c.xn, 1) < 0, "workspace for the ring only: same bits");
+    CHECK(deconv_context_set_workspace(ctx1, NULL, 0, NULL) == DECONV_OK, "unset ws");
+    free(ws), free(ref), free(buf);
     free_case(&c);
 }
 
@@ -368,7 +498,9 @@ void suite_pool_fast(void) {
     deconv_context *ctxs[3] = {NULL, c1, c3};
     test_random(ctxs, 3);
     test_fixed(ctxs, 3);
+    test_pull(ctxs, 3);
     test_alignment_and_workspace(c3);
+    test_pull_alignment_and_workspace(c1);
     test_index_errors(ctxs, 3);
     dc_fast_force_isa(-1);
     deconv_context_destroy(c1);

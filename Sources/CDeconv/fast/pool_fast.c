@@ -229,9 +229,29 @@ static int64_t final_after(const dc_pool_problem *p, int64_t o0, int64_t o1) {
     return f;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* The pull's conditions (pool_fast.h): few windows per cell, C a power of two, windows
+ * spanning < 255 cells (codes fit a byte), and images small enough that the kernel's match
+ * counts of a row (at most DC_POOL_PULL_MAX pooled rows of values) stay inside int32. */
+static int pull_fits(const dc_pool_problem *p) {
+    const dc_layout3 *X = &p->x;
+    int64_t cands = 1, ext[3];
+    for (int i = 0; i < 3; i++) {
+        /* ceil(k / s), each factor bounded before multiplying (k may be huge) */
+        cands *= min64(p->k[i] / p->s[i] + (p->k[i] % p->s[i] != 0), DC_POOL_PULL_MAX + 1);
+        if (cands > DC_POOL_PULL_MAX) return 0;
+        ext[i] = min64(p->k[i], X->sp[i]) - 1; /* a clipped window's extent - 1 */
+    }
+    /* (at most the image's spatial size, which fits) */
+    const int64_t span = (ext[0] * X->sp[1] + ext[1]) * X->sp[2] + ext[2];
+    return (X->c & (X->c - 1)) == 0 && span < 255 &&
+           X->stride_n < ((int64_t)1 << 26);
+}
+#endif
+
 int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
-                              const int64_t *index, float *out, size_t *ws_bytes,
-                              dc_pool_fast *f) {
+                              const int64_t *index, float *out, int allow_pull,
+                              size_t *ws_bytes, dc_pool_fast *f) {
     const int isa = isa_for_pool();
     /* (a huge C would make the per-thread scratch of avg_unpool huge) */
     if (isa == DC_FAST_OFF || !channels_last(p) || p->y.count == 0 || p->x.count == 0 ||
@@ -261,6 +281,21 @@ int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
     *ws_bytes = (size_t)f->ws_floats * sizeof(float);
 #if defined(__x86_64__) || defined(__i386__)
     f->stream = isa == DC_ISA_AVX2 && f->ring_cap > 0 && p->x.count * 4 >= STREAM_BYTES;
+    if (index && allow_pull && dc_fast_isa() == DC_ISA_AVX512 && pull_fits(p)) {
+        f->pull = 1;
+        f->ring_cap = 0;
+        f->ws_floats = 0;
+        *ws_bytes = 0;
+        /* one code per value, padded: the pull reads 16 codes at a time */
+        f->codes_bytes = (size_t)p->y.count + 64;
+        /* (large malloc blocks are often only 16-byte aligned: those stream too) */
+        f->stream = p->x.count * 4 < STREAM_BYTES || p->x.c % 16 != 0 ? 0
+                    : ((uintptr_t)out & 63) == 0                       ? 2
+                    : ((uintptr_t)out & 15) == 0                       ? 1
+                                                                      : 0;
+    }
+#else
+    (void)allow_pull;
 #endif
     return 1;
 }
@@ -363,8 +398,81 @@ static void avg_unpool_row(const dc_pool_fast *f, const ring *r, float *scratch,
     }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Pooled positions along dim i whose windows contain input position x: [*lo, *hi]. */
+static void cover(const dc_pool_problem *p, int i, int64_t x, int64_t *lo, int64_t *hi) {
+    const int64_t t = x + p->pb[i] - p->k[i] + 1;
+    *lo = t <= 0 ? 0 : (t + p->s[i] - 1) / p->s[i];
+    *hi = min64((x + p->pb[i]) / p->s[i], p->y.sp[i] - 1);
+}
+
+/* Spatial index of the first cell of pooled row (o0, o1)'s windows (clipped); a code counts
+ * cells from there plus the column's first cell. */
+static int64_t code_anchor(const dc_pool_problem *p, int64_t o0, int64_t o1) {
+    const int64_t a0 = max64(o0 * p->s[0] - p->pb[0], 0), a1 = max64(o1 * p->s[1] - p->pb[1], 0);
+    return (a0 * p->x.sp[1] + a1) * p->x.sp[2];
+}
+
+/* One image of max_unpool, pulled row by row from the codes (see pool_avx512.c). Every value
+ * must match exactly one cell; if some did not (an index outside its window), the image is
+ * redone by the in-place scatter in memory order, which is the reference's order because the
+ * prescan found every index in its own image and channel. */
+static void pull_image(const dc_pool_fast *f, int64_t b) {
+    const dc_pool_problem *p = f->p;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t C = X->c, image = X->stride_n;
+    const int64_t pimage = Y->sp[0] * Y->sp[1] * Y->sp[2] * C;
+    float *img = f->out + b * image;
+    int64_t rows[DC_POOL_PULL_MAX], anchors[DC_POOL_PULL_MAX];
+    dc_pool_pull_row r;
+    r.v = f->pooled + b * pimage;
+    r.codes = f->codes + b * pimage;
+    r.rows = rows;
+    r.anchors = anchors;
+    r.x2 = X->sp[2];
+    r.y2 = Y->sp[2];
+    r.c = C;
+    r.k2 = p->k[2];
+    r.s2 = p->s[2];
+    r.pb2 = p->pb[2];
+    r.stream = f->stream;
+    int64_t matched = 0;
+    for (int64_t i0 = 0; i0 < X->sp[0]; i0++) {
+        int64_t lo0, hi0;
+        cover(p, 0, i0, &lo0, &hi0);
+        for (int64_t i1 = 0; i1 < X->sp[1]; i1++) {
+            int64_t lo1, hi1;
+            cover(p, 1, i1, &lo1, &hi1);
+            r.nrows = 0;
+            for (int64_t o0 = lo0; o0 <= hi0; o0++)
+                for (int64_t o1 = lo1; o1 <= hi1; o1++) {
+                    rows[r.nrows] = (o0 * Y->sp[1] + o1) * Y->sp[2] * C;
+                    anchors[r.nrows++] = code_anchor(p, o0, o1);
+                }
+            r.pos = i0 * X->sp[1] + i1;
+            r.out = img + r.pos * X->sp[2] * C;
+            r.pos *= X->sp[2];
+            matched += dc_pool_unpool_pull_row_avx512(&r);
+        }
+    }
+    if (matched != pimage) {
+        fence(f); /* the streamed stores before the plain ones over them */
+        memset(img, 0, (size_t)image * sizeof *img);
+        scatter_add(img, -1, p->include_batch_in_index ? b * image : 0, r.v,
+                    f->index + b * pimage, pimage);
+    }
+}
+#endif
+
 void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
     const dc_pool_fast *f = arg;
+#if defined(__x86_64__) || defined(__i386__)
+    if (f->pull) {
+        for (int64_t b = begin; b < end; b++) pull_image(f, b);
+        fence(f);
+        return;
+    }
+#endif
     const dc_pool_problem *p = f->p;
     const dc_layout3 *X = &p->x, *Y = &p->y;
     const int64_t image = X->stride_n, prow = Y->sp[2] * Y->c;
@@ -453,7 +561,24 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
         const int64_t j0 = u * len;
         const int64_t *idx = s->index + j0;
 #if defined(__x86_64__) || defined(__i386__)
-        if (vec && res->local) {
+        if (s->codes) { /* the pull's prescan: bounds, own image and channel, codes */
+            const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+            const int64_t b = u / (Y->sp[1] * Y->sp[0]);
+            dc_pool_code_row cr;
+            cr.idx = idx;
+            cr.codes = s->codes + j0;
+            cr.y2 = Y->sp[2];
+            cr.c = X->c;
+            cr.shift = 0;
+            while (((int64_t)1 << cr.shift) < X->c) cr.shift++;
+            cr.limit = limit;
+            cr.base = p->include_batch_in_index ? b * X->stride_n : 0;
+            cr.image = X->stride_n;
+            cr.anchor = code_anchor(p, o0, o1);
+            cr.s2 = p->s[2];
+            cr.pb2 = p->pb[2];
+            if (!dc_pool_scan_codes_row_avx512(&cr, &res->local)) continue;
+        } else if (vec && res->local) {
             const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
             const int64_t b = u / (Y->sp[1] * Y->sp[0]);
             int64_t lo, hi;

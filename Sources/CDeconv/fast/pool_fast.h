@@ -15,7 +15,9 @@
  * where the ISA has them), never read back from memory. max_unpool takes that path only when
  * the prescan (fused with index validation) shows every index inside its own window rows and
  * its own channel; then each output cell receives its values in the reference's order.
- * Anything else runs the reference kernel.
+ * Anything else runs the reference kernel. At the AVX-512 level max_unpool instead pulls each
+ * output cell from the pooled pixels whose windows contain it, reading one-byte codes the
+ * prescan left instead of the indices (no ring; see pool_avx512.c).
  */
 #ifndef DECONV_POOL_FAST_H
 #define DECONV_POOL_FAST_H
@@ -60,6 +62,44 @@ int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int64_t 
                           int64_t lo, int64_t span, int64_t cmask, int *local);
 /** Orders the non-temporal stores before the caller returns. */
 void dc_pool_sfence_avx2(void);
+
+/* max_unpool at the AVX-512 level (pool_avx512.c): the prescan leaves one code per value,
+ * the run pulls each output cell from the codes of the pooled pixels whose windows contain it.
+ * Taken when those are at most DC_POOL_PULL_MAX per cell (product over dims of ceil(k / s)),
+ * C is a power of two and every window spans fewer than 255 cells (its last cell's spatial
+ * index minus its first's). */
+#define DC_POOL_PULL_MAX 16
+/** Prescan of one channels-last pooled row (o0, o1) of y2 pixels. */
+typedef struct dc_pool_code_row {
+    const int64_t *idx;
+    uint8_t *codes;         /* out: per value, cells past its window's first cell, or 255 */
+    int64_t y2, c;          /* pooled cells in the row, channels (a power of two) */
+    int shift;              /* log2(c) */
+    int64_t limit;          /* indices must lie in [0, limit) */
+    int64_t base, image;    /* own image: [base, base + image) */
+    int64_t anchor;         /* spatial index of the row's windows' first row start */
+    int64_t s2, pb2;        /* window of dim 2 */
+} dc_pool_code_row;
+/** Writes the row's codes; returns 1 if any index is outside [0, limit); clears *local unless
+ *  every index lies in its own image and its own channel. */
+int dc_pool_scan_codes_row_avx512(const dc_pool_code_row *r, int *local);
+/** One output row (i0, i1) of one image. */
+typedef struct dc_pool_pull_row {
+    float *out;             /* the output row: x2 cells of c channels */
+    const float *v;         /* the image's pooled values */
+    const uint8_t *codes;   /* their codes (readable 16 bytes past the last) */
+    const int64_t *rows;    /* element offsets (in v, codes) of the candidate pooled rows, in
+                             * memory order; nrows * ceil(k2 / s2) <= DC_POOL_PULL_MAX */
+    const int64_t *anchors; /* their code_row anchors */
+    int64_t nrows;
+    int64_t x2, y2, c;      /* cells per output row, pooled cells per row, channels */
+    int64_t k2, s2, pb2;    /* window of dim 2 */
+    int64_t pos;            /* spatial index of the row's first cell */
+    int stream;             /* non-temporal stores (c % 16 == 0): 2 = out 64-byte aligned,
+                             * 1 = 16-byte aligned; 0 = plain stores */
+} dc_pool_pull_row;
+/** Writes the row; returns how many values matched a cell of it. */
+int64_t dc_pool_unpool_pull_row_avx512(const dc_pool_pull_row *r);
 #endif
 
 /* ---- drivers (pool_fast.c) ---------------------------------------------------------------- */
@@ -82,6 +122,9 @@ typedef struct dc_pool_fast {
     float *ws;
     int64_t ring_cap, ws_floats;
     int stream;
+    int pull;               /* max_unpool pulls from codes (AVX-512 level); no ring */
+    uint8_t *codes;         /* the prescan's codes (pull) */
+    size_t codes_bytes;     /* workspace they need, total */
 } dc_pool_fast;
 
 /** Forward ops: returns 1 and fills f when a fast kernel claims p (any layout), else 0. */
@@ -90,10 +133,11 @@ int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x,
 void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread);
 
 /** Unpool ops (max: index != NULL): returns 1 and fills f (workspace bytes per thread in
- *  *ws_bytes) when a fast kernel claims p, else 0. max_unpool also needs a clean prescan. */
+ *  *ws_bytes, plus f->codes_bytes in all) when a fast kernel claims p, else 0. max_unpool
+ *  also needs a clean prescan; allow_pull = 0 keeps it off the pull (less workspace). */
 int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
-                              const int64_t *index, float *out, size_t *ws_bytes,
-                              dc_pool_fast *f);
+                              const int64_t *index, float *out, int allow_pull,
+                              size_t *ws_bytes, dc_pool_fast *f);
 void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread);
 
 /** The max_unpool index prescan over pooled rows [begin, end) (units = rows of the pooled
@@ -104,6 +148,8 @@ typedef struct dc_pool_scan {
     const int64_t *index;
     int64_t units;
     int want_local;
+    uint8_t *codes;         /* non-NULL: write the pull's codes (local then means own image
+                             * and own channel) */
     struct dc_pool_scan_result {
         int64_t first_bad;  /* -1 if none */
         int local;

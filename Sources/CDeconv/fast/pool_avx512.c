@@ -1,0 +1,171 @@
+/* fast/pool_avx512.c - AVX-512F max_unpool: a prescan that validates the indices and
+ * compresses them to one-byte codes, and a kernel that pulls each output cell from the codes.
+ *
+ * Why: the op is bound by memory. The AVX2 path reads the 8-byte indices twice (prescan, then
+ * scatter), and its scalar scatter (~4-5 cycles per value) goes through a ring of output rows
+ * that is copied out and cleared afterwards. Here the prescan leaves a code per value - where
+ * its index lies relative to its window's first cell, in cells (the channel is checked) - so
+ * the second pass reads 1 byte instead of 8, and each output cell is computed in registers
+ * from the few pooled pixels whose windows contain it and stored once (non-temporal when
+ * streaming): a check of 16 channels is one compare into a mask and one masked add.
+ *
+ * A value lands on a cell only if its code names that cell, so the result is the reference's
+ * whenever every index lies in its own window and channel. The pull counts the values that
+ * matched (each can match at most one cell), so the caller can verify that and redo an image
+ * that had any index elsewhere. Candidates are visited in pooled memory order and the add is
+ * masked (other lanes keep their bits), so duplicates sum in the reference's order: the same
+ * bits. Compiled with a target attribute; only called when cpu.c reports AVX-512F. */
+#include "fast/pool_fast.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f")))
+
+/* First cell of pooled column o2's window, clipped. */
+static int64_t first2(int64_t o2, int64_t s2, int64_t pb2) {
+    const int64_t a = o2 * s2 - pb2;
+    return a > 0 ? a : 0;
+}
+
+TGT int dc_pool_scan_codes_row_avx512(const dc_pool_code_row *r, int *local) {
+    const int64_t C = r->c, cmask = C - 1;
+    const __m512i iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i lim = _mm512_set1_epi64(r->limit), ones = _mm512_set1_epi64(-1);
+    const __m512i vbase = _mm512_set1_epi64(r->base), vimage = _mm512_set1_epi64(r->image);
+    const __m512i vcmask = _mm512_set1_epi64(cmask);
+    __mmask8 bad = 0, off = 0;
+    int64_t j = 0;
+    for (int64_t o2 = 0; o2 < r->y2; o2++) {
+        /* the index of channel 0 of the window's first cell */
+        const int64_t first = r->base + (r->anchor + first2(o2, r->s2, r->pb2)) * C;
+        if (C < 8) { /* (C is a power of two: C >= 8 fills whole vectors) */
+            for (int64_t c = 0; c < C; c++, j++) {
+                const int64_t v = r->idx[j];
+                const uint64_t t = (uint64_t)v - (uint64_t)r->base;
+                const uint64_t e = (uint64_t)v - (uint64_t)(first + c);
+                bad |= v < 0 || v >= r->limit;
+                off |= t >= (uint64_t)r->image || (e & (uint64_t)cmask) != 0;
+                r->codes[j] = (e & (uint64_t)cmask) == 0 && (e >> r->shift) < 255
+                                  ? (uint8_t)(e >> r->shift) : 255;
+            }
+            continue;
+        }
+        for (int64_t c0 = 0; c0 < C; c0 += 8, j += 8) {
+            const __m512i v = _mm512_loadu_si512(r->idx + j);
+            bad |= _mm512_cmpge_epu64_mask(v, lim); /* negative indices are huge unsigned */
+            off |= _mm512_cmpge_epu64_mask(_mm512_sub_epi64(v, vbase), vimage);
+            /* e = cells * C past the window's first cell when the channel is the lane's */
+            __m512i e = _mm512_sub_epi64(v, _mm512_add_epi64(_mm512_set1_epi64(first + c0), iota));
+            const __mmask8 chan = _mm512_test_epi64_mask(e, vcmask);
+            off |= chan;
+            /* other channel, before the window or >= 255 cells past it: code 255 (unsigned
+             * saturation), which no cell matches */
+            e = _mm512_srli_epi64(_mm512_mask_mov_epi64(e, chan, ones), (unsigned)r->shift);
+            _mm_storel_epi64((__m128i *)(void *)(r->codes + j), _mm512_cvtusepi64_epi8(e));
+        }
+    }
+    if (off) *local = 0;
+    return bad != 0;
+}
+
+/* One check: the 16 codes at codes[o..] against w (this cell's code for the candidate); the
+ * matching values are added to acc and counted in cnt. The code buffer is padded, so reading
+ * 16 codes is always in bounds. */
+#define PULL_CHECK(acc, cnt, o, vload)                                                   \
+    do {                                                                                 \
+        const __m128i c8_ = _mm_loadu_si128((const __m128i *)(const void *)(codes + (o))); \
+        const __mmask16 k_ = _mm512_cmpeq_epi32_mask(_mm512_cvtepu8_epi32(c8_), w);      \
+        acc = _mm512_mask_add_ps(acc, k_, acc, vload);                                   \
+        cnt = _mm512_mask_sub_epi32(cnt, k_, cnt, minus1);                               \
+    } while (0)
+
+/* Stores 16 finished outputs: non-temporal (whole lines get written back to back, so they
+ * combine) when streaming, in 64-byte or 16-byte pieces as the output's alignment allows. */
+TGT static inline void put16(float *p, __m512 a, int stream) {
+    if (stream == 2) {
+        _mm512_stream_ps(p, a);
+    } else if (stream == 1) {
+        _mm_stream_ps(p, _mm512_castps512_ps128(a));
+        _mm_stream_ps(p + 4, _mm512_extractf32x4_ps(a, 1));
+        _mm_stream_ps(p + 8, _mm512_extractf32x4_ps(a, 2));
+        _mm_stream_ps(p + 12, _mm512_extractf32x4_ps(a, 3));
+    } else {
+        _mm512_storeu_ps(p, a);
+    }
+}
+
+TGT int64_t dc_pool_unpool_pull_row_avx512(const dc_pool_pull_row *r) {
+    const int64_t C = r->c, s2 = r->s2, pb2 = r->pb2, k2 = r->k2, last = r->y2 - 1;
+    const float *v = r->v;
+    const uint8_t *codes = r->codes;
+    const __m512i minus1 = _mm512_set1_epi32(-1);
+    const __mmask16 tail = (__mmask16)((1u << (C % 16)) - 1u); /* lanes of a partial vector */
+    /* per lane: values that found their cell (four counters: no chain between the blocks) */
+    __m512i n0 = _mm512_setzero_si512(), n1 = n0, n2 = n0, n3 = n0;
+    int64_t cand[DC_POOL_PULL_MAX];
+    int32_t want[DC_POOL_PULL_MAX];
+    /* Pooled columns [lo, hi] whose windows [o2 * s2 - pb2, + k2) contain i2, kept up to date
+     * as i2 advances (no division per cell); hi is clipped where used. */
+    int64_t lo = 0, hi = -1;
+    for (int64_t i2 = 0; i2 < r->x2; i2++) {
+        while ((hi + 1) * s2 - pb2 <= i2) hi++;
+        while (lo * s2 - pb2 + k2 <= i2) lo++;
+        const int64_t h = hi < last ? hi : last;
+        /* Candidates in pooled memory order (rows are given in order, then columns), each
+         * with the code that names this cell in its window. */
+        int n = 0;
+        for (int64_t q = 0; q < r->nrows; q++)
+            for (int64_t o2 = lo; o2 <= h; o2++, n++) {
+                cand[n] = r->rows[q] + o2 * C;
+                want[n] = (int32_t)(r->pos + i2 - r->anchors[q] - first2(o2, s2, pb2));
+            }
+        float *out = r->out + i2 * C;
+        /* the reference starts from a zeroed output: so do the sums */
+        int64_t c0 = 0;
+        for (; c0 + 64 <= C; c0 += 64) { /* four vectors at once: independent chains */
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int q = 0; q < n; q++) {
+                const int64_t o = cand[q] + c0;
+                const __m512i w = _mm512_set1_epi32(want[q]);
+                PULL_CHECK(a0, n0, o, _mm512_loadu_ps(v + o));
+                PULL_CHECK(a1, n1, o + 16, _mm512_loadu_ps(v + o + 16));
+                PULL_CHECK(a2, n2, o + 32, _mm512_loadu_ps(v + o + 32));
+                PULL_CHECK(a3, n3, o + 48, _mm512_loadu_ps(v + o + 48));
+            }
+            put16(out + c0, a0, r->stream);
+            put16(out + c0 + 16, a1, r->stream);
+            put16(out + c0 + 32, a2, r->stream);
+            put16(out + c0 + 48, a3, r->stream);
+        }
+        for (; c0 + 16 <= C; c0 += 16) {
+            __m512 a0 = _mm512_setzero_ps();
+            for (int q = 0; q < n; q++) {
+                const int64_t o = cand[q] + c0;
+                const __m512i w = _mm512_set1_epi32(want[q]);
+                PULL_CHECK(a0, n0, o, _mm512_loadu_ps(v + o));
+            }
+            put16(out + c0, a0, r->stream);
+        }
+        if (c0 < C) { /* partial vector: only its lanes are loaded, compared or stored */
+            __m512 a0 = _mm512_setzero_ps();
+            for (int q = 0; q < n; q++) {
+                const int64_t o = cand[q] + c0;
+                const __m512i w = _mm512_set1_epi32(want[q]);
+                const __mmask16 k_ = _mm512_mask_cmpeq_epi32_mask(
+                    tail, _mm512_cvtepu8_epi32(
+                              _mm_loadu_si128((const __m128i *)(const void *)(codes + o))), w);
+                a0 = _mm512_mask_add_ps(a0, k_, a0, _mm512_maskz_loadu_ps(tail, v + o));
+                n0 = _mm512_mask_sub_epi32(n0, k_, n0, minus1);
+            }
+            _mm512_mask_storeu_ps(out + c0, tail, a0);
+        }
+    }
+    return _mm512_reduce_add_epi32(
+        _mm512_add_epi32(_mm512_add_epi32(n0, n1), _mm512_add_epi32(n2, n3)));
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int dc_pool_avx512_unused;
+#endif
