@@ -83,8 +83,8 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     off += round64((size_t)(g->ntaps * uk->mr) * sizeof(float *));
     g->off_cp = off;
     off += round64((size_t)uk->mr * sizeof(float *));
-    g->off_tap = off;
-    off += round64((size_t)g->ntaps * sizeof(int32_t));
+    g->off_tap = off; /* the identity tap list, then a tile's list of taps that read input */
+    off += round64((size_t)(2 * g->ntaps) * sizeof(int32_t));
     g->off_pad = off;
     off += round64((size_t)g->pad_floats * sizeof(float));
     g->slice = off;
@@ -171,21 +171,27 @@ static void pad_image(const imgeo *g, const float *x, int64_t n, float *D) {
 
 /* tile_pointers for padded mode: tap row t of tile row rr is D at padded position
  * (o0 * s0 + a0 * d0, o1 * s1 + a1 * d1, (o2 + rr) * s2), so the rows of a tap are equally
- * spaced: only row 0's pointer is stored (ap[t * mr]) and the kernel runs with
- * a_stride = s2 * cin. */
-static void tile_pointers_padded(const imgeo *g, const float *D, const int64_t line[4],
-                                 int mr, const float **ap) {
+ * spaced: only row 0's pointer is stored and the kernel runs with a_stride = s2 * cin. Tap
+ * rows that lie wholly in the padding rows of dims 0 and 1 would only multiply zeros and are
+ * left out (lenet_c1: 6 of 140 tap rows per image): the kept ones are listed in sel[], their
+ * pointers at ap[n * mr]. Returns their count. */
+static int32_t tile_pointers_padded(const imgeo *g, const float *D, const int64_t line[4],
+                                    int mr, const float **ap, int32_t *sel) {
     const dc_conv_problem *p = g->p;
     const int64_t cin = p->cin_g, row = g->P[2] * cin, step = p->s[2] * cin;
     const float *base = D + line[3] * step;
-    int64_t t = 0;
+    int32_t n = 0, t = 0;
     for (int64_t a0 = 0; a0 < p->k[0]; a0++) {
         const int64_t j0 = line[1] * p->s[0] + a0 * p->d[0];
+        const int in0 = (uint64_t)(j0 - p->pb[0]) < (uint64_t)p->x.sp[0];
         for (int64_t a1 = 0; a1 < p->k[1]; a1++, t++) {
             const int64_t j1 = line[2] * p->s[1] + a1 * p->d[1];
-            ap[t * mr] = base + (j0 * g->P[1] + j1) * row;
+            if (!in0 || (uint64_t)(j1 - p->pb[1]) >= (uint64_t)p->x.sp[1]) continue;
+            ap[n * mr] = base + (j0 * g->P[1] + j1) * row;
+            sel[n++] = t;
         }
     }
+    return n;
 }
 
 /* Padded mode, a tile of mm pixels that crosses output lines (never images): each row gets its
@@ -226,7 +232,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     float *S = (float *)(ws + g.off_s);
     const float **ap = (const float **)(ws + g.off_ap);
     float **cp = (float **)(ws + g.off_cp);
-    int32_t *taps = (int32_t *)(ws + g.off_tap);
+    int32_t *taps = (int32_t *)(ws + g.off_tap), *sel = taps + g.ntaps;
     float *D = (float *)(ws + g.off_pad);
     int64_t padded_n = -1; /* the image D holds */
     if (g.small) begin = 0, end = g.units;
@@ -256,12 +262,15 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         for (int64_t t = 0, mm; t < m; t += mm) {
             mm = m - t < mr ? m - t : mr;
             int64_t a_stride = 0;
+            int32_t ntaps = (int32_t)g.ntaps;
+            const int32_t *tap = taps;
             if (g.padded) {
                 const int64_t in_image = (line[1] * p->y.sp[1] + line[2]) * out2 + line[3];
                 if (mm > per_image - in_image) mm = per_image - in_image;
                 if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D);
                 if (mm <= out2 - line[3]) {
-                    tile_pointers_padded(&g, D, line, mr, ap);
+                    ntaps = tile_pointers_padded(&g, D, line, mr, ap, sel);
+                    tap = sel;
                     a_stride = p->s[2] * p->cin_g;
                 } else {
                     tile_pointers_padded_rows(&g, D, line, mm, mr, ap);
@@ -276,14 +285,14 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                 dc_ukr_args ua;
                 ua.a = ap;
                 ua.a_stride = a_stride;
-                ua.tap = taps;
+                ua.tap = tap;
                 ua.b = b + nt * g.K * NR;
                 ua.btaps = g.ntaps;
                 ua.c = cp;
                 ua.a_off = 0;
                 ua.c_off = nt * NR;
                 ua.kc = g.kc;
-                ua.ntaps = (int32_t)g.ntaps;
+                ua.ntaps = ntaps;
                 ua.mr = (int32_t)mm;
                 ua.nr = (int32_t)(cout - nt * NR < NR ? cout - nt * NR : NR);
                 ua.first = 1;
