@@ -314,7 +314,9 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 2, 5, 7, 9, 1, 4, 3, DECONV_PADDING_SAME},      /* dot1: stride 3, unequal phases */
         {1, 3, 11, 9, 16, 1, 5, 1, DECONV_PADDING_VALID},   /* dot1: stride 1, 25 taps */
         {1, 2, 5, 7, 12, 1, 3, 2, DECONV_PADDING_VALID},    /* dot1 pairs, odd width 15 */
-        {1, 2, 4, 12, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* dot1 pairs, last group 8 wide */
+        {1, 2, 4, 12, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* dot1 pairs, groups of 7 */
+        {1, 2, 4, 11, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* pairs, 7-row groups, last 8 wide */
+        {1, 1, 3, 36, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* pairs, 8-row groups, last 8 wide */
         {1, 1, 70, 70, 16, 1, 3, 2, DECONV_PADDING_SAME},   /* one channel, too big to pad */
     };
     uint64_t rng = 0xf1edull;

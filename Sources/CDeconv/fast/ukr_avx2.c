@@ -174,10 +174,12 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
         }
 }
 
-/* Sums of 8 rows (conv_dot1.c): 8 accumulators of 8 channel lanes, each x vector loaded once
- * for one FMA, then reduced together by a fixed hadd tree; lane l is row l's sum. */
-TGT static inline __m256 dot1_group(const float *const *a, const float *w, int32_t ntaps,
-                                    int64_t off, int64_t st, int64_t kc) {
+/* Sums of R (7 or 8, a constant) rows (conv_dot1.c): R accumulators of 8 channel lanes, each
+ * x vector loaded once for one FMA, then reduced together by a fixed hadd tree; lane l is row
+ * l's sum (lane 7 is 0 when R is 7). */
+TGT static inline __attribute__((always_inline)) __m256
+dot1_group(const float *const *a, const float *w, int32_t ntaps, int64_t off, int64_t st,
+           int64_t kc, const int R) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
     __m256 s3 = _mm256_setzero_ps(), s4 = _mm256_setzero_ps(), s5 = _mm256_setzero_ps();
     __m256 s6 = _mm256_setzero_ps(), s7 = _mm256_setzero_ps();
@@ -192,7 +194,7 @@ TGT static inline __m256 dot1_group(const float *const *a, const float *w, int32
             s4 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 4 * st), wv, s4);
             s5 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 5 * st), wv, s5);
             s6 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 6 * st), wv, s6);
-            s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
+            if (R == 8) s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
         }
     }
     const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
@@ -204,17 +206,22 @@ TGT static inline __m256 dot1_group(const float *const *a, const float *w, int32
 
 /* The loop over groups of 8 rows is in here: a line is often just 2 groups, and a call per
  * group cost as much as its multiply-adds. */
-TGT void dc_dot1_avx2(const dc_dot1_args *u) {
+/* The groups of one call, R rows each (the loop over groups is in here: a line is often just
+ * 2 groups, and a call per group cost as much as its multiply-adds). */
+TGT static inline __attribute__((always_inline)) void dot1_groups(const dc_dot1_args *u,
+                                                                   const int R) {
     const int64_t kc = u->kc, st = u->a_stride;
-    for (int64_t r0 = 0; r0 < u->rows; r0 += 8) {
-        const __m256 sum = dot1_group(u->a, u->w, u->ntaps, u->a_off + r0 * st, st, kc);
+    for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
+        const __m256 sum = dot1_group(u->a, u->w, u->ntaps, u->a_off + r0 * st, st, kc, R);
         if (u->a2) {
-            /* interleave with the second phase: 16 neighbouring outputs, one or two stores */
-            const __m256 sum2 = dot1_group(u->a2, u->w2, u->ntaps2, u->a_off + r0 * st, st, kc);
+            /* interleave with the second phase: 2R neighbouring outputs, one or two stores */
+            const __m256 sum2 =
+                dot1_group(u->a2, u->w2, u->ntaps2, u->a_off + r0 * st, st, kc, R);
             const __m256 lo = _mm256_unpacklo_ps(sum, sum2), hi = _mm256_unpackhi_ps(sum, sum2);
             const __m256 v0 = _mm256_permute2f128_ps(lo, hi, 0x20);
             const __m256 v1 = _mm256_permute2f128_ps(lo, hi, 0x31);
-            const int64_t left = u->rows + u->rows2 - 2 * r0;
+            int64_t left = u->rows + u->rows2 - 2 * r0;
+            if (left > 2 * R) left = 2 * R;
             float *c = u->c + 2 * r0;
             if (left >= 16) {
                 _mm256_storeu_ps(c, v0);
@@ -227,7 +234,7 @@ TGT void dc_dot1_avx2(const dc_dot1_args *u) {
             }
             continue;
         }
-        const int m = u->rows - r0 < 8 ? (int)(u->rows - r0) : 8;
+        const int m = u->rows - r0 < R ? (int)(u->rows - r0) : R;
         float *c = u->c + r0 * u->c_stride;
         if (u->c_stride == 1) {
             if (m == 8)
@@ -240,6 +247,16 @@ TGT void dc_dot1_avx2(const dc_dot1_args *u) {
         _mm256_storeu_ps(v, sum);
         for (int r = 0; r < m; r++) c[r * u->c_stride] = v[r];
     }
+}
+
+/* Groups of 8 rows, or of 7 where that covers the rows in as many groups with less waste
+ * (a 14- or 28-pixel line: 2 or 4 groups of 7 instead of 16 or 32 rows computed). */
+TGT void dc_dot1_avx2(const dc_dot1_args *u) {
+    const int64_t groups = (u->rows + 7) / 8;
+    if (groups > 0 && (u->rows + groups - 1) / groups <= 7)
+        dot1_groups(u, 7);
+    else
+        dot1_groups(u, 8);
 }
 
 #else
