@@ -6,8 +6,8 @@
  * a 3x3 kernel, padded to a 16-wide tile, so 7 of 16 lanes multiply zeros) and then gathers
  * the column entries into the output; the implicit GEMM of conv_gemm.c spends more on its row
  * pointer tables than on the multiply-adds. Here each output pixel is a dot product over its
- * taps x input channels, vectorised along the channels; 8 pixels of one output line at a time
- * share each weight vector. A transposed conv is split into sub-pixel phases as in
+ * taps x input channels, vectorised along the channels; 7 or 8 pixels of one output line at
+ * a time share each weight vector. A transposed conv is split into sub-pixel phases as in
  * conv_gemm.c, so no inserted zero is multiplied. Each image is first copied into a
  * zero-padded buffer (channels padded to a multiple of 8): every tap of every pixel then reads
  * memory at a fixed stride, with no test per pixel and no pointer table.

@@ -99,8 +99,8 @@ void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */
 #endif
 
 /** dot1 kernels (conv_dot1.c): `rows` output pixels of a single output channel, each a dot
- *  product over ntaps taps of kc input channels (kc a multiple of 8), DC_DOT1_MR pixels at a
- *  time. Row r of tap t is read at a[t] + a_off + r * a_stride, the tap's weights at
+ *  product over ntaps taps of kc input channels (kc a multiple of 8), in groups of at most
+ *  DC_DOT1_MR pixels. Row r of tap t is read at a[t] + a_off + r * a_stride, the tap's weights at
  *  w + t * kc; the sum of row r goes to c[r * c_stride]. The last group of DC_DOT1_MR rows is
  *  read whole (rows up to the next multiple of DC_DOT1_MR must be readable) but only `rows`
  *  are stored; ntaps may be 0 (the sums are 0).
