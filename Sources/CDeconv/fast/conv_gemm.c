@@ -457,18 +457,54 @@ static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_
                                      dc_ukr_gemm_neon};
 GEMM_RUNS(neon, UKR_GEMM_NEON)
 #endif
+
+/* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
+ * kernel under the implicit GEMM): the stateless run function and the name plans report. */
+enum { LEVEL_DOT = 4, LEVEL_KINDS = 5 };
+typedef struct level {
+    const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col, im2col); the dot kernel */
+    dc_dot1_fn dot1;
+    dc_conv_kernel_fn run[LEVEL_KINDS];
+    const char *name[LEVEL_KINDS];
+} level;
+
+static const level LEVEL_PORTABLE = {
+    &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, dc_dot1_portable,
+    {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable,
+     run_dot_portable},
+    {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
+     "fast-dot-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
+static const level LEVEL_AVX2 = {
+    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, dc_dot1_avx2,
+    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2},
+    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2"}};
+/* Only a wider GEMM kernel: the AVX-512 level runs AVX2's dot kernels. */
+static const level LEVEL_AVX512_GEMM = {
+    &UKR_GEMM_AVX512, NULL, NULL,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512, NULL, NULL},
+    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, NULL}};
+#endif
+#if defined(__aarch64__)
+/* AArch64 has no dot kernels of its own yet: the portable ones. */
+static const level LEVEL_NEON = {
+    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, dc_dot1_portable,
+    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, run_dot_portable},
+    {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable",
+     "fast-dot-portable"}};
+#endif
+
 /* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
 static int fits_wide(int64_t n) {
     const int64_t w32 = (n + 31) / 32 * 32, w16 = (n + 15) / 16 * 16;
     return w32 == w16 || (w32 - n) * 8 <= n;
 }
-#endif
 
-/* The micro-kernel (and its stateless run function) for p at the current ISA level, or 0
- * when no fast kernel claims p. *mode tells which driver runs it (DC_FAST_MODE_*). */
+/* The micro-kernel (and its stateless run function, and the level's dot1 kernel) for p at
+ * the current ISA level, or 0 when no fast kernel claims p. *mode tells which driver runs it
+ * (DC_FAST_MODE_*). */
 static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
-                         const char **name, int *mode) {
+                         const char **name, int *mode, dc_dot1_fn *dot1) {
     *mode = DC_FAST_MODE_GEMM;
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
@@ -480,106 +516,36 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         return 0;
     const int isa = dc_fast_isa();
     if (isa == DC_FAST_OFF) return 0;
+    const level *L = &LEVEL_PORTABLE, *wide = NULL;
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) {
-        /* The AVX-512 level runs its 32-wide GEMM kernel where 32-column tiles waste no more
-         * than 16-column ones would (few columns stay on the AVX2 kernel) and the AVX2
-         * kernels for the rest. */
-        const int64_t kvol_cout = kvol * p->cout_g;
-        const int wide = isa == DC_ISA_AVX512;
-        if (dc_fast_im2col_claims(p, &UKR_GEMM_AVX2)) {
-            const int w = wide && fits_wide(p->cout_g);
-            *mode = DC_FAST_MODE_IM2COL;
-            *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
-            *run = w ? run_im2col_avx512 : run_im2col_avx2;
-            *name = w ? "fast-im2col-avx512" : "fast-im2col-avx2";
-            return 1;
-        }
-        if (dc_fast_dot1_claims(p)) {
-            *mode = DC_FAST_MODE_DOT1;
-            *uk = &UKR_DOT_AVX2;
-            *run = run_dot1_avx2;
-            *name = "fast-dot1-avx2";
-            return 1;
-        }
-        if (dc_fast_col_claims(p, &UKR_GEMM_AVX2)) {
-            const int w = wide && fits_wide(kvol_cout);
-            *mode = DC_FAST_MODE_COL;
-            *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
-            *run = w ? run_col_avx512 : run_col_avx2;
-            *name = w ? "fast-col-avx512" : "fast-col-avx2";
-            return 1;
-        }
-        if (p->cout_g <= DC_AVX2_DOT_NR) {
-            *uk = &UKR_DOT_AVX2;
-            *run = run_dot_avx2;
-            *name = "fast-dot-avx2";
-            return 1;
-        }
-        const int w = wide && fits_wide(p->cout_g);
-        *uk = w ? &UKR_GEMM_AVX512 : &UKR_GEMM_AVX2;
-        *run = w ? run_gemm_avx512 : run_gemm_avx2;
-        *name = w ? "fast-gemm-avx512" : "fast-gemm-avx2";
-        return 1;
-    }
+    if (isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) L = &LEVEL_AVX2;
+    if (isa == DC_ISA_AVX512) wide = &LEVEL_AVX512_GEMM;
 #endif
 #if defined(__aarch64__)
-    if (isa == DC_ISA_NEON) {
-        if (dc_fast_im2col_claims(p, &UKR_GEMM_NEON)) {
-            *mode = DC_FAST_MODE_IM2COL;
-            *uk = &UKR_GEMM_NEON;
-            *run = run_im2col_neon;
-            *name = "fast-im2col-neon";
-            return 1;
-        }
-        if (dc_fast_dot1_claims(p)) {
-            *mode = DC_FAST_MODE_DOT1;
-            *uk = &UKR_DOT_PORTABLE;
-            *run = run_dot1_portable;
-            *name = "fast-dot1-portable";
-            return 1;
-        }
-        if (dc_fast_col_claims(p, &UKR_GEMM_NEON)) {
-            *mode = DC_FAST_MODE_COL;
-            *uk = &UKR_GEMM_NEON;
-            *run = run_col_neon;
-            *name = "fast-col-neon";
-            return 1;
-        }
-        if (p->cout_g > DC_PORTABLE_DOT_NR) {
-            *uk = &UKR_GEMM_NEON;
-            *run = run_gemm_neon;
-            *name = "fast-gemm-neon";
-            return 1;
-        }
-        /* 1..4 output channels: the portable dot kernel below */
-    }
+    if (isa == DC_ISA_NEON) L = &LEVEL_NEON;
 #endif
-    if (dc_fast_im2col_claims(p, &UKR_GEMM_PORTABLE)) {
-        *mode = DC_FAST_MODE_IM2COL;
-        *uk = &UKR_GEMM_PORTABLE;
-        *run = run_im2col_portable;
-        *name = "fast-im2col-portable";
-        return 1;
-    }
-    if (dc_fast_dot1_claims(p)) {
-        *mode = DC_FAST_MODE_DOT1;
-        *uk = &UKR_DOT_PORTABLE;
-        *run = run_dot1_portable;
-        *name = "fast-dot1-portable";
-        return 1;
-    }
-    if (dc_fast_col_claims(p, &UKR_GEMM_PORTABLE)) {
-        *mode = DC_FAST_MODE_COL;
-        *uk = &UKR_GEMM_PORTABLE;
-        *run = run_col_portable;
-        *name = "fast-col-portable";
-        return 1;
-    }
-    const int dot = p->cout_g <= DC_PORTABLE_DOT_NR;
-    *uk = dot ? &UKR_DOT_PORTABLE : &UKR_GEMM_PORTABLE;
-    *run = dot ? run_dot_portable : run_gemm_portable;
-    *name = dot ? "fast-dot-portable" : "fast-gemm-portable";
+    /* The drivers in order of preference; cols: the GEMM's columns. */
+    int k;
+    int64_t cols = p->cout_g;
+    if (dc_fast_im2col_claims(p, L->gemm))
+        k = DC_FAST_MODE_IM2COL;
+    else if (dc_fast_dot1_claims(p))
+        k = DC_FAST_MODE_DOT1;
+    else if (dc_fast_col_claims(p, L->gemm))
+        k = DC_FAST_MODE_COL, cols = kvol * p->cout_g;
+    else if (p->cout_g <= L->dot->nr)
+        k = LEVEL_DOT;
+    else
+        k = DC_FAST_MODE_GEMM;
+    /* The AVX-512 level runs its 32-wide GEMM kernel where 32-column tiles waste no more than
+     * 16-column ones would (few columns stay on the AVX2 kernel). */
+    const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1;
+    const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
+    *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k;
+    *uk = dotk ? L->dot : use->gemm;
+    *run = use->run[k];
+    *name = use->name[k];
+    *dot1 = L->dot1;
     return 1;
 }
 
@@ -594,21 +560,13 @@ static void mode_sizes(int mode, const dc_conv_problem *p, const dc_ukr *uk, int
         dc_fast_dot1_sizes(p, packed, num_threads, units, ws, floats);
 }
 
-/* The dot1 kernel of the level whose dot kernel select_kernel chose (uk in DOT1 mode). */
-static dc_dot1_fn dot1_kernel(const dc_ukr *uk) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (uk->fn == dc_ukr_dot_avx2) return dc_dot1_avx2;
-#endif
-    (void)uk;
-    return dc_dot1_portable;
-}
-
 int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
     const char *name;
     int mode;
-    if (!select_kernel(p, &uk, &run, &name, &mode)) return 0;
+    dc_dot1_fn dot1;
+    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1)) return 0;
     if (num_threads < 1) num_threads = 1;
     plan->name = name;
     plan->run = run;
@@ -632,8 +590,9 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     dc_conv_kernel_fn run;
     const char *name;
     int mode;
+    dc_dot1_fn dot1;
     memset(fp, 0, sizeof *fp);
-    if (!select_kernel(p, &uk, &run, &name, &mode)) return 0;
+    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1)) return 0;
     if (mode != DC_FAST_MODE_GEMM) {
         int64_t units, floats;
         size_t ws;
@@ -648,7 +607,7 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
             dc_fast_im2col_pack_b(p, uk, w, fp->w);
         else
             dc_fast_dot1_pack_b(p, w, fp->w);
-        fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1_kernel(uk) : NULL;
+        fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1 : NULL;
         fp->uk = *uk;
         fp->name = name;
         fp->mode = mode;
