@@ -25,6 +25,7 @@
 #define D1_SMALL_MACS 200000
 #define MAX_PHASE_STRIDE_D1 16                /* as conv_gemm.c's select_kernel allows */
 #define D1_MAX_K 16                           /* per dim: tap lists live on the stack */
+#define D1_MAX_TAPS 512                       /* per kernel, as conv_gemm.c allows */
 
 typedef struct d1geo {
     const dc_conv_problem *p;
@@ -75,6 +76,7 @@ int dc_fast_dot1_claims(const dc_conv_problem *p) {
     if (p->cin_g < D1_MIN_CIN || p->cin_g > D1_PAD_MAX_FLOATS) return 0;
     for (int j = 0; j < 3; j++)
         if (p->k[j] > D1_MAX_K) return 0;
+    if (p->k[0] * p->k[1] * p->k[2] > D1_MAX_TAPS) return 0;
     /* the padded image and its slack must fit the budget (all in double: pads, strides and
      * dilations can be huge) */
     double floats = (double)((p->cin_g + 7) & ~(int64_t)7);
@@ -123,24 +125,36 @@ static void d1geo_init(const dc_conv_problem *p, int packed, d1geo *g) {
     g->slice = off;
 }
 
-/* The taps of every phase, phase after phase: rel[tstart[ph] .. tstart[ph + 1]), each the
- * offset in the padded image from a line's first input pixel (at its q0, q1) to the pixel
- * the tap reads for the line's first output. */
-static void phase_tap_lists(const d1geo *g, int64_t *rel, int64_t *tstart) {
+/* The taps of phase ph in the order the run reads them (dim 2 innermost), written from
+ * index n on: the weight offset of each tap's kernel position (wofs) and the offset in the
+ * padded image from a line's first input pixel (at its q0, q1) to the pixel the tap reads for
+ * the line's first output (rel); either may be NULL. Returns the index after the last. */
+static int64_t phase_list(const d1geo *g, int64_t ph, int64_t n, int64_t *wofs, int64_t *rel) {
     const dc_conv_problem *p = g->p;
     int64_t as[3][D1_MAX_K], offs[3][D1_MAX_K], cnt[3];
     const int64_t row2 = g->P[2] * g->cinp, plane = g->P[1] * row2;
-    int64_t n = 0;
-    for (int64_t ph = 0; ph < g->nphase; ph++) {
-        const int64_t r[3] = {ph / (g->ps[1] * g->ps[2]), (ph / g->ps[2]) % g->ps[1],
-                              ph % g->ps[2]};
-        tstart[ph] = n;
-        for (int j = 0; j < 3; j++) cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
-        for (int64_t t0 = 0; t0 < cnt[0]; t0++)
-            for (int64_t t1 = 0; t1 < cnt[1]; t1++)
-                for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++)
+    const int64_t r[3] = {ph / (g->ps[1] * g->ps[2]), (ph / g->ps[2]) % g->ps[1],
+                          ph % g->ps[2]};
+    for (int j = 0; j < 3; j++) cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
+    for (int64_t t0 = 0; t0 < cnt[0]; t0++)
+        for (int64_t t1 = 0; t1 < cnt[1]; t1++)
+            for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++) {
+                if (wofs)
+                    wofs[n] = as[0][t0] * p->w_stride_k[0] + as[1][t1] * p->w_stride_k[1] +
+                              as[2][t2] * p->w_stride_k[2];
+                if (rel)
                     rel[n] = offs[0][t0] * plane + offs[1][t1] * row2 +
                              (offs[2][t2] + g->lo[2]) * g->cinp;
+            }
+    return n;
+}
+
+/* Every phase's taps, phase after phase: rel[tstart[ph] .. tstart[ph + 1]). */
+static void phase_tap_lists(const d1geo *g, int64_t *rel, int64_t *tstart) {
+    int64_t n = 0;
+    for (int64_t ph = 0; ph < g->nphase; ph++) {
+        tstart[ph] = n;
+        n = phase_list(g, ph, n, NULL, rel);
     }
     tstart[g->nphase] = n;
 }
@@ -148,22 +162,17 @@ static void phase_tap_lists(const d1geo *g, int64_t *rel, int64_t *tstart) {
 void dc_fast_dot1_pack_b(const dc_conv_problem *p, const float *w, float *dst) {
     d1geo g;
     d1geo_init(p, 1, &g);
-    /* phase by phase, in the order the run reads them: [phase][tap][cinp] */
-    int64_t as[3][D1_MAX_K], offs[3][D1_MAX_K], cnt[3], n = 0;
+    /* phase by phase, in the order the run reads them: [phase][tap][cinp]; one output
+     * channel, so a tap's cin weights are contiguous in both TF filter layouts */
+    int64_t wofs[D1_MAX_TAPS]; /* a phase has at most all the kernel's taps */
+    int64_t n = 0;
     for (int64_t ph = 0; ph < g.nphase; ph++) {
-        const int64_t r[3] = {ph / (g.ps[1] * g.ps[2]), (ph / g.ps[2]) % g.ps[1], ph % g.ps[2]};
-        for (int j = 0; j < 3; j++) cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
-        for (int64_t t0 = 0; t0 < cnt[0]; t0++)
-            for (int64_t t1 = 0; t1 < cnt[1]; t1++)
-                for (int64_t t2 = 0; t2 < cnt[2]; t2++, n++) {
-                    /* one output channel: the tap's cin weights are contiguous in both TF
-                     * filter layouts */
-                    const float *s = w + as[0][t0] * p->w_stride_k[0] +
-                                     as[1][t1] * p->w_stride_k[1] + as[2][t2] * p->w_stride_k[2];
-                    float *d = dst + n * g.cinp;
-                    memcpy(d, s, (size_t)p->cin_g * sizeof(float));
-                    for (int64_t c = p->cin_g; c < g.cinp; c++) d[c] = 0.0f;
-                }
+        const int64_t n1 = phase_list(&g, ph, 0, wofs, NULL);
+        for (int64_t t = 0; t < n1; t++, n++) {
+            float *d = dst + n * g.cinp;
+            memcpy(d, w + wofs[t], (size_t)p->cin_g * sizeof(float));
+            for (int64_t c = p->cin_g; c < g.cinp; c++) d[c] = 0.0f;
+        }
     }
 }
 
