@@ -33,6 +33,10 @@ static int pick(const char *name, dc_ukr_fn *fn, int *mr, int *nr) {
         *fn = dc_ukr_gemm_avx512, *mr = DC_AVX512_GEMM_MR, *nr = DC_AVX512_GEMM_NR;
         return 1;
     }
+    if (strcmp(name, "avx512-tall") == 0 && dc_fast_isa_supported(DC_ISA_AVX512)) {
+        *fn = dc_ukr_gemm_avx512_tall, *mr = DC_AVX512_TALL_MR, *nr = DC_AVX512_GEMM_NR;
+        return 1;
+    }
 #endif
 #if defined(__aarch64__)
     if (strcmp(name, "neon") == 0) {
@@ -54,7 +58,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--kc N] [--ntaps T] [--isa portable|avx2|avx512|neon]\n",
+            fprintf(stderr, "usage: %s [--kc N] [--ntaps T] [--isa portable|avx2|avx512|avx512-tall|neon]\n",
                     argv[0]);
             return 2;
         }

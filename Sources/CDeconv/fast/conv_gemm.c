@@ -410,15 +410,17 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     }
 }
 
-/* The stateless run functions of one GEMM micro-kernel under each driver (implicit GEMM,
- * col, im2col), and of a DOT kernel under the implicit GEMM. */
+/* The stateless run functions of a GEMM micro-kernel under the implicit GEMM and conv_col
+ * (GEMM_RUNS) and under conv_im2col (IM2COL_RUN: the AVX-512 level runs a taller tile
+ * there), and of a DOT kernel under the implicit GEMM. */
 #define GEMM_RUNS(sfx, UK)                                                                    \
     static void run_gemm_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {      \
         fast_run(a, b, e, t, &UK, NULL);                                                      \
     }                                                                                         \
     static void run_col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
         dc_fast_col_run(a, b, e, t, &UK, NULL);                                               \
-    }                                                                                         \
+    }
+#define IM2COL_RUN(sfx, UK)                                                                   \
     static void run_im2col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {    \
         dc_fast_im2col_run(a, b, e, t, &UK, NULL);                                            \
     }
@@ -432,6 +434,7 @@ static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PO
 static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
                                         dc_ukr_dot_portable};
 GEMM_RUNS(portable, UKR_GEMM_PORTABLE)
+IM2COL_RUN(portable, UKR_GEMM_PORTABLE)
 DOT_RUN(portable, UKR_DOT_PORTABLE)
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
@@ -440,9 +443,13 @@ static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
                                    dc_ukr_dot_avx2};
 static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
                                        dc_ukr_gemm_avx512};
+static const dc_ukr UKR_GEMM_AVX512_TALL = {DC_UKR_GEMM, DC_AVX512_TALL_MR, DC_AVX512_GEMM_NR,
+                                            dc_ukr_gemm_avx512_tall};
 GEMM_RUNS(avx2, UKR_GEMM_AVX2)
+IM2COL_RUN(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
+IM2COL_RUN(avx512_tall, UKR_GEMM_AVX512_TALL)
 #endif
 static void run_dot1_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_dot1_run(a, b, e, t, dc_dot1_portable, NULL);
@@ -456,39 +463,41 @@ static void run_dot1_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
                                      dc_ukr_gemm_neon};
 GEMM_RUNS(neon, UKR_GEMM_NEON)
+IM2COL_RUN(neon, UKR_GEMM_NEON)
 #endif
 
 /* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
  * kernel under the implicit GEMM): the stateless run function and the name plans report. */
 enum { LEVEL_DOT = 4, LEVEL_KINDS = 5 };
 typedef struct level {
-    const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col, im2col); the dot kernel */
+    const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
+    const dc_ukr *im2col;     /* the GEMM kernel under im2col */
     dc_dot1_fn dot1;
     dc_conv_kernel_fn run[LEVEL_KINDS];
     const char *name[LEVEL_KINDS];
 } level;
 
 static const level LEVEL_PORTABLE = {
-    &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, dc_dot1_portable,
+    &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, &UKR_GEMM_PORTABLE, dc_dot1_portable,
     {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable,
      run_dot_portable},
     {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
      "fast-dot-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
-    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, dc_dot1_avx2,
+    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2,
     {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2},
     {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2"}};
 /* Only a wider GEMM kernel: the AVX-512 level runs AVX2's dot kernels. */
 static const level LEVEL_AVX512_GEMM = {
-    &UKR_GEMM_AVX512, NULL, NULL,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512, NULL, NULL},
+    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, NULL},
     {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, NULL}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
 static const level LEVEL_NEON = {
-    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, dc_dot1_portable,
+    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable,
     {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, run_dot_portable},
     {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable",
      "fast-dot-portable"}};
@@ -542,7 +551,7 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1;
     const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k;
-    *uk = dotk ? L->dot : use->gemm;
+    *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];
     *name = use->name[k];
     *dot1 = L->dot1;

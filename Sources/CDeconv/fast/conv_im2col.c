@@ -56,7 +56,13 @@ static void imgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, i
     g->kc = p->k[2] * p->cin_g;
     g->ntaps = p->k[0] * p->k[1];
     g->rows = p->y.n * p->y.sp[0] * p->y.sp[1] * p->y.sp[2];
-    g->block = IM_BLOCK_ROWS - IM_BLOCK_ROWS % uk->mr;
+    /* Blocks of whole output lines when lines are whole tiles (no tile then crosses a
+     * line: every tile reads its tap rows at equal spacing), else of whole tiles. */
+    const int64_t out2 = p->y.sp[2];
+    if (out2 % uk->mr == 0 && out2 <= IM_BLOCK_ROWS)
+        g->block = IM_BLOCK_ROWS - IM_BLOCK_ROWS % out2;
+    else
+        g->block = IM_BLOCK_ROWS - IM_BLOCK_ROWS % uk->mr;
     g->units = (g->rows + g->block - 1) / g->block;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
     g->small = (double)g->rows * (double)g->K * (double)p->cout_g < IM_SMALL_MACS;

@@ -91,6 +91,8 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
 #define DC_AVX512_GEMM_MR 8
 #define DC_AVX512_GEMM_NR 32
+void dc_ukr_gemm_avx512_tall(const dc_ukr_args *u); /* 14 x 32 (conv_im2col) */
+#define DC_AVX512_TALL_MR 14
 #endif
 #if defined(__aarch64__)
 void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */

@@ -1,0 +1,145 @@
+/* test_ukr.c - every GEMM micro-kernel of the levels this CPU runs, called directly on its
+ * contract (fast.h, dc_ukr_args): any mr x nr tile up to MR x NR, taps picked from b through
+ * tap[], row pointers or a_stride, a_off, c_off, first = 1 (start from zero) or 0 (add to C).
+ * The drivers only reach some of these combinations (conv_im2col never adds to C), so each
+ * kernel is checked here against a scalar chain of the same multiply-adds in the same order:
+ * bit for bit for the FMA kernels, within rounding for the portable one (separate multiply
+ * and add); and nothing outside the tile may be written. */
+#include "harness.h"
+
+#include "fast/fast.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kernel {
+    const char *name;
+    int isa, mr, nr, fused; /* fused: one FMA per product, so exact against fmaf */
+    dc_ukr_fn fn;
+} kernel;
+
+static const kernel KERNELS[] = {
+    {"portable 4x8", DC_ISA_PORTABLE, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR, 0,
+     dc_ukr_gemm_portable},
+#if defined(__x86_64__) || defined(__i386__)
+    {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2},
+    {"avx512 8x32", DC_ISA_AVX512, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR, 1, dc_ukr_gemm_avx512},
+    {"avx512 14x32", DC_ISA_AVX512, DC_AVX512_TALL_MR, DC_AVX512_GEMM_NR, 1,
+     dc_ukr_gemm_avx512_tall},
+#endif
+#if defined(__aarch64__)
+    {"neon 6x16", DC_ISA_NEON, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR, 1, dc_ukr_gemm_neon},
+#endif
+};
+
+#define MAX_MR 16
+#define MAX_NR 32
+#define MAX_TAPS 6
+#define MAX_KC 40
+#define GUARD 8 /* poisoned floats on each side of a C row */
+
+/* One random call of kernel K; returns 1 when it matched. */
+static int one_call(const kernel *K, uint64_t *rng, int idx) {
+    const int MR = K->mr, NR = K->nr;
+    const int mr = (int)th_rand_int(rng, 1, MR), nr = (int)th_rand_int(rng, 1, NR);
+    const int32_t ntaps = (int32_t)th_rand_int(rng, 0, MAX_TAPS);
+    const int64_t btaps = ntaps + th_rand_int(rng, 0, 2), kc = th_rand_int(rng, 1, MAX_KC);
+    const int64_t a_off = th_rand_int(rng, 0, 3), c_off = th_rand_int(rng, 0, 5);
+    const int strided = (int)th_rand_int(rng, 0, 1), first = (int)th_rand_int(rng, 0, 1);
+    /* A: one row of a_off + kc floats per (tap, tile row), rows equally spaced when strided. */
+    const int64_t a_stride = strided ? a_off + kc + th_rand_int(rng, 0, 3) : 0;
+    const int64_t row_floats = a_off + kc + 3;
+    float *A = malloc((size_t)(MAX_TAPS * MR * row_floats) * sizeof(float));
+    float *B = malloc((size_t)((btaps > 0 ? btaps : 1) * kc * NR) * sizeof(float));
+    float *C = malloc((size_t)(MR * (c_off + NR + 2 * GUARD)) * sizeof(float));
+    float *want = malloc((size_t)(MR * NR) * sizeof(float));
+    const float *ap[MAX_TAPS * MAX_MR];
+    float *cp[MAX_MR];
+    int32_t tap[MAX_TAPS];
+    for (int64_t i = 0; i < MAX_TAPS * MR * row_floats; i++) A[i] = th_rand_float(rng);
+    for (int64_t i = 0; i < btaps * kc * NR; i++) B[i] = th_rand_float(rng);
+    const int64_t cw = c_off + NR + 2 * GUARD;
+    th_poison(C, MR * cw);
+    for (int32_t t = 0; t < ntaps; t++) {
+        tap[t] = (int32_t)th_rand_int(rng, 0, btaps - 1);
+        for (int r = 0; r < MR; r++)
+            ap[t * MR + r] = A + (int64_t)t * MR * row_floats + (strided ? 0 : r * row_floats);
+    }
+    for (int r = 0; r < MR; r++) cp[r] = C + r * cw + GUARD;
+    if (!first)
+        for (int r = 0; r < mr; r++)
+            for (int j = 0; j < nr; j++) cp[r][c_off + j] = th_rand_float(rng);
+    /* The expected tile: per element, taps in order, channels in order, one fmaf each. */
+    const double scale = 1.0 + (double)ntaps * (double)kc; /* |a|, |b|, |c| <= 1 */
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float acc = first ? 0.0f : cp[r][c_off + j];
+            for (int32_t t = 0; t < ntaps; t++) {
+                const float *a = strided ? ap[t * MR] + a_off + r * a_stride : ap[t * MR + r] + a_off;
+                const float *b = B + (int64_t)tap[t] * kc * NR + j;
+                for (int64_t k = 0; k < kc; k++) acc = fmaf(a[k], b[k * NR], acc);
+            }
+            want[r * NR + j] = acc;
+        }
+    dc_ukr_args u;
+    u.a = ap;
+    u.a_stride = a_stride;
+    u.tap = tap;
+    u.b = B;
+    u.btaps = btaps;
+    u.c = cp;
+    u.a_off = a_off;
+    u.c_off = c_off;
+    u.kc = kc;
+    u.ntaps = ntaps;
+    u.mr = mr;
+    u.nr = nr;
+    u.first = first;
+    K->fn(&u);
+    /* The first element that differs, or that was written outside the tile. */
+    int bad_r = -1;
+    int64_t bad_j = 0;
+    for (int r = 0; r < MR && bad_r < 0; r++)
+        for (int64_t j = -GUARD; j < c_off + NR + GUARD && bad_r < 0; j++) {
+            const float got = cp[r][j];
+            int good;
+            if (r < mr && j >= c_off && j < c_off + nr) {
+                const float w = want[r * NR + (j - c_off)];
+                good = K->fused ? memcmp(&got, &w, sizeof got) == 0
+                                : fabs((double)got - (double)w) <= 1e-6 * scale;
+            } else {
+                good = th_is_poisoned(&got, 1);
+            }
+            if (!good) bad_r = r, bad_j = j;
+        }
+    const int in_tile = bad_r >= 0 && bad_r < mr && bad_j >= c_off && bad_j < c_off + nr;
+    const int ok = CHECK(bad_r < 0,
+                         "%s call %d (mr %d nr %d ntaps %d kc %lld a_stride %lld a_off %lld "
+                         "c_off %lld first %d): C[%d][%lld] = %.9g, %s %.9g",
+                         K->name, idx, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
+                         (long long)a_off, (long long)c_off, first, bad_r,
+                         (long long)(bad_j - c_off), bad_r >= 0 ? (double)cp[bad_r][bad_j] : 0.0,
+                         in_tile ? "want" : "outside the tile, where it held poison",
+                         in_tile ? (double)want[bad_r * NR + (bad_j - c_off)] : 0.0);
+    free(A);
+    free(B);
+    free(C);
+    free(want);
+    return ok;
+}
+
+void suite_ukr(void) {
+    uint64_t rng = 0x0c0ffee5ull;
+    for (size_t i = 0; i < sizeof KERNELS / sizeof KERNELS[0]; i++) {
+        const kernel *K = &KERNELS[i];
+        if (!dc_fast_isa_supported(K->isa)) {
+            /* Not a skip: the level does not exist on this CPU, and the runner says so. */
+            printf("suite_ukr: this CPU does not run the %s kernel; not tested here\n", K->name);
+            continue;
+        }
+        CHECK(K->mr <= MAX_MR && K->nr <= MAX_NR, "%s: tile larger than the test's", K->name);
+        for (int call = 0; call < 400; call++)
+            if (!one_call(K, &rng, call)) break;
+    }
+}
