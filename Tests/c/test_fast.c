@@ -150,14 +150,25 @@ static int fast_plan(const fcase *c, dc_conv_problem *pr, dc_conv_plan *plan) {
            dc_fast_conv_plan(pr, 1, plan);
 }
 
+#define DN_TALLY 5
 /* Cases each level ran through conv_dot1.c (one output channel), with a partial last group
  * of 8 pixels, and split into row bands (fewer than 4 images). */
 static int g_dot1[DC_ISA_COUNT], g_dot1_tail[DC_ISA_COUNT], g_dot1_bands[DC_ISA_COUNT];
+/* The same for the dotn kernel (2..4 output channels, AVX-512 level), per channel count. */
+static int g_dotn[DN_TALLY], g_dotn_tail, g_dotn_bands;
 
 static void tally_dot1(const fcase *c, int isa) {
     dc_conv_problem pr;
     dc_conv_plan plan;
-    if (!fast_plan(c, &pr, &plan) || strncmp(plan.name, "fast-dot1-", 10) != 0) return;
+    if (!fast_plan(c, &pr, &plan)) return;
+    if (strncmp(plan.name, "fast-dotn-", 10) == 0) {
+        const int64_t nq2 = pr.transposed ? pr.y.sp[2] / pr.s[2] : pr.y.sp[2];
+        g_dotn[pr.cout_g < DN_TALLY ? pr.cout_g : 0]++;
+        g_dotn_tail += nq2 % (pr.cout_g == 4 ? 6 : 8) != 0;
+        g_dotn_bands += pr.y.n < 4 && pr.y.sp[1] > 1;
+        return;
+    }
+    if (strncmp(plan.name, "fast-dot1-", 10) != 0) return;
     g_dot1[isa]++;
     const int64_t nq2 = pr.transposed ? pr.y.sp[2] / pr.s[2] : pr.y.sp[2];
     g_dot1_tail[isa] += nq2 % DC_DOT1_MR != 0;
@@ -220,7 +231,9 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         CHECK(run_case(c, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
         CHECK(run_case(c, NULL, o0) == DECONV_OK, "%s: NULL context failed", what);
         int64_t at = 0;
-        if (!CHECK(close_to_ref(c, o1, &at), "%s [%s]: y[%lld] = %.9g, reference %.9g", what,
+        /* apart from the CHECK: its arguments (at) may be read before its condition runs */
+        const int close = close_to_ref(c, o1, &at);
+        if (!CHECK(close, "%s [%s]: y[%lld] = %.9g, reference %.9g", what,
                    dc_fast_isa_name(isa), (long long)at, (double)o1[at], (double)c->ref[at]))
             break;
         CHECK(memcmp(o1, o3, (size_t)c->yn * sizeof(float)) == 0,
@@ -324,6 +337,11 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 2, 4, 11, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* pairs, 7-row groups, last 8 wide */
         {1, 1, 3, 36, 8, 1, 3, 2, DECONV_PADDING_SAME},     /* pairs, 8-row groups, last 8 wide */
         {1, 1, 70, 70, 16, 1, 3, 2, DECONV_PADDING_SAME},   /* one channel, too big to pad */
+        {0, 2, 9, 8, 24, 2, 3, 2, DECONV_PADDING_VALID},    /* dotn: conv, padded channels */
+        {1, 2, 5, 7, 16, 4, 4, 3, DECONV_PADDING_SAME},     /* dotn: 4 channels, stride 3 */
+        {1, 3, 11, 9, 32, 3, 5, 1, DECONV_PADDING_VALID},   /* dotn: stride 1, 25 taps */
+        {1, 1, 9, 13, 48, 2, 3, 2, DECONV_PADDING_SAME},    /* dotn: bands, partial groups */
+        {1, 1, 70, 70, 64, 2, 3, 2, DECONV_PADDING_SAME},   /* 2 channels, too big to pad */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -388,6 +406,8 @@ void suite_fast(void) {
     CHECK(dc_fast_isa_supported(DC_ISA_PORTABLE), "the portable level always exists");
     CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
     g_cases = g_fast_claimed = 0;
+    memset(g_dotn, 0, sizeof g_dotn);
+    g_dotn_tail = g_dotn_bands = 0;
     fixed_cases(ctx1, ctx3);
     random_cases(ctx1, ctx3);
     workspace_cases(ctx3);
@@ -403,6 +423,11 @@ void suite_fast(void) {
 #if defined(__x86_64__) || defined(__i386__)
     /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */
     if (dc_fast_isa_supported(DC_ISA_AVX512)) {
+        CHECK(g_dotn[2] >= 8 && g_dotn[3] >= 8 && g_dotn[4] >= 8 && g_dotn_tail >= 10 &&
+                  g_dotn_bands >= 5 && g_dotn[0] == 0,
+              "dotn too little exercised: %d, %d, %d cases with 2, 3, 4 output channels, %d "
+              "with a partial group, %d in bands, %d with other counts",
+              g_dotn[2], g_dotn[3], g_dotn[4], g_dotn_tail, g_dotn_bands, g_dotn[0]);
         CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 5 && t->tail >= 10 &&
                   t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "

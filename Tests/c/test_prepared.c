@@ -211,6 +211,14 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "dcgan4-like, several column bands");
     free_case(&c);
+    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 8, 64, 3, 1, 5, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+        check_equal(&c, ctx1, ctx3, "dcgan4-like, 64 input channels (dotn)");
+    free_case(&c);
+    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 24, 4, 1, 3, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH))
+        check_equal(&c, ctx1, ctx3, "conv to four output channels, padded channels (dotn)");
+    free_case(&c);
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 3, 20, 2, 20, 1, 5, 2, 1,
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
         check_equal(&c, ctx1, ctx3, "im2col, several row blocks");

@@ -458,6 +458,9 @@ static void run_dot1_portable(const dc_conv_args *a, int64_t b, int64_t e, int32
 static void run_dot1_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_dot1_run(a, b, e, t, dc_dot1_avx2, NULL);
 }
+static void run_dotn_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_dot1_run(a, b, e, t, dc_dotn_avx512, NULL);
+}
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
@@ -472,7 +475,7 @@ enum { LEVEL_DOT = 4, LEVEL_KINDS = 5 };
 typedef struct level {
     const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
     const dc_ukr *im2col;     /* the GEMM kernel under im2col */
-    dc_dot1_fn dot1;
+    dc_dot1_fn dot1;          /* conv_dot1.c's kernel: dot1 (one output channel) or dotn */
     dc_conv_kernel_fn run[LEVEL_KINDS];
     const char *name[LEVEL_KINDS];
 } level;
@@ -488,11 +491,12 @@ static const level LEVEL_AVX2 = {
     &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2,
     {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2},
     {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2"}};
-/* Only a wider GEMM kernel: the AVX-512 level runs AVX2's dot kernels. */
+/* Wider GEMM kernels, and dotn for 2..4 output channels under conv_dot1.c; the AVX-512 level
+ * runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
-    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, NULL},
-    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, NULL}};
+    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, dc_dotn_avx512,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, run_dotn_avx512, NULL},
+    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", "fast-dotn-avx512", NULL}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
@@ -538,7 +542,7 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     int64_t cols = p->cout_g;
     if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
-    else if (dc_fast_dot1_claims(p))
+    else if (dc_fast_dot1_claims(p, wide != NULL))
         k = DC_FAST_MODE_DOT1;
     else if (dc_fast_col_claims(p, L->gemm))
         k = DC_FAST_MODE_COL, cols = kvol * p->cout_g;
@@ -550,11 +554,12 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
      * 16-column ones would (few columns stay on the AVX2 kernel). */
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1;
     const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
+    if (k == DC_FAST_MODE_DOT1 && p->cout_g > 1) use = wide; /* dotn: only that level has it */
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k;
     *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];
     *name = use->name[k];
-    *dot1 = L->dot1;
+    *dot1 = use->dot1;
     return 1;
 }
 

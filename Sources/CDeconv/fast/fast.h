@@ -115,12 +115,20 @@ typedef struct dc_dot1_args {
     float *c;
     int64_t a_off, a_stride, c_stride, kc, rows, rows2;
     int32_t ntaps, ntaps2;
+    int32_t nc; /* dotn kernels: output channels (2..4) */
 } dc_dot1_args;
 typedef void (*dc_dot1_fn)(const dc_dot1_args *u);
 #define DC_DOT1_MR 8
 void dc_dot1_portable(const dc_dot1_args *u);
 #if defined(__x86_64__) || defined(__i386__)
 void dc_dot1_avx2(const dc_dot1_args *u);
+#endif
+/** dotn kernels (conv_dot1.c with 2..4 output channels): as dot1 without pair mode, for nc
+ *  output channels: the weights of tap t are [nc][kc] at w + t * nc * kc (kc a multiple of
+ *  16), and row r's nc sums go to c[r * c_stride + j]. Groups of 8 rows (6 for nc = 4) are read
+ *  whole, so rows up to the next multiple of 8 must be readable. */
+#if defined(__x86_64__) || defined(__i386__)
+void dc_dotn_avx512(const dc_dot1_args *u);
 #endif
 
 /* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */
@@ -160,10 +168,11 @@ void dc_fast_im2col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed
 void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                         const dc_ukr *uk, const float *packed_b);
 
-/* ---- one output channel as direct dot products on a zero-padded image (conv_dot1.c) ------ */
+/* ---- 1..4 output channels as direct dot products on a zero-padded image (conv_dot1.c) ---- */
 
-/** 1 when conv_dot1.c runs p (one output channel, channels-last, image small enough). */
-int dc_fast_dot1_claims(const dc_conv_problem *p);
+/** 1 when conv_dot1.c runs p: channels-last, image small enough, one output channel, or 2..4
+ *  when the level has a dotn kernel (dotn != 0). */
+int dc_fast_dot1_claims(const dc_conv_problem *p, int dotn);
 void dc_fast_dot1_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_dot1_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
                         int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);

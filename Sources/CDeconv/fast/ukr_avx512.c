@@ -85,6 +85,80 @@ GEMM_KERNEL(dc_ukr_gemm_avx512, 8, ROWS8)
  * K = 25), and whose 28-pixel lines it splits into two whole tiles. */
 GEMM_KERNEL(dc_ukr_gemm_avx512_tall, 14, ROWS14)
 
+/* ---- dotn: 2..4 output channels as dot products (conv_dot1.c) ----------------------------
+ * R pixels x NC channels of accumulators, 16 input channels per FMA; each x vector feeds NC
+ * FMAs and each weight vector R. The sums are reduced by a fixed tree (each register folded
+ * to 8 lanes, then the hadd tree of dc_dot1_avx2), so the bits depend on the problem only. */
+
+/* Lane l of the result is the sum of v[l] (8 registers). */
+TGT static inline __m256 sum8(const __m256 *v) {
+    const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                         _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+TGT static inline __m256 fold(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v),
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/* One group of R pixels from row r0: their R * NC sums, pixel-major, into out[]. */
+TGT static inline __attribute__((always_inline)) void
+dotn_group(const dc_dot1_args *u, int64_t r0, const int R, const int NC, float *out) {
+    __m512 s[28];
+#pragma GCC unroll 28
+    for (int i = 0; i < R * NC; i++) s[i] = _mm512_setzero_ps();
+    const int64_t kc = u->kc, st = u->a_stride;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *x = u->a[t] + u->a_off + r0 * st, *wt = u->w + (int64_t)t * NC * kc;
+        for (int64_t k = 0; k < kc; k += 16) {
+            __m512 w[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < NC; j++) w[j] = _mm512_loadu_ps(wt + j * kc + k);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                __m512 xv = _mm512_loadu_ps(x + r * st + k);
+                /* one load feeding NC FMAs: without this the compiler folds the load into
+                 * each FMA, NC loads where the load ports are the bottleneck */
+                __asm__("" : "+v"(xv));
+#pragma GCC unroll 4
+                for (int j = 0; j < NC; j++) s[r * NC + j] = _mm512_fmadd_ps(xv, w[j], s[r * NC + j]);
+            }
+        }
+    }
+    __m256 f[32];
+#pragma GCC unroll 28
+    for (int i = 0; i < R * NC; i++) f[i] = fold(s[i]);
+#pragma GCC unroll 28
+    for (int i = R * NC; i < (R * NC + 7) / 8 * 8; i++) f[i] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int i = 0; i < R * NC; i += 8) _mm256_storeu_ps(out + i, sum8(f + i));
+}
+
+/* Every group of one call: rows in groups of R, each pixel's NC sums to c + row * c_stride. */
+TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_args *u,
+                                                                 const int R, const int NC) {
+    float v[32];
+    for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
+        dotn_group(u, r0, R, NC, v);
+        const int m = u->rows - r0 < R ? (int)(u->rows - r0) : R;
+        float *c = u->c + r0 * u->c_stride;
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < NC; j++) c[r * u->c_stride + j] = v[r * NC + j];
+    }
+}
+
+TGT void dc_dotn_avx512(const dc_dot1_args *u) {
+    if (u->nc == 2)
+        dotn_rows(u, 8, 2);
+    else if (u->nc == 3)
+        dotn_rows(u, 8, 3);
+    else
+        dotn_rows(u, 6, 4);
+}
+
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
 typedef int dc_ukr_avx512_unused;
