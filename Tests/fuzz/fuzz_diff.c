@@ -79,6 +79,15 @@ static int isa_levels(int levels[DC_ISA_COUNT + 1]) {
     return n;
 }
 
+/* Channels per group from one byte: 1..9 (every tail of the small kernels), and from the top
+ * 13 byte values the counts that reach the kernels for many input channels (conv_dot1's dot1
+ * from 8 and dotn from 16 channels, channel padding to 8 and 16, several 16-lane steps).
+ * Bytes below 243 mean what they did before the top values were added (regress seeds). */
+static int64_t channels(uint8_t b) {
+    static const int64_t wide[13] = {16, 17, 24, 31, 32, 33, 40, 47, 48, 63, 64, 65, 96};
+    return b >= 243 ? wide[b - 243] : 1 + b % 9;
+}
+
 static void diff_conv(fz *f) {
     const int transposed = fz_u8(f) & 1;
     deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
@@ -97,7 +106,7 @@ static void diff_conv(fz *f) {
     p.alpha = (float)((int)(fz_u8(f) % 9) - 4) / 4.0f;
     p.clamp_min = -(float)(fz_u8(f) % 4) / 4.0f;
     p.clamp_max = (float)(fz_u8(f) % 4) / 4.0f;
-    const int64_t groups = 1 + fz_u8(f) % 3, cin_g = 1 + fz_u8(f) % 9, cout_g = 1 + fz_u8(f) % 9;
+    const int64_t groups = 1 + fz_u8(f) % 3, cin_g = channels(fz_u8(f)), cout_g = channels(fz_u8(f));
     deconv_shape in, w, os;
     memset(&in, 0, sizeof in);
     memset(&w, 0, sizeof w);
