@@ -154,8 +154,18 @@ static int fast_plan(const fcase *c, dc_conv_problem *pr, dc_conv_plan *plan) {
 /* Cases each level ran through conv_dot1.c (one output channel), with a partial last group
  * of 8 pixels, and split into row bands (fewer than 4 images). */
 static int g_dot1[DC_ISA_COUNT], g_dot1_tail[DC_ISA_COUNT], g_dot1_bands[DC_ISA_COUNT];
-/* The same for the dotn kernel (2..4 output channels, AVX-512 level), per channel count. */
-static int g_dotn[DN_TALLY], g_dotn_tail, g_dotn_bands;
+/* The same for the dotn kernels (2..4 output channels), per level and channel count; a
+ * partial group is one of the level's kernel. */
+static int g_dotn[DC_ISA_COUNT][DN_TALLY], g_dotn_tail[DC_ISA_COUNT], g_dotn_bands[DC_ISA_COUNT];
+
+static int64_t dotn_group_rows(int isa, int64_t nc) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == DC_ISA_AVX512) return DC_DOTN_AVX512_R(nc);
+    if (isa == DC_ISA_AVX2) return DC_DOTN_AVX2_R(nc);
+#endif
+    (void)isa;
+    return DC_DOTN_PORTABLE_R(nc);
+}
 
 static void tally_dot1(const fcase *c, int isa) {
     dc_conv_problem pr;
@@ -163,9 +173,9 @@ static void tally_dot1(const fcase *c, int isa) {
     if (!fast_plan(c, &pr, &plan)) return;
     if (strncmp(plan.name, "fast-dotn-", 10) == 0) {
         const int64_t nq2 = pr.transposed ? pr.y.sp[2] / pr.s[2] : pr.y.sp[2];
-        g_dotn[pr.cout_g < DN_TALLY ? pr.cout_g : 0]++;
-        g_dotn_tail += nq2 % (pr.cout_g == 4 ? 6 : 8) != 0;
-        g_dotn_bands += pr.y.n < 4 && pr.y.sp[1] > 1;
+        g_dotn[isa][pr.cout_g >= 2 && pr.cout_g < DN_TALLY ? pr.cout_g : 0]++;
+        g_dotn_tail[isa] += nq2 % dotn_group_rows(isa, pr.cout_g) != 0;
+        g_dotn_bands[isa] += pr.y.n < 4 && pr.y.sp[1] > 1;
         return;
     }
     if (strncmp(plan.name, "fast-dot1-", 10) != 0) return;
@@ -407,7 +417,8 @@ void suite_fast(void) {
     CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
     g_cases = g_fast_claimed = 0;
     memset(g_dotn, 0, sizeof g_dotn);
-    g_dotn_tail = g_dotn_bands = 0;
+    memset(g_dotn_tail, 0, sizeof g_dotn_tail);
+    memset(g_dotn_bands, 0, sizeof g_dotn_bands);
     fixed_cases(ctx1, ctx3);
     random_cases(ctx1, ctx3);
     workspace_cases(ctx3);
@@ -418,16 +429,18 @@ void suite_fast(void) {
         CHECK(g_dot1[isa] >= 10 && g_dot1_tail[isa] >= 3 && g_dot1_bands[isa] >= 2,
               "[%s] conv_dot1 too little exercised: %d cases, %d with a partial group, %d in bands",
               dc_fast_isa_name(isa), g_dot1[isa], g_dot1_tail[isa], g_dot1_bands[isa]);
+        const int *n = g_dotn[isa];
+        CHECK(n[2] >= 8 && n[3] >= 8 && n[4] >= 8 && g_dotn_tail[isa] >= 10 &&
+                  g_dotn_bands[isa] >= 5 && n[0] == 0 && n[1] == 0,
+              "[%s] dotn too little exercised: %d, %d, %d cases with 2, 3, 4 output channels, "
+              "%d with a partial group, %d in bands, %d with other counts",
+              dc_fast_isa_name(isa), n[2], n[3], n[4], g_dotn_tail[isa], g_dotn_bands[isa],
+              n[0] + n[1]);
     }
     const kernel_tally *t = &g_level_tally;
 #if defined(__x86_64__) || defined(__i386__)
     /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */
     if (dc_fast_isa_supported(DC_ISA_AVX512)) {
-        CHECK(g_dotn[2] >= 8 && g_dotn[3] >= 8 && g_dotn[4] >= 8 && g_dotn_tail >= 10 &&
-                  g_dotn_bands >= 5 && g_dotn[0] == 0,
-              "dotn too little exercised: %d, %d, %d cases with 2, 3, 4 output channels, %d "
-              "with a partial group, %d in bands, %d with other counts",
-              g_dotn[2], g_dotn[3], g_dotn[4], g_dotn_tail, g_dotn_bands, g_dotn[0]);
         CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 5 && t->tail >= 10 &&
                   t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "

@@ -451,16 +451,17 @@ DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
 IM2COL_RUN(avx512_tall, UKR_GEMM_AVX512_TALL)
 #endif
-static void run_dot1_portable(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_dot1_run(a, b, e, t, dc_dot1_portable, NULL);
-}
+/* conv_dot1.c's stateless run functions, one per dot1 / dotn kernel. */
+#define DOT1_RUN(name, fn)                                                                    \
+    static void name(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {                \
+        dc_fast_dot1_run(a, b, e, t, fn, NULL);                                               \
+    }
+DOT1_RUN(run_dot1_portable, dc_dot1_portable)
+DOT1_RUN(run_dotn_portable, dc_dotn_portable)
 #if defined(__x86_64__) || defined(__i386__)
-static void run_dot1_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_dot1_run(a, b, e, t, dc_dot1_avx2, NULL);
-}
-static void run_dotn_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
-    dc_fast_dot1_run(a, b, e, t, dc_dotn_avx512, NULL);
-}
+DOT1_RUN(run_dot1_avx2, dc_dot1_avx2)
+DOT1_RUN(run_dotn_avx2, dc_dotn_avx2)
+DOT1_RUN(run_dotn_avx512, dc_dotn_avx512)
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
@@ -470,41 +471,45 @@ IM2COL_RUN(neon, UKR_GEMM_NEON)
 #endif
 
 /* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
- * kernel under the implicit GEMM): the stateless run function and the name plans report. */
-enum { LEVEL_DOT = 4, LEVEL_KINDS = 5 };
+ * kernel under the implicit GEMM, and LEVEL_DOTN: conv_dot1.c with 2..4 output channels):
+ * the stateless run function and the name plans report. */
+enum { LEVEL_DOT = 4, LEVEL_DOTN = 5, LEVEL_KINDS = 6 };
 typedef struct level {
     const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
     const dc_ukr *im2col;     /* the GEMM kernel under im2col */
-    dc_dot1_fn dot1;          /* conv_dot1.c's kernel: dot1 (one output channel) or dotn */
+    dc_dot1_fn dot1, dotn;    /* conv_dot1.c's kernels for one and for 2..4 output channels */
     dc_conv_kernel_fn run[LEVEL_KINDS];
     const char *name[LEVEL_KINDS];
 } level;
 
 static const level LEVEL_PORTABLE = {
     &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, &UKR_GEMM_PORTABLE, dc_dot1_portable,
+    dc_dotn_portable,
     {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable,
-     run_dot_portable},
+     run_dot_portable, run_dotn_portable},
     {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
-     "fast-dot-portable"}};
+     "fast-dot-portable", "fast-dotn-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
-    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2,
-    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2},
-    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2"}};
-/* Wider GEMM kernels, and dotn for 2..4 output channels under conv_dot1.c; the AVX-512 level
- * runs AVX2's dot and dot1 kernels. */
+    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2,
+    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2, run_dotn_avx2},
+    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2",
+     "fast-dotn-avx2"}};
+/* Wider GEMM and dotn kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
-    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, dc_dotn_avx512,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, run_dotn_avx512, NULL},
-    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", "fast-dotn-avx512", NULL}};
+    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL, dc_dotn_avx512,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, NULL, run_dotn_avx512},
+    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, NULL,
+     "fast-dotn-avx512"}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
 static const level LEVEL_NEON = {
-    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable,
-    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, run_dot_portable},
+    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable, dc_dotn_portable,
+    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, run_dot_portable,
+     run_dotn_portable},
     {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable",
-     "fast-dot-portable"}};
+     "fast-dot-portable", "fast-dotn-portable"}};
 #endif
 
 /* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
@@ -542,8 +547,8 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     int64_t cols = p->cout_g;
     if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
-    else if (dc_fast_dot1_claims(p, wide != NULL))
-        k = DC_FAST_MODE_DOT1;
+    else if (dc_fast_dot1_claims(p))
+        k = p->cout_g == 1 ? DC_FAST_MODE_DOT1 : LEVEL_DOTN;
     else if (dc_fast_col_claims(p, L->gemm))
         k = DC_FAST_MODE_COL, cols = kvol * p->cout_g;
     else if (p->cout_g <= L->dot->nr)
@@ -552,14 +557,14 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         k = DC_FAST_MODE_GEMM;
     /* The AVX-512 level runs its 32-wide GEMM kernel where 32-column tiles waste no more than
      * 16-column ones would (few columns stay on the AVX2 kernel). */
-    const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1;
+    const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1 || k == LEVEL_DOTN;
     const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
-    if (k == DC_FAST_MODE_DOT1 && p->cout_g > 1) use = wide; /* dotn: only that level has it */
-    *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k;
+    if (k == LEVEL_DOTN && wide) use = wide;
+    *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;
     *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];
     *name = use->name[k];
-    *dot1 = use->dot1;
+    *dot1 = k == LEVEL_DOTN ? use->dotn : L->dot1;
     return 1;
 }
 

@@ -125,9 +125,16 @@ void dc_dot1_avx2(const dc_dot1_args *u);
 #endif
 /** dotn kernels (conv_dot1.c with 2..4 output channels): as dot1 without pair mode, for nc
  *  output channels: the weights of tap t are [nc][kc] at w + t * nc * kc (kc a multiple of
- *  16), and row r's nc sums go to c[r * c_stride + j]. Groups of 8 rows (6 for nc = 4) are read
- *  whole, so rows up to the next multiple of 8 must be readable. */
+ *  16), and row r's nc sums go to c[r * c_stride + j]. Groups of at most DC_DOT1_MR rows are
+ *  read whole, so rows up to the next multiple of DC_DOT1_MR must be readable. */
+/* Rows per group of each dotn kernel, for nc output channels (its accumulators fill the
+ * registers: R * nc of them). */
+#define DC_DOTN_PORTABLE_R(nc) ((nc) == 2 ? 4 : 2)
+#define DC_DOTN_AVX2_R(nc) ((nc) == 2 ? 6 : (nc) == 3 ? 4 : 3)
+#define DC_DOTN_AVX512_R(nc) ((nc) == 4 ? 6 : 8)
+void dc_dotn_portable(const dc_dot1_args *u);
 #if defined(__x86_64__) || defined(__i386__)
+void dc_dotn_avx2(const dc_dot1_args *u);
 void dc_dotn_avx512(const dc_dot1_args *u);
 #endif
 
@@ -170,9 +177,9 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
 
 /* ---- 1..4 output channels as direct dot products on a zero-padded image (conv_dot1.c) ---- */
 
-/** 1 when conv_dot1.c runs p: channels-last, image small enough, one output channel, or 2..4
- *  when the level has a dotn kernel (dotn != 0). */
-int dc_fast_dot1_claims(const dc_conv_problem *p, int dotn);
+/** 1 when conv_dot1.c runs p: channels-last, groups 1, image small enough, and one output
+ *  channel (dot1 kernels, from 8 input channels) or 2..4 (dotn kernels, from 16). */
+int dc_fast_dot1_claims(const dc_conv_problem *p);
 void dc_fast_dot1_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_dot1_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
                         int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);

@@ -259,6 +259,66 @@ TGT void dc_dot1_avx2(const dc_dot1_args *u) {
         dot1_groups(u, 8);
 }
 
+/* ---- dotn: 2..4 output channels (conv_dot1.c) --------------------------------------------
+ * As dc_dotn_avx512 with 8-lane vectors and 16 registers: R pixels x NC channels of
+ * accumulators (12 of them), each x vector loaded once for NC FMAs; two 8-lane steps per 16
+ * channels. The sums are reduced by the hadd tree of dot1_group, 8 registers at a time. */
+
+/* Lane l of the result is the sum of v[l]. */
+TGT static inline __m256 dotn_sum8(const __m256 *v) {
+    const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                         _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+TGT static inline __attribute__((always_inline)) void
+dotn_group(const dc_dot1_args *u, int64_t r0, const int R, const int NC, float *out) {
+    __m256 s[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) s[i] = _mm256_setzero_ps();
+    const int64_t kc = u->kc, st = u->a_stride;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *x = u->a[t] + u->a_off + r0 * st, *wt = u->w + (int64_t)t * NC * kc;
+        for (int64_t k = 0; k < kc; k += 8) {
+            __m256 w[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < NC; j++) w[j] = _mm256_loadu_ps(wt + j * kc + k);
+#pragma GCC unroll 6
+            for (int r = 0; r < R; r++) {
+                __m256 xv = _mm256_loadu_ps(x + r * st + k);
+                __asm__("" : "+x"(xv)); /* one load for NC FMAs (see dc_dotn_avx512) */
+#pragma GCC unroll 4
+                for (int j = 0; j < NC; j++) s[r * NC + j] = _mm256_fmadd_ps(xv, w[j], s[r * NC + j]);
+            }
+        }
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < R * NC; i += 8) _mm256_storeu_ps(out + i, dotn_sum8(s + i));
+}
+
+TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_args *u,
+                                                                 const int R, const int NC) {
+    float v[16];
+    for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
+        dotn_group(u, r0, R, NC, v);
+        const int m = u->rows - r0 < R ? (int)(u->rows - r0) : R;
+        float *c = u->c + r0 * u->c_stride;
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < NC; j++) c[r * u->c_stride + j] = v[r * NC + j];
+    }
+}
+
+TGT void dc_dotn_avx2(const dc_dot1_args *u) {
+    if (u->nc == 2)
+        dotn_rows(u, DC_DOTN_AVX2_R(2), 2);
+    else if (u->nc == 3)
+        dotn_rows(u, DC_DOTN_AVX2_R(3), 3);
+    else
+        dotn_rows(u, DC_DOTN_AVX2_R(4), 4);
+}
+
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
 typedef int dc_ukr_avx2_unused;

@@ -152,11 +152,11 @@ TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_ar
 
 TGT void dc_dotn_avx512(const dc_dot1_args *u) {
     if (u->nc == 2)
-        dotn_rows(u, 8, 2);
+        dotn_rows(u, DC_DOTN_AVX512_R(2), 2);
     else if (u->nc == 3)
-        dotn_rows(u, 8, 3);
+        dotn_rows(u, DC_DOTN_AVX512_R(3), 3);
     else
-        dotn_rows(u, 6, 4);
+        dotn_rows(u, DC_DOTN_AVX512_R(4), 4);
 }
 
 #else

@@ -97,3 +97,41 @@ void dc_dot1_portable(const dc_dot1_args *u) {
         for (int64_t r = 0; r < m; r++) u->c[(r0 + r) * u->c_stride] = v[r];
     }
 }
+
+/* dotn (2..4 output channels): groups of R pixels, 8 channel lanes per (pixel, channel)
+ * summed separately and reduced as in dot1_group. NC and R are constants in each copy, so
+ * the accumulators stay in registers and the lane loops vectorise. */
+static inline void dotn_rows(const dc_dot1_args *u, const int R, const int NC) {
+    const int64_t kc = u->kc, st = u->a_stride;
+    for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
+        float acc[4][4][8];
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < NC; j++)
+                for (int l = 0; l < 8; l++) acc[r][j][l] = 0.0f;
+        for (int32_t t = 0; t < u->ntaps; t++) {
+            const float *wt = u->w + (int64_t)t * NC * kc;
+            const float *x0 = u->a[t] + u->a_off + r0 * st;
+            for (int64_t k = 0; k < kc; k += 8)
+                for (int r = 0; r < R; r++)
+                    for (int j = 0; j < NC; j++)
+                        for (int l = 0; l < 8; l++)
+                            acc[r][j][l] += x0[r * st + k + l] * wt[j * kc + k + l];
+        }
+        const int64_t m = u->rows - r0 < R ? u->rows - r0 : R;
+        for (int64_t r = 0; r < m; r++)
+            for (int j = 0; j < NC; j++) {
+                const float *a = acc[r][j];
+                u->c[(r0 + r) * u->c_stride + j] = ((a[0] + a[1]) + (a[2] + a[3])) +
+                                                   ((a[4] + a[5]) + (a[6] + a[7]));
+            }
+    }
+}
+
+void dc_dotn_portable(const dc_dot1_args *u) {
+    if (u->nc == 2)
+        dotn_rows(u, DC_DOTN_PORTABLE_R(2), 2);
+    else if (u->nc == 3)
+        dotn_rows(u, DC_DOTN_PORTABLE_R(3), 3);
+    else
+        dotn_rows(u, DC_DOTN_PORTABLE_R(4), 4);
+}
