@@ -133,6 +133,14 @@ void dc_dot1_avx2(const dc_dot1_args *u);
 #define DC_DOTN_AVX2_R(nc) ((nc) == 2 ? 6 : (nc) == 3 ? 4 : 3)
 #define DC_DOTN_AVX512_R(nc) ((nc) == 4 ? 6 : 8)
 void dc_dotn_portable(const dc_dot1_args *u);
+/** For the dotn kernels: stores the sums v of the group of R rows from r0 (pixel-major, R x nc)
+ *  for the rows the call has. */
+static inline void dc_dotn_store(const dc_dot1_args *u, int64_t r0, int R, const float *v) {
+    const int64_t m = u->rows - r0 < R ? u->rows - r0 : R;
+    float *c = u->c + r0 * u->c_stride;
+    for (int64_t r = 0; r < m; r++)
+        for (int32_t j = 0; j < u->nc; j++) c[r * u->c_stride + j] = v[r * u->nc + j];
+}
 #if defined(__x86_64__) || defined(__i386__)
 void dc_dotn_avx2(const dc_dot1_args *u);
 void dc_dotn_avx512(const dc_dot1_args *u);

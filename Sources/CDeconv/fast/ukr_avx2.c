@@ -174,6 +174,16 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
         }
 }
 
+/* Lane l of the result is the sum of the 8 lanes of v[l]: a fixed hadd tree (dot1 and dotn
+ * sums, and dc_dotn_avx512's, whose copy of it must give the same bits). */
+TGT static inline __m256 sum8(const __m256 *v) {
+    const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                         _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
 /* Sums of R (7 or 8, a constant) rows (conv_dot1.c): R accumulators of 8 channel lanes, each
  * x vector loaded once for one FMA, then reduced together by a fixed hadd tree; lane l is row
  * l's sum (lane 7 is 0 when R is 7). */
@@ -197,11 +207,8 @@ dot1_group(const float *const *a, const float *w, int32_t ntaps, int64_t off, in
             if (R == 8) s7 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 7 * st), wv, s7);
         }
     }
-    const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
-    const __m256 h45 = _mm256_hadd_ps(s4, s5), h67 = _mm256_hadd_ps(s6, s7);
-    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
-                         _mm256_permute2f128_ps(q0, q1, 0x31));
+    const __m256 s[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
+    return sum8(s);
 }
 
 /* The groups of one call, R rows each (the loop over groups is in here: a line is often just
@@ -263,15 +270,6 @@ TGT void dc_dot1_avx2(const dc_dot1_args *u) {
  * accumulators (12 of them), each x vector loaded once for NC FMAs; two 8-lane steps per 16
  * channels. The sums are reduced by the hadd tree of dot1_group, 8 registers at a time. */
 
-/* Lane l of the result is the sum of v[l]. */
-TGT static inline __m256 dotn_sum8(const __m256 *v) {
-    const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
-    const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
-    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
-                         _mm256_permute2f128_ps(q0, q1, 0x31));
-}
-
 TGT static inline __attribute__((always_inline)) void
 dotn_group(const dc_dot1_args *u, int64_t r0, const int R, const int NC, float *out) {
     __m256 s[16];
@@ -294,7 +292,7 @@ dotn_group(const dc_dot1_args *u, int64_t r0, const int R, const int NC, float *
         }
     }
 #pragma GCC unroll 2
-    for (int i = 0; i < R * NC; i += 8) _mm256_storeu_ps(out + i, dotn_sum8(s + i));
+    for (int i = 0; i < R * NC; i += 8) _mm256_storeu_ps(out + i, sum8(s + i));
 }
 
 TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_args *u,
@@ -302,10 +300,7 @@ TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_ar
     float v[16];
     for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
         dotn_group(u, r0, R, NC, v);
-        const int m = u->rows - r0 < R ? (int)(u->rows - r0) : R;
-        float *c = u->c + r0 * u->c_stride;
-        for (int r = 0; r < m; r++)
-            for (int j = 0; j < NC; j++) c[r * u->c_stride + j] = v[r * NC + j];
+        dc_dotn_store(u, r0, R, v);
     }
 }
 

@@ -90,7 +90,8 @@ GEMM_KERNEL(dc_ukr_gemm_avx512_tall, 14, ROWS14)
  * FMAs and each weight vector R. The sums are reduced by a fixed tree (each register folded
  * to 8 lanes, then the hadd tree of dc_dot1_avx2), so the bits depend on the problem only. */
 
-/* Lane l of the result is the sum of v[l] (8 registers). */
+/* Lane l of the result is the sum of v[l] (8 registers): ukr_avx2.c's tree (a separate
+ * copy: the two files are compiled for different targets). */
 TGT static inline __m256 sum8(const __m256 *v) {
     const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
     const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
@@ -143,10 +144,7 @@ TGT static inline __attribute__((always_inline)) void dotn_rows(const dc_dot1_ar
     float v[32];
     for (int64_t r0 = 0; r0 < u->rows; r0 += R) {
         dotn_group(u, r0, R, NC, v);
-        const int m = u->rows - r0 < R ? (int)(u->rows - r0) : R;
-        float *c = u->c + r0 * u->c_stride;
-        for (int r = 0; r < m; r++)
-            for (int j = 0; j < NC; j++) c[r * u->c_stride + j] = v[r * NC + j];
+        dc_dotn_store(u, r0, R, v);
     }
 }
 

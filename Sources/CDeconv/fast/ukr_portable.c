@@ -117,13 +117,13 @@ static inline void dotn_rows(const dc_dot1_args *u, const int R, const int NC) {
                         for (int l = 0; l < 8; l++)
                             acc[r][j][l] += x0[r * st + k + l] * wt[j * kc + k + l];
         }
-        const int64_t m = u->rows - r0 < R ? u->rows - r0 : R;
-        for (int64_t r = 0; r < m; r++)
+        float v[16];
+        for (int r = 0; r < R; r++)
             for (int j = 0; j < NC; j++) {
                 const float *a = acc[r][j];
-                u->c[(r0 + r) * u->c_stride + j] = ((a[0] + a[1]) + (a[2] + a[3])) +
-                                                   ((a[4] + a[5]) + (a[6] + a[7]));
+                v[r * NC + j] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
             }
+        dc_dotn_store(u, r0, R, v);
     }
 }
 
