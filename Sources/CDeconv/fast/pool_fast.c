@@ -180,6 +180,7 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
         px.n0 = e0 - a0;
         px.n1 = e1 - a1;
         px.ibase = p->include_batch_in_index ? b * image * C : 0;
+        const int64_t pf_end1 = min64(e1 + p->s[1], X->sp[1]);
         const int64_t yrow = u * Y->sp[2] * C; /* rows are contiguous in channels-last */
         for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
             int64_t a2, e2;
@@ -192,6 +193,14 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
             if (f->op == DC_POOL_AVG) {
                 const int64_t o[3] = {o0, o1, o2};
                 px.count = divisor(p, o);
+            }
+            /* The input rows the next output row adds (below this window), over the cells
+             * this window's step covers: one output row ahead, into L2. */
+            const int64_t pf_bytes = (min64(a2 + p->s[2], X->sp[2]) - a2) * C * 4;
+            for (int64_t r = e1; r < pf_end1; r++) {
+                const char *q = (const char *)(f->x + b * X->stride_n + a0 * px.st0 +
+                                               r * px.st1 + a2 * C);
+                for (int64_t o = 0; o < pf_bytes; o += 64) __builtin_prefetch(q + o, 0, 2);
             }
             fn(&px);
         }
