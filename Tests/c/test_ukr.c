@@ -1,6 +1,7 @@
 /* test_ukr.c - every GEMM micro-kernel of the levels this CPU runs, called directly on its
  * contract (fast.h, dc_ukr_args): any mr x nr tile up to MR x NR, taps picked from b through
- * tap[], row pointers or a_stride, a_off, c_off, first = 1 (start from zero) or 0 (add to C).
+ * tap[], row pointers or a_stride, output row pointers or c_stride, a_off, c_off, first = 1
+ * (start from zero) or 0 (add to C).
  * The drivers only reach some of these combinations (conv_im2col never adds to C), so each
  * kernel is checked here against a scalar chain of the same multiply-adds in the same order:
  * bit for bit for the FMA kernels, within rounding for the portable one (separate multiply
@@ -56,6 +57,11 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     float *B = malloc((size_t)((btaps > 0 ? btaps : 1) * kc * NR) * sizeof(float));
     const int64_t cw = c_off + NR + 2 * GUARD;
     float *C = malloc((size_t)(MR * cw) * sizeof(float));
+    /* Output rows through c[] or, half the time, c[0] and c_stride; then c[1..] point at a
+     * poisoned decoy that a kernel ignoring the stride would write to. */
+    const int c_strided = (int)th_rand_int(rng, 0, 1);
+    float *decoy = malloc((size_t)(MR * cw) * sizeof(float));
+    float *const C0 = C + GUARD; /* row r of the tile: C0 + r * cw, whichever way it is passed */
     float *want = malloc((size_t)(MR * NR) * sizeof(float));
     const float *ap[MAX_TAPS * MAX_MR];
     float *cp[MAX_MR];
@@ -68,15 +74,16 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
         for (int r = 0; r < MR; r++)
             ap[t * MR + r] = A + (int64_t)t * MR * row_floats + (strided ? 0 : r * row_floats);
     }
-    for (int r = 0; r < MR; r++) cp[r] = C + r * cw + GUARD;
+    th_poison(decoy, MR * cw);
+    for (int r = 0; r < MR; r++) cp[r] = (c_strided && r > 0 ? decoy : C) + r * cw + GUARD;
     if (!first)
         for (int r = 0; r < mr; r++)
-            for (int j = 0; j < nr; j++) cp[r][c_off + j] = th_rand_float(rng);
+            for (int j = 0; j < nr; j++) C0[r * cw + c_off + j] = th_rand_float(rng);
     /* The expected tile: per element, taps in order, channels in order, one fmaf each. */
     const double scale = 1.0 + (double)ntaps * (double)kc; /* |a|, |b|, |c| <= 1 */
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nr; j++) {
-            float acc = first ? 0.0f : cp[r][c_off + j];
+            float acc = first ? 0.0f : C0[r * cw + c_off + j];
             for (int32_t t = 0; t < ntaps; t++) {
                 const float *a = strided ? ap[t * MR] + a_off + r * a_stride : ap[t * MR + r] + a_off;
                 const float *b = B + (int64_t)tap[t] * kc * NR + j;
@@ -98,13 +105,16 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     u.mr = mr;
     u.nr = nr;
     u.first = first;
+    u.c_stride = c_strided ? cw : 0;
     K->fn(&u);
+    CHECK(th_is_poisoned(decoy, MR * cw), "%s call %d: wrote through c[1..] with c_stride set",
+          K->name, idx);
     /* The first element that differs, or that was written outside the tile. */
     int bad_r = -1;
     int64_t bad_j = 0;
     for (int r = 0; r < MR && bad_r < 0; r++)
         for (int64_t j = -GUARD; j < c_off + NR + GUARD && bad_r < 0; j++) {
-            const float got = cp[r][j];
+            const float got = C0[r * cw + j];
             int good;
             if (r < mr && j >= c_off && j < c_off + nr) {
                 const float w = want[r * NR + (j - c_off)];
@@ -121,12 +131,13 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
                          "c_off %lld first %d): C[%d][%lld] = %.9g, %s %.9g",
                          K->name, idx, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
                          (long long)a_off, (long long)c_off, first, bad_r,
-                         (long long)(bad_j - c_off), bad_r >= 0 ? (double)cp[bad_r][bad_j] : 0.0,
+                         (long long)(bad_j - c_off), bad_r >= 0 ? (double)C0[bad_r * cw + bad_j] : 0.0,
                          in_tile ? "want" : "outside the tile, where it held poison",
                          in_tile ? (double)want[bad_r * NR + (bad_j - c_off)] : 0.0);
     free(A);
     free(B);
     free(C);
+    free(decoy);
     free(want);
     return ok;
 }

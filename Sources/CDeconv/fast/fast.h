@@ -53,11 +53,19 @@ typedef struct dc_ukr_args {
     const int32_t *tap;    /* [ntaps]: which tap of b each of the a[] taps uses */
     const float *b;        /* GEMM: packed [btaps][kc][NR]; dot: [nr][btaps][kc] */
     int64_t btaps;         /* taps packed in b (a tile skips taps all its rows pad) */
-    float *const *c;       /* [mr] output row pointers; column c_off is the tile's first */
+    float *const *c;       /* [mr] output row pointers (only c[0] with c_stride); column
+                            * c_off is the tile's first */
     int64_t a_off, c_off, kc;
     int32_t ntaps, mr, nr;
     int first;             /* 1: start from zero, else add to what C holds */
+    int64_t c_stride;      /* 0, or output rows equally spaced: row r is c[0] + r * c_stride
+                            * (rows past mr are never touched either way) */
 } dc_ukr_args;
+
+/** Output row r's pointer, honouring c_stride. */
+static inline float *dc_ukr_crow(const dc_ukr_args *u, int r) {
+    return u->c_stride ? u->c[0] + r * u->c_stride : u->c[r];
+}
 
 typedef void (*dc_ukr_fn)(const dc_ukr_args *u);
 

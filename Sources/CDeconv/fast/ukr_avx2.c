@@ -45,8 +45,8 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
     if (!u->first) {
 #define LOADC(r)                                                         \
     if (mr > r) {                                                        \
-        c##r##0 = _mm256_maskload_ps(u->c[r] + u->c_off, m0);            \
-        c##r##1 = _mm256_maskload_ps(u->c[r] + u->c_off + 8, m1);        \
+        c##r##0 = _mm256_maskload_ps(dc_ukr_crow(u, r) + u->c_off, m0);            \
+        c##r##1 = _mm256_maskload_ps(dc_ukr_crow(u, r) + u->c_off + 8, m1);        \
     }
         LOADC(0) LOADC(1) LOADC(2) LOADC(3) LOADC(4) LOADC(5)
 #undef LOADC
@@ -84,8 +84,8 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
     if (u->nr == 16) {
 #define STOREC(r)                                                        \
     if (mr > r) {                                                        \
-        _mm256_storeu_ps(u->c[r] + u->c_off, c##r##0);                   \
-        _mm256_storeu_ps(u->c[r] + u->c_off + 8, c##r##1);               \
+        _mm256_storeu_ps(dc_ukr_crow(u, r) + u->c_off, c##r##0);                   \
+        _mm256_storeu_ps(dc_ukr_crow(u, r) + u->c_off + 8, c##r##1);               \
     }
         STOREC(0) STOREC(1) STOREC(2) STOREC(3) STOREC(4) STOREC(5)
 #undef STOREC
@@ -95,7 +95,7 @@ TGT void dc_ukr_gemm_avx2(const dc_ukr_args *u) {
         const int nr = u->nr;
 #define STOREC(r)                                                                          \
     if (mr > r) {                                                                          \
-        float *c = u->c[r] + u->c_off;                                                     \
+        float *c = dc_ukr_crow(u, r) + u->c_off;                                                     \
         if (nr >= 8) {                                                                     \
             _mm256_storeu_ps(c, c##r##0);                                                  \
             store_tail(c + 8, c##r##1, nr - 8);                                            \
@@ -169,7 +169,7 @@ TGT void dc_ukr_dot_avx2(const dc_ukr_args *u) {
     for (int r = 0; r < u->mr; r++)
         for (int j = 0; j < nr; j++) {
             const float v = hsum(s[r][j]);
-            float *c = &u->c[r][u->c_off + j];
+            float *c = &dc_ukr_crow(u, r)[u->c_off + j];
             *c = u->first ? v : *c + v;
         }
 }

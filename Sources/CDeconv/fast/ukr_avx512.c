@@ -21,15 +21,15 @@ TGT static inline __mmask16 lanes16(int n) {
 #define ACC_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define ACC_LOAD(r)                                                                        \
     if (mr > r) {                                                                          \
-        c##r##0 = _mm512_maskz_loadu_ps(m0, u->c[r] + u->c_off);                           \
-        c##r##1 = _mm512_maskz_loadu_ps(m1, u->c[r] + u->c_off + 16);                      \
+        c##r##0 = _mm512_maskz_loadu_ps(m0, dc_ukr_crow(u, r) + u->c_off);                           \
+        c##r##1 = _mm512_maskz_loadu_ps(m1, dc_ukr_crow(u, r) + u->c_off + 16);                      \
     }
 /* The tile's output lines are usually not in cache: ask for them now, so the stores at the
  * end do not wait for them. */
 #define ACC_PREF(r)                                                                        \
     if (mr > r) {                                                                          \
-        _mm_prefetch((const char *)(u->c[r] + u->c_off), _MM_HINT_T0);                     \
-        _mm_prefetch((const char *)(u->c[r] + u->c_off + 16), _MM_HINT_T0);                \
+        _mm_prefetch((const char *)(dc_ukr_crow(u, r) + u->c_off), _MM_HINT_T0);                     \
+        _mm_prefetch((const char *)(dc_ukr_crow(u, r) + u->c_off + 16), _MM_HINT_T0);                \
     }
 #define A_ROW(r) const float *a##r = dc_ukr_row(u, ap, r);
 #define FMA_ROW(r)                                                                         \
@@ -40,13 +40,13 @@ TGT static inline __mmask16 lanes16(int n) {
     }
 #define STORE_FULL(r)                                                                      \
     if (mr > r) {                                                                          \
-        _mm512_storeu_ps(u->c[r] + u->c_off, c##r##0);                                     \
-        _mm512_storeu_ps(u->c[r] + u->c_off + 16, c##r##1);                                \
+        _mm512_storeu_ps(dc_ukr_crow(u, r) + u->c_off, c##r##0);                                     \
+        _mm512_storeu_ps(dc_ukr_crow(u, r) + u->c_off + 16, c##r##1);                                \
     }
 #define STORE_MASK(r)                                                                      \
     if (mr > r) {                                                                          \
-        _mm512_mask_storeu_ps(u->c[r] + u->c_off, m0, c##r##0);                            \
-        _mm512_mask_storeu_ps(u->c[r] + u->c_off + 16, m1, c##r##1);                       \
+        _mm512_mask_storeu_ps(dc_ukr_crow(u, r) + u->c_off, m0, c##r##0);                            \
+        _mm512_mask_storeu_ps(dc_ukr_crow(u, r) + u->c_off + 16, m1, c##r##1);                       \
     }
 #define GEMM_KERNEL(NAME, MR, ROWS)                                                        \
     TGT void NAME(const dc_ukr_args *u) {                                                  \

@@ -43,7 +43,7 @@ void dc_ukr_gemm_neon(const dc_ukr_args *u) {
     if (!u->first) {
 #define LOADC(r)                                                                          \
     if (mr > r) {                                                                         \
-        const float *c = u->c[r] + u->c_off;                                              \
+        const float *c = dc_ukr_crow(u, r) + u->c_off;                                              \
         c##r##0 = load_part(c, nr);                                                       \
         c##r##1 = load_part(c + 4, nr - 4);                                               \
         c##r##2 = load_part(c + 8, nr - 8);                                               \
@@ -76,7 +76,7 @@ void dc_ukr_gemm_neon(const dc_ukr_args *u) {
     }
 #define STOREC(r)                                                                         \
     if (mr > r) {                                                                         \
-        float *c = u->c[r] + u->c_off;                                                    \
+        float *c = dc_ukr_crow(u, r) + u->c_off;                                                    \
         if (nr == 16) {                                                                   \
             vst1q_f32(c, c##r##0);                                                        \
             vst1q_f32(c + 4, c##r##1);                                                    \

@@ -9,7 +9,7 @@ void dc_ukr_gemm_portable(const dc_ukr_args *u) {
     float acc[GMR][GNR];
     for (int r = 0; r < GMR; r++)
         for (int j = 0; j < GNR; j++)
-            acc[r][j] = (!u->first && r < u->mr && j < u->nr) ? u->c[r][u->c_off + j] : 0.0f;
+            acc[r][j] = (!u->first && r < u->mr && j < u->nr) ? dc_ukr_crow(u, r)[u->c_off + j] : 0.0f;
     const int64_t kc = u->kc;
     for (int32_t t = 0; t < u->ntaps; t++) {
         const float *const *ap = u->a + (int64_t)t * GMR;
@@ -27,7 +27,7 @@ void dc_ukr_gemm_portable(const dc_ukr_args *u) {
         }
     }
     for (int r = 0; r < u->mr; r++)
-        for (int j = 0; j < u->nr; j++) u->c[r][u->c_off + j] = acc[r][j];
+        for (int j = 0; j < u->nr; j++) dc_ukr_crow(u, r)[u->c_off + j] = acc[r][j];
 }
 
 #define DMR DC_PORTABLE_DOT_MR
@@ -55,7 +55,7 @@ void dc_ukr_dot_portable(const dc_ukr_args *u) {
         for (int j = 0; j < u->nr; j++) {
             const float s = ((acc[r][j][0] + acc[r][j][1]) + (acc[r][j][2] + acc[r][j][3])) +
                             ((acc[r][j][4] + acc[r][j][5]) + (acc[r][j][6] + acc[r][j][7]));
-            float *c = &u->c[r][u->c_off + j];
+            float *c = &dc_ukr_crow(u, r)[u->c_off + j];
             *c = u->first ? s : *c + s;
         }
 }
