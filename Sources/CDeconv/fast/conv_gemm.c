@@ -519,9 +519,9 @@ static int fits_wide(int64_t n) {
     return w32 == w16 || (w32 - n) * 8 <= n;
 }
 
-/* The micro-kernel (and its stateless run function, and the level's dot1 kernel) for p at
- * the current ISA level, or 0 when no fast kernel claims p. *mode tells which driver runs it
- * (DC_FAST_MODE_*). */
+/* The micro-kernel (and its stateless run function, and conv_dot1.c's kernel: dot1 for one
+ * output channel, dotn for 2..4) for p at the current ISA level, or 0 when no fast kernel
+ * claims p. *mode tells which driver runs it (DC_FAST_MODE_*). */
 static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
                          const char **name, int *mode, dc_dot1_fn *dot1) {
     *mode = DC_FAST_MODE_GEMM;
