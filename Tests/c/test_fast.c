@@ -158,6 +158,14 @@ static int g_dot1[DC_ISA_COUNT], g_dot1_tail[DC_ISA_COUNT], g_dot1_bands[DC_ISA_
  * partial group is one of the level's kernel. */
 static int g_dotn[DC_ISA_COUNT][DN_TALLY], g_dotn_tail[DC_ISA_COUNT], g_dotn_bands[DC_ISA_COUNT];
 
+/* Cases the AVX-512 level ran through conv_planes.c: transposed with two line phases, convs,
+ * a partial last 16-pixel block in a band, input channels no multiple of 16, more taps than
+ * one pass holds (12), and row bands. */
+typedef struct planes_tally {
+    int cases, pairs, convs, pixel_tail, chan_tail, passes, bands;
+} planes_tally;
+static planes_tally g_planes;
+
 static int64_t dotn_group_rows(int isa, int64_t nc) {
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == DC_ISA_AVX512) return DC_DOTN_AVX512_R(nc);
@@ -176,6 +184,16 @@ static void tally_dot1(const fcase *c, int isa) {
         g_dotn[isa][pr.cout_g >= 2 && pr.cout_g < DN_TALLY ? pr.cout_g : 0]++;
         g_dotn_tail[isa] += nq2 % dotn_group_rows(isa, pr.cout_g) != 0;
         g_dotn_bands[isa] += pr.y.n < 4 && pr.y.sp[1] > 1;
+        return;
+    }
+    if (strncmp(plan.name, "fast-planes-", 12) == 0) {
+        g_planes.cases++;
+        g_planes.pairs += pr.transposed && pr.s[2] == 2;
+        g_planes.convs += !pr.transposed;
+        g_planes.pixel_tail += pr.x.sp[1] * pr.x.sp[2] % 16 != 0;
+        g_planes.chan_tail += pr.cin_g % 16 != 0;
+        g_planes.passes += pr.k[1] * pr.k[2] > 12;
+        g_planes.bands += pr.y.n < 4 && pr.y.sp[1] > 1;
         return;
     }
     if (strncmp(plan.name, "fast-dot1-", 10) != 0) return;
@@ -352,6 +370,12 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 3, 11, 9, 32, 3, 5, 1, DECONV_PADDING_VALID},   /* dotn: stride 1, 25 taps */
         {1, 1, 9, 13, 48, 2, 3, 2, DECONV_PADDING_SAME},    /* dotn: bands, partial groups */
         {1, 1, 70, 70, 64, 2, 3, 2, DECONV_PADDING_SAME},   /* 2 channels, too big to pad */
+        {0, 2, 9, 11, 24, 1, 3, 1, DECONV_PADDING_SAME},    /* planes: conv, 9 taps */     
+        {0, 1, 20, 37, 40, 1, 5, 1, DECONV_PADDING_VALID},  /* planes: conv, 25 taps, bands */
+        {0, 3, 6, 30, 17, 1, 4, 1, DECONV_PADDING_SAME},    /* planes: conv, even kernel */
+        {1, 2, 7, 7, 32, 1, 4, 2, DECONV_PADDING_SAME},     /* planes: 16 taps, 2 passes */
+        {1, 2, 6, 9, 20, 1, 3, 1, DECONV_PADDING_SAME},     /* planes: one line phase */
+        {1, 1, 9, 21, 33, 1, 5, 2, DECONV_PADDING_VALID},   /* planes: 41-wide lines, bands */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -419,6 +443,7 @@ void suite_fast(void) {
     memset(g_dotn, 0, sizeof g_dotn);
     memset(g_dotn_tail, 0, sizeof g_dotn_tail);
     memset(g_dotn_bands, 0, sizeof g_dotn_bands);
+    memset(&g_planes, 0, sizeof g_planes);
     fixed_cases(ctx1, ctx3);
     random_cases(ctx1, ctx3);
     workspace_cases(ctx3);
@@ -446,6 +471,15 @@ void suite_fast(void) {
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "
               "of whole 14-row tiles), partial tiles %d",
               t->gemm, t->col, t->im2col, t->im2col_lines, t->tail);
+        const planes_tally *pl = &g_planes;
+        CHECK(pl->cases >= 25 && pl->pairs >= 12 && pl->convs >= 6 &&
+                  pl->cases - pl->pairs - pl->convs >= 2 && pl->pixel_tail >= 10 &&
+                  pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10,
+              "conv_planes too little exercised: %d cases, %d with two line phases, %d convs, "
+              "%d with a partial pixel block, %d with a channel tail, %d with several tap "
+              "passes, %d in bands",
+              pl->cases, pl->pairs, pl->convs, pl->pixel_tail, pl->chan_tail, pl->passes,
+              pl->bands);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }

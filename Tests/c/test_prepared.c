@@ -203,6 +203,14 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH))
         check_equal(&c, ctx1, ctx3, "conv to one output channel, padded channels, bands");
     free_case(&c);
+    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 11, 24, 1, 1, 3, 1, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_SIGMOID))
+        check_equal(&c, ctx1, ctx3, "stride-1 conv to one output channel (planes), bands");
+    free_case(&c);
+    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 7, 20, 1, 1, 4, 2, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+        check_equal(&c, ctx1, ctx3, "k4 s2 transposed to one channel (planes), 2 tap passes");
+    free_case(&c);
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 9, 1, 32, 1, 5, 1, 1,
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "lenet-like, one input channel");

@@ -463,6 +463,10 @@ DOT1_RUN(run_dotn_portable, dc_dotn_portable)
 DOT1_RUN(run_dot1_avx2, dc_dot1_avx2)
 DOT1_RUN(run_dotn_avx2, dc_dotn_avx2)
 DOT1_RUN(run_dotn_avx512, dc_dotn_avx512)
+/* conv_planes.c's stateless run function */
+static void run_planes_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_planes_run(a, b, e, t, &DC_PLANES_AVX512, NULL);
+}
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
@@ -474,42 +478,45 @@ IM2COL_RUN(neon, UKR_GEMM_NEON)
 /* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
  * kernel under the implicit GEMM, and LEVEL_DOTN: conv_dot1.c with 2..4 output channels):
  * the stateless run function and the name plans report. */
-enum { LEVEL_DOT = 4, LEVEL_DOTN = 5, LEVEL_KINDS = 6 };
+enum { LEVEL_DOT = 5, LEVEL_DOTN = 6, LEVEL_KINDS = 7 };
 typedef struct level {
     const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
     const dc_ukr *im2col;     /* the GEMM kernel under im2col */
     dc_dot1_fn dot1, dotn;    /* conv_dot1.c's kernels for one and for 2..4 output channels */
+    const dc_planes_kernels *planes; /* conv_planes.c's kernels, NULL: the level has none */
     dc_conv_kernel_fn run[LEVEL_KINDS];
     const char *name[LEVEL_KINDS];
 } level;
 
 static const level LEVEL_PORTABLE = {
     &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, &UKR_GEMM_PORTABLE, dc_dot1_portable,
-    dc_dotn_portable,
-    {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable,
+    dc_dotn_portable, NULL,
+    {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable, NULL,
      run_dot_portable, run_dotn_portable},
     {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
-     "fast-dot-portable", "fast-dotn-portable"}};
+     NULL, "fast-dot-portable", "fast-dotn-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
-    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2,
-    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_dot_avx2, run_dotn_avx2},
-    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", "fast-dot-avx2",
-     "fast-dotn-avx2"}};
-/* Wider GEMM and dotn kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
+    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2, NULL,
+    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, NULL, run_dot_avx2,
+     run_dotn_avx2},
+    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", NULL,
+     "fast-dot-avx2", "fast-dotn-avx2"}};
+/* Wider GEMM, dotn and planes kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
-    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL, dc_dotn_avx512,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, NULL, run_dotn_avx512},
-    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, NULL,
-     "fast-dotn-avx512"}};
+    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, run_planes_avx512, NULL,
+     run_dotn_avx512},
+    {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, "fast-planes-avx512",
+     NULL, "fast-dotn-avx512"}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
 static const level LEVEL_NEON = {
-    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable, dc_dotn_portable,
-    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, run_dot_portable,
+    &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable, dc_dotn_portable, NULL,
+    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, NULL, run_dot_portable,
      run_dotn_portable},
-    {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable",
+    {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable", NULL,
      "fast-dot-portable", "fast-dotn-portable"}};
 #endif
 
@@ -520,10 +527,11 @@ static int fits_wide(int64_t n) {
 }
 
 /* The micro-kernel (and its stateless run function, and conv_dot1.c's kernel: dot1 for one
- * output channel, dotn for 2..4) for p at the current ISA level, or 0 when no fast kernel
- * claims p. *mode tells which driver runs it (DC_FAST_MODE_*). */
+ * output channel, dotn for 2..4; or conv_planes.c's kernels) for p at the current ISA level,
+ * or 0 when no fast kernel claims p. *mode tells which driver runs it (DC_FAST_MODE_*). */
 static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_kernel_fn *run,
-                         const char **name, int *mode, dc_dot1_fn *dot1) {
+                         const char **name, int *mode, dc_dot1_fn *dot1,
+                         const dc_planes_kernels **planes) {
     *mode = DC_FAST_MODE_GEMM;
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
@@ -548,6 +556,8 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     int64_t cols = p->cout_g;
     if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
+    else if (wide && wide->planes && dc_fast_planes_claims(p))
+        k = DC_FAST_MODE_PLANES;
     else if (dc_fast_dot1_claims(p))
         k = p->cout_g == 1 ? DC_FAST_MODE_DOT1 : LEVEL_DOTN;
     else if (dc_fast_col_claims(p, L->gemm))
@@ -560,12 +570,13 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
      * 16-column ones would (few columns stay on the AVX2 kernel). */
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1 || k == LEVEL_DOTN;
     const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
-    if (k == LEVEL_DOTN && wide) use = wide;
+    if ((k == LEVEL_DOTN || k == DC_FAST_MODE_PLANES) && wide) use = wide;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;
     *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];
     *name = use->name[k];
     *dot1 = k == LEVEL_DOTN ? use->dotn : L->dot1;
+    *planes = use->planes;
     return 1;
 }
 
@@ -576,6 +587,8 @@ static void mode_sizes(int mode, const dc_conv_problem *p, const dc_ukr *uk, int
         dc_fast_col_sizes(p, uk, packed, num_threads, units, ws, floats);
     else if (mode == DC_FAST_MODE_IM2COL)
         dc_fast_im2col_sizes(p, uk, packed, num_threads, units, ws, floats);
+    else if (mode == DC_FAST_MODE_PLANES)
+        dc_fast_planes_sizes(p, packed, num_threads, units, ws, floats);
     else
         dc_fast_dot1_sizes(p, packed, num_threads, units, ws, floats);
 }
@@ -586,7 +599,8 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     const char *name;
     int mode;
     dc_dot1_fn dot1;
-    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1)) return 0;
+    const dc_planes_kernels *planes;
+    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1, &planes)) return 0;
     if (num_threads < 1) num_threads = 1;
     plan->name = name;
     plan->run = run;
@@ -611,8 +625,9 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     const char *name;
     int mode;
     dc_dot1_fn dot1;
+    const dc_planes_kernels *planes;
     memset(fp, 0, sizeof *fp);
-    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1)) return 0;
+    if (!select_kernel(p, &uk, &run, &name, &mode, &dot1, &planes)) return 0;
     if (mode != DC_FAST_MODE_GEMM) {
         int64_t units, floats;
         size_t ws;
@@ -625,9 +640,12 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
             dc_fast_col_pack_b(p, uk, w, fp->w);
         else if (mode == DC_FAST_MODE_IM2COL)
             dc_fast_im2col_pack_b(p, uk, w, fp->w);
+        else if (mode == DC_FAST_MODE_PLANES)
+            dc_fast_planes_pack_b(p, w, fp->w);
         else
             dc_fast_dot1_pack_b(p, w, fp->w);
         fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1 : NULL;
+        fp->planes = mode == DC_FAST_MODE_PLANES ? planes : NULL;
         fp->uk = *uk;
         fp->name = name;
         fp->mode = mode;
@@ -716,6 +734,8 @@ void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t
         dc_fast_im2col_run(a, begin, end, thread, &fp->uk, fp->w);
     else if (fp->mode == DC_FAST_MODE_DOT1)
         dc_fast_dot1_run(a, begin, end, thread, fp->dot1, fp->w);
+    else if (fp->mode == DC_FAST_MODE_PLANES)
+        dc_fast_planes_run(a, begin, end, thread, fp->planes, fp->w);
     else
         fast_run(a, begin, end, thread, &fp->uk, fp);
 }

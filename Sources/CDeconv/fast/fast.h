@@ -154,6 +154,41 @@ void dc_dotn_avx2(const dc_dot1_args *u);
 void dc_dotn_avx512(const dc_dot1_args *u);
 #endif
 
+/** planes kernels (conv_planes.c). The planes kernel: for `pixels` input pixels (pixel i's
+ *  cin floats at x + i * cin) and ntaps taps, p[t * p_stride + i] = the fmaf chain, channels
+ *  in order from 0, of w[c * ntaps + t] * x_i[c]. scratch: 16 * cin floats, 64-byte aligned.
+ *  Nothing past pixel `pixels` of a plane is written. */
+typedef struct dc_planes_args {
+    const float *x, *w;
+    float *p, *scratch;
+    int64_t pixels, cin, ntaps, p_stride;
+} dc_planes_args;
+/** One tap of a line phase (conv_planes.c): its values for outputs q in [lo, hi) are at plane
+ *  offset off + q from the line's base; t1 is its kernel row's place in the phase's list. */
+typedef struct dc_planes_tap {
+    int64_t off, lo, hi;
+    int32_t t1;
+} dc_planes_tap;
+/** The line kernel: one output line of `out` outputs from nph (1 or 2) phases. Phase f's q-th
+ *  sum adds, taps in order, p[base + taps[f][t].off + q] for each tap whose bit t1 is set in
+ *  `rows` and whose [lo, hi) holds q; nothing else of p is read. nph 1: y[q]; nph 2:
+ *  y[2q + f], the phases interleaved. Only y[0 .. out) is written. */
+typedef struct dc_planes_line {
+    const float *p;
+    const dc_planes_tap *taps[2];
+    int32_t ntaps[2], nph;
+    uint32_t rows;
+    int64_t base, out;
+    float *y;
+} dc_planes_line;
+typedef struct dc_planes_kernels {
+    void (*planes)(const dc_planes_args *u);
+    void (*line)(const dc_planes_line *l);
+} dc_planes_kernels;
+#if defined(__x86_64__) || defined(__i386__)
+extern const dc_planes_kernels DC_PLANES_AVX512;
+#endif
+
 /* ---- the driver (conv_gemm.c) ------------------------------------------------------------ */
 
 /** Fills plan with a fast kernel for p at the current ISA level and returns 1, or returns 0
@@ -164,7 +199,13 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
  * (conv_im2col.c), all on the GEMM / DOT micro-kernels above; and direct dot products for
  * one output channel (conv_dot1.c) on the dot1 kernels. */
-enum { DC_FAST_MODE_GEMM = 0, DC_FAST_MODE_COL = 1, DC_FAST_MODE_IM2COL = 2, DC_FAST_MODE_DOT1 = 3 };
+enum {
+    DC_FAST_MODE_GEMM = 0,
+    DC_FAST_MODE_COL = 1,
+    DC_FAST_MODE_IM2COL = 2,
+    DC_FAST_MODE_DOT1 = 3,
+    DC_FAST_MODE_PLANES = 4
+};
 
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
 
@@ -207,6 +248,19 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
  *  as and offs may be NULL. Returns the count (conv_gemm.c). */
 int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs);
 
+/* ---- one output channel as tap planes, then sums (conv_planes.c) ------------------------- */
+
+/** 1 when conv_planes.c runs p: channels-last, 1-D or 2-D, groups 1, one output channel, 8 to
+ *  1024 input channels, a transposed conv with stride 1 or 2 along the line or a stride-1
+ *  conv, and a band's planes within budget. */
+int dc_fast_planes_claims(const dc_conv_problem *p);
+void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst);
+void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
+                          int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);
+/** Runs units [begin, end) with kernels k; packed_b NULL packs a->w into the workspace. */
+void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                        const dc_planes_kernels *k, const float *packed_b);
+
 /* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
 
 /** Weights of one problem packed once for the micro-kernel chosen at packing time: exactly the
@@ -218,6 +272,7 @@ typedef struct dc_fast_packed {
     void *mem;          /* owned */
     int mode;           /* DC_FAST_MODE_*: which driver, and so which packing, w holds */
     dc_dot1_fn dot1;    /* DC_FAST_MODE_DOT1: its kernel (uk is unused then) */
+    const dc_planes_kernels *planes; /* DC_FAST_MODE_PLANES: its kernels */
     int64_t *phase_off; /* owned, one offset into w per phase */
 } dc_fast_packed;
 

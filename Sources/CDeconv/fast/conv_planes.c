@@ -1,0 +1,277 @@
+/* fast/conv_planes.c - transposed convs (and stride-1 convs) with ONE output channel and
+ * enough input channels (mnist_k3s2's last layer, a U-Net or autoencoder head), 1-D and 2-D,
+ * channels-last, as tap planes that are then summed.
+ *
+ * conv_dot1.c computes each output as one dot product over its taps x channels, vectorised
+ * along the channels: every output then pays for a horizontal sum, and each of its x loads
+ * feeds one FMA. Here the work is turned around. For every input pixel i and kernel tap t,
+ * P[t][i] = w[t] . x[i] (all the products a transposed conv makes, none of them zero),
+ * vectorised along 16 pixels: the kernel transposes a 16-pixel block of x in registers once,
+ * then every channel vector feeds one FMA per tap, with no horizontal sum. Each output is then
+ * the sum of the plane entries of its phase's taps, a few vector adds per 16 outputs. A
+ * stride-1 conv is the same with one phase. mnist_k3s2 at 1 thread (AVX-512): see
+ * BENCHMARKS.md.
+ *
+ * Work units are (image, band of output rows along dim 1); a band computes the planes of the
+ * input rows its outputs read (a few halo rows are computed twice). Every plane entry is one
+ * fmaf chain over the channels in order and every output sums its taps in a fixed order, so
+ * neither the bands nor the thread count change a bit. */
+#include "fast/fast.h"
+
+#include <string.h>
+
+#define PL_MIN_CIN 8                            /* fewer channels: conv_dot1 or conv_col */
+#define PL_MAX_CIN 1024                         /* the transposed block: 16 x cin floats */
+#define PL_P_MAX_FLOATS ((int64_t)1 << 16)      /* a band's planes: at most 256 KiB */
+#define PL_MIN_UNITS 4                          /* small batches are split into row bands */
+#define PL_SMALL_MACS 200000
+#define PL_MAX_K 16                             /* per dim: tap lists live on the stack */
+
+typedef struct plgeo {
+    const dc_conv_problem *p;
+    int64_t ntaps;              /* k1 * k2: one plane per kernel position */
+    int64_t H, W;               /* input extents of dims 1 and 2 */
+    int64_t s1, s2;             /* phases per dim (a transposed conv's strides, or 1) */
+    int64_t off1_lo, off1_hi;   /* input row offsets any phase of dim 1 reads */
+    int64_t margin;             /* floats before and after each plane that a shifted read
+                                 * may address (never read: masked) */
+    int64_t band, nbands, units, rows_max, pst;
+    int small;
+    size_t off_w, off_scr, off_prog, off_p, slice;
+} plgeo;
+
+static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+/* Output positions q of dim j in phase r. */
+static int64_t phase_rows(const dc_conv_problem *p, int j, int64_t r) {
+    if (!p->transposed) return p->y.sp[j];
+    const int64_t out = p->y.sp[j], s = p->s[j];
+    return r < out ? (out - r + s - 1) / s : 0;
+}
+
+/* Lowest and highest input offset of dim j over all its phases and taps, as doubles (pads
+ * and dilations can be huge); 0 when no phase has a tap. */
+static void dim_offsets(const dc_conv_problem *p, int j, double *lo, double *hi) {
+    int64_t as[PL_MAX_K], offs[PL_MAX_K];
+    const int64_t nph = p->transposed ? p->s[j] : 1;
+    int any = 0;
+    *lo = *hi = 0;
+    for (int64_t r = 0; r < nph; r++) {
+        const int64_t n = dc_fast_dim_taps(p, j, r, as, offs);
+        for (int64_t t = 0; t < n; t++) {
+            if (!any || (double)offs[t] < *lo) *lo = (double)offs[t];
+            if (!any || (double)offs[t] > *hi) *hi = (double)offs[t];
+            any = 1;
+        }
+    }
+}
+
+/* Input rows a band of b output rows reads, at most. */
+static double band_rows(const dc_conv_problem *p, double b, double off_lo, double off_hi) {
+    const double s1 = p->transposed ? (double)p->s[1] : 1.0;
+    double rows = (b + s1 - 1) / s1 + 1 + off_hi - off_lo;
+    if (rows > (double)p->x.sp[1]) rows = (double)p->x.sp[1];
+    return rows < 1 ? 1 : rows;
+}
+
+/* Floats of one plane: rows x W, plus the margins, in whole 16-float blocks. */
+static double plane_floats(const dc_conv_problem *p, double rows, double margin) {
+    return ((rows * (double)p->x.sp[2] + 15) / 16) * 16 + 16 + 2 * margin;
+}
+
+/* Output rows per band: all of them, split for small batches (so threads share the work) and
+ * until a band's planes fit PL_P_MAX_FLOATS. Returns 0 when one row does not fit. */
+static int64_t choose_band(const dc_conv_problem *p, double off_lo, double off_hi,
+                           double margin) {
+    const int64_t out1 = p->y.sp[1];
+    const double ntaps = (double)(p->k[1] * p->k[2]);
+    int64_t nb = p->y.n >= PL_MIN_UNITS ? 1 : (PL_MIN_UNITS + p->y.n - 1) / p->y.n;
+    if (nb > out1) nb = out1;
+    int64_t band = (out1 + nb - 1) / nb;
+    while (ntaps * plane_floats(p, band_rows(p, (double)band, off_lo, off_hi), margin) >
+           (double)PL_P_MAX_FLOATS) {
+        if (band == 1) return 0;
+        band = (band + 1) / 2;
+    }
+    return band;
+}
+
+int dc_fast_planes_claims(const dc_conv_problem *p) {
+    if (p->layout != DECONV_CHANNELS_LAST || p->groups != 1 || p->cout_g != 1) return 0;
+    if (p->cin_g < PL_MIN_CIN || p->cin_g > PL_MAX_CIN) return 0;
+    /* 1-D or 2-D: dim 0 is one position that reads input 0 */
+    int64_t as0[1], offs0[1];
+    if (p->k[0] != 1 || p->x.sp[0] != 1 || p->y.sp[0] != 1) return 0;
+    if (dc_fast_dim_taps(p, 0, 0, as0, offs0) != 1 || offs0[0] != 0) return 0;
+    if (p->k[1] > PL_MAX_K || p->k[2] > PL_MAX_K) return 0;
+    /* planes are worth it where every product is used: transposed convs with one or two
+     * phases along the line (the line kernels interleave two), and stride-1 convs */
+    if (p->transposed ? p->s[2] > 2 : (p->s[1] != 1 || p->s[2] != 1)) return 0;
+    if (p->transposed && p->s[1] > 16) return 0;
+    /* pixels are read as one run of cin floats per pixel, rows back to back */
+    if (p->x.stride_sp[2] != p->cin_g || p->x.stride_sp[1] != p->x.sp[2] * p->cin_g) return 0;
+    double lo1, hi1, lo2, hi2;
+    dim_offsets(p, 1, &lo1, &hi1);
+    dim_offsets(p, 2, &lo2, &hi2);
+    const double margin = (lo2 < 0 ? -lo2 : 0) > hi2 ? (lo2 < 0 ? -lo2 : 0) : hi2;
+    if (margin > (double)PL_P_MAX_FLOATS) return 0;
+    return choose_band(p, lo1, hi1, (double)((int64_t)margin + 15) / 16 * 16) > 0;
+}
+
+static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
+    g->p = p;
+    g->ntaps = p->k[1] * p->k[2];
+    g->H = p->x.sp[1];
+    g->W = p->x.sp[2];
+    g->s1 = p->transposed ? p->s[1] : 1;
+    g->s2 = p->transposed ? p->s[2] : 1;
+    double lo1, hi1, lo2, hi2;
+    dim_offsets(p, 1, &lo1, &hi1);
+    dim_offsets(p, 2, &lo2, &hi2);
+    g->off1_lo = (int64_t)lo1;
+    g->off1_hi = (int64_t)hi1;
+    const int64_t m = (int64_t)((lo2 < 0 ? -lo2 : 0) > hi2 ? (lo2 < 0 ? -lo2 : 0) : hi2);
+    g->margin = (m + 15) / 16 * 16;
+    g->band = choose_band(p, lo1, hi1, (double)g->margin);
+    g->nbands = (p->y.sp[1] + g->band - 1) / g->band;
+    g->units = p->y.n * g->nbands;
+    g->rows_max = (int64_t)band_rows(p, (double)g->band, lo1, hi1);
+    g->pst = (int64_t)plane_floats(p, (double)g->rows_max, (double)g->margin);
+    g->small = (double)p->x.count * (double)g->ntaps < PL_SMALL_MACS;
+    size_t off = 0;
+    g->off_w = off;
+    if (!packed) off += round64((size_t)(g->ntaps * p->cin_g) * sizeof(float));
+    g->off_scr = off;
+    off += round64((size_t)(16 * p->cin_g) * sizeof(float));
+    g->off_prog = off; /* the line programs: each of the ntaps taps is in one (r1, f) list */
+    off += round64((size_t)g->ntaps * sizeof(dc_planes_tap));
+    g->off_p = off;
+    off += round64((size_t)(g->ntaps * g->pst) * sizeof(float));
+    g->slice = off;
+}
+
+void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst) {
+    /* [cin][ntaps], taps in kernel order (k1 outer): the kernel broadcasts one channel's
+     * weights for every tap. Input channel c of the one output channel is at c in both
+     * filter layouts (conv [k..., cin, 1], transposed [k..., 1, cin]). */
+    const int64_t k1 = p->k[1], k2 = p->k[2], ntaps = k1 * k2;
+    for (int64_t a1 = 0; a1 < k1; a1++)
+        for (int64_t a2 = 0; a2 < k2; a2++) {
+            const float *src = w + a1 * p->w_stride_k[1] + a2 * p->w_stride_k[2];
+            for (int64_t c = 0; c < p->cin_g; c++) dst[c * ntaps + a1 * k2 + a2] = src[c];
+        }
+}
+
+void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
+                          int64_t *units, size_t *workspace_bytes, int64_t *packed_floats) {
+    plgeo g;
+    plgeo_init(p, packed, &g);
+    if (num_threads < 1) num_threads = 1;
+    *units = g.small ? 1 : g.units;
+    *workspace_bytes = g.slice * (size_t)num_threads + 64;
+    *packed_floats = g.ntaps * p->cin_g;
+}
+
+/* The phase lists of dim j: per phase r, its kernel positions and input offsets. */
+typedef struct dimtaps {
+    int64_t n[PL_MAX_K], as[PL_MAX_K][PL_MAX_K], offs[PL_MAX_K][PL_MAX_K];
+} dimtaps;
+
+static void dim_lists(const dc_conv_problem *p, int j, int64_t nph, dimtaps *d) {
+    for (int64_t r = 0; r < nph; r++) d->n[r] = dc_fast_dim_taps(p, j, r, d->as[r], d->offs[r]);
+}
+
+void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                        const dc_planes_kernels *k, const float *packed_b) {
+    const dc_conv_problem *p = a->p;
+    plgeo g;
+    plgeo_init(p, packed_b != NULL, &g);
+    if (g.small) begin = 0, end = g.units;
+    if (begin >= end) return;
+    char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
+    char *ws = base + (size_t)thread * g.slice;
+    float *P = (float *)(ws + g.off_p);
+    const float *w = packed_b;
+    if (!w) {
+        dc_fast_planes_pack_b(p, a->w, (float *)(ws + g.off_w));
+        w = (const float *)(ws + g.off_w);
+    }
+    dimtaps d1, d2;
+    dim_lists(p, 1, g.s1, &d1);
+    dim_lists(p, 2, g.s2, &d2);
+    /* The line programs: for output-row phase r1 and line phase f, every (t1, t2) tap with
+     * its plane offset from a line's base and the outputs it reaches; a line only chooses
+     * which kernel rows t1 fall inside the input. */
+    dc_planes_tap *prog = (dc_planes_tap *)(ws + g.off_prog);
+    int64_t pstart[PL_MAX_K][2];
+    int32_t pcount[PL_MAX_K][2];
+    int64_t np = 0;
+    for (int64_t r1 = 0; r1 < g.s1; r1++)
+        for (int64_t f = 0; f < g.s2; f++) {
+            const int64_t nq2 = phase_rows(p, 2, f);
+            pstart[r1][f] = np;
+            for (int64_t t1 = 0; t1 < d1.n[r1]; t1++)
+                for (int64_t t2 = 0; t2 < d2.n[f]; t2++) {
+                    const int64_t off2 = d2.offs[f][t2];
+                    int64_t lo = -off2, hi = g.W - off2;
+                    if (lo < 0) lo = 0;
+                    if (hi > nq2) hi = nq2;
+                    if (lo >= hi) continue;
+                    const int64_t t = d1.as[r1][t1] * p->k[2] + d2.as[f][t2];
+                    prog[np].off = g.margin + t * g.pst + d1.offs[r1][t1] * g.W + off2;
+                    prog[np].lo = lo;
+                    prog[np].hi = hi;
+                    prog[np].t1 = (int32_t)t1;
+                    np++;
+                }
+            pcount[r1][f] = (int32_t)(np - pstart[r1][f]);
+        }
+    dc_planes_args pa;
+    pa.w = w;
+    pa.scratch = (float *)(ws + g.off_scr);
+    pa.cin = p->cin_g;
+    pa.ntaps = g.ntaps;
+    pa.p_stride = g.pst;
+    dc_planes_line ln;
+    ln.p = P;
+    ln.nph = (int32_t)g.s2;
+    ln.out = p->y.sp[2];
+    const int epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t n = u / g.nbands, oa = (u % g.nbands) * g.band;
+        const int64_t ob = oa + g.band < p->y.sp[1] ? oa + g.band : p->y.sp[1];
+        /* the input rows [ia, ib) this band reads, and their planes */
+        int64_t ia = oa / g.s1 + g.off1_lo, ib = (ob - 1) / g.s1 + g.off1_hi + 1;
+        if (ia < 0) ia = 0;
+        if (ib > g.H) ib = g.H;
+        if (ib > ia) {
+            pa.x = a->x + n * p->x.stride_n + ia * p->x.stride_sp[1];
+            pa.pixels = (ib - ia) * g.W;
+            pa.p = P + g.margin;
+            k->planes(&pa);
+        }
+        for (int64_t o1 = oa; o1 < ob; o1++) {
+            const int64_t r1 = o1 % g.s1, q1 = o1 / g.s1;
+            uint32_t rows = 0;
+            for (int64_t t1 = 0; t1 < d1.n[r1]; t1++) {
+                const int64_t i1 = q1 + d1.offs[r1][t1];
+                if (i1 >= ia && i1 < ib) rows |= 1u << t1; /* else a padding row */
+            }
+            for (int64_t f = 0; f < g.s2; f++) {
+                ln.taps[f] = prog + pstart[r1][f];
+                ln.ntaps[f] = pcount[r1][f];
+            }
+            ln.rows = rows;
+            ln.base = (q1 - ia) * g.W;
+            ln.y = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1];
+            k->line(&ln);
+            if (!epilogue) continue;
+            for (int64_t o2 = 0; o2 < p->y.sp[2]; o2++) {
+                float *v = ln.y + o2 * p->y.stride_sp[2];
+                const float b = a->bias ? a->bias[0] : 0.0f;
+                *v = p->activation != DECONV_ACTIVATION_NONE ? dc_activate(p, a->bias ? *v + b : *v)
+                                                             : *v + b;
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+/* fast/planes_avx512.c - AVX-512F kernels of conv_planes.c: tap planes of 16-pixel blocks
+ * (a register transpose, then one FMA per channel and tap), and the per-line sums of the
+ * planes with two phases stored interleaved. Compiled with a target attribute; conv_gemm.c
+ * only picks them when the CPU (and the OS) support AVX-512F. */
+#include "fast/fast.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f")))
+#define PL_CHUNK 12 /* taps per pass over a block: accumulators in registers */
+
+/* Mask of the first n of 16 lanes (n may be <= 0 or >= 16). */
+TGT static inline __mmask16 lanes16(int64_t n) {
+    return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* r[i] (pixel i's 16 channels) becomes r[j] (channel j of the 16 pixels, pixel i in lane i). */
+TGT static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 16; i += 4) {
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 2]);
+        const __m512d c = _mm512_castps_pd(t[i + 1]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    /* r[4g + j] now holds columns j, 4 + j, 8 + j, 12 + j of rows 4g..4g+3, a 128-bit block
+     * each; two rounds of block shuffles gather each column's four blocks */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* Taps t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt): NT
+ * accumulators, each channel vector loaded once for NT FMAs. */
+TGT static inline __attribute__((always_inline)) void
+planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, const int NT,
+             __mmask16 m) {
+    __m512 acc[PL_CHUNK];
+#pragma GCC unroll 12
+    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+    const float *w = u->w + t0;
+    for (int64_t c = 0; c < u->cin; c++, w += u->ntaps) {
+        const __m512 v = _mm512_load_ps(xt + c * 16);
+#pragma GCC unroll 12
+        for (int t = 0; t < NT; t++) acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), v, acc[t]);
+    }
+    float *p = u->p + t0 * u->p_stride + i0;
+#pragma GCC unroll 12
+    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
+}
+
+#define CHUNK_CASE(n)                                                                      \
+    case n:                                                                                \
+        planes_chunk(u, xt, i0, t0, n, pm);                                                \
+        break;
+
+TGT static void dc_planes_avx512(const dc_planes_args *u) {
+    float *xt = u->scratch;
+    const int64_t cin = u->cin, nchunks = (u->ntaps + PL_CHUNK - 1) / PL_CHUNK;
+    for (int64_t i0 = 0; i0 < u->pixels; i0 += 16) {
+        const int64_t np = u->pixels - i0 < 16 ? u->pixels - i0 : 16;
+        const __mmask16 pm = lanes16(np);
+        for (int64_t c0 = 0; c0 < cin; c0 += 16) {
+            const __mmask16 cm = lanes16(cin - c0);
+            const float *x = u->x + i0 * cin + c0;
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = i < np ? _mm512_maskz_loadu_ps(cm, x + i * cin) : _mm512_setzero_ps();
+            transpose16(r);
+            const int64_t nc = cin - c0 < 16 ? cin - c0 : 16;
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++)
+                if (j < nc) _mm512_store_ps(xt + (c0 + j) * 16, r[j]);
+        }
+        /* the taps in passes of at most PL_CHUNK, evened out */
+        for (int64_t ch = 0, t0 = 0; ch < nchunks; ch++) {
+            const int64_t nt = (u->ntaps - t0 + (nchunks - ch) - 1) / (nchunks - ch);
+            switch (nt) {
+                CHUNK_CASE(1)
+                CHUNK_CASE(2)
+                CHUNK_CASE(3)
+                CHUNK_CASE(4)
+                CHUNK_CASE(5)
+                CHUNK_CASE(6)
+                CHUNK_CASE(7)
+                CHUNK_CASE(8)
+                CHUNK_CASE(9)
+                CHUNK_CASE(10)
+                CHUNK_CASE(11)
+                default:
+                    planes_chunk(u, xt, i0, t0, PL_CHUNK, pm);
+                    break;
+            }
+            t0 += nt;
+        }
+    }
+}
+
+/* Phase f's sums for q0 .. q0 + 15: taps in order, each only on its lanes [lo, hi). */
+TGT static inline __m512 line_sums(const dc_planes_line *l, int f, int64_t q0) {
+    __m512 s = _mm512_setzero_ps();
+    const dc_planes_tap *tp = l->taps[f];
+    for (int32_t t = 0; t < l->ntaps[f]; t++) {
+        if (!(l->rows >> tp[t].t1 & 1u)) continue;
+        const __mmask16 m = lanes16(tp[t].hi - q0) & (__mmask16)~lanes16(tp[t].lo - q0);
+        if (m) s = _mm512_mask_add_ps(s, m, s, _mm512_maskz_loadu_ps(m, l->p + (l->base + tp[t].off + q0)));
+    }
+    return s;
+}
+
+TGT static void dc_planes_line_avx512(const dc_planes_line *l) {
+    if (l->nph == 1) {
+        for (int64_t q0 = 0; q0 < l->out; q0 += 16)
+            _mm512_mask_storeu_ps(l->y + q0, lanes16(l->out - q0), line_sums(l, 0, q0));
+        return;
+    }
+    /* lanes of a (phase 0) and b (phase 1) interleaved: a0 b0 a1 b1 ... */
+    const __m512i lo_idx = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+    const __m512i hi_idx =
+        _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+    for (int64_t q0 = 0; 2 * q0 < l->out; q0 += 16) {
+        const __m512 a = line_sums(l, 0, q0), b = line_sums(l, 1, q0);
+        const __m512 u0 = _mm512_unpacklo_ps(a, b), u1 = _mm512_unpackhi_ps(a, b);
+        const int64_t left = l->out - 2 * q0;
+        _mm512_mask_storeu_ps(l->y + 2 * q0, lanes16(left),
+                              _mm512_permutex2var_ps(u0, lo_idx, u1));
+        _mm512_mask_storeu_ps(l->y + 2 * q0 + 16, lanes16(left - 16),
+                              _mm512_permutex2var_ps(u0, hi_idx, u1));
+    }
+}
+
+const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_line_avx512};
+
+#else
+/* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
+typedef int dc_planes_avx512_unused;
+#endif

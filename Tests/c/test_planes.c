@@ -1,0 +1,128 @@
+/* test_planes.c - conv_planes.c's kernels called directly on their contract (fast.h): the
+ * planes kernel on any pixel count, channel count and tap count (every 16-pixel and 16-channel
+ * tail, several passes of taps), checked bit for bit against an fmaf chain over the channels;
+ * the line kernel on one and two phases, any tap ranges, kernel rows left out, and lines of
+ * any length, checked bit for bit against sums in tap order. Nothing outside what the
+ * contract names may be written. The drivers reach only the shapes of real problems. */
+#include "harness.h"
+
+#include "fast/fast.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define GUARD 40
+
+static float *aligned_floats(int64_t n) {
+    void *p = NULL;
+    return posix_memalign(&p, 64, (size_t)n * sizeof(float)) == 0 ? p : NULL;
+}
+
+static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
+    const int64_t pixels = th_rand_int(rng, 1, 70), cin = th_rand_int(rng, 1, 70);
+    const int64_t ntaps = th_rand_int(rng, 1, 40);
+    const int64_t pst = (pixels + 15) / 16 * 16 + th_rand_int(rng, 0, 2) * 16 + GUARD;
+    float *x = aligned_floats(pixels * cin), *w = aligned_floats(cin * ntaps);
+    float *scr = aligned_floats(16 * cin), *p = aligned_floats(ntaps * pst + 16);
+    int ok = 1;
+    for (int64_t i = 0; i < pixels * cin; i++) x[i] = th_rand_float(rng);
+    for (int64_t i = 0; i < cin * ntaps; i++) w[i] = th_rand_float(rng);
+    th_poison(p, ntaps * pst + 16);
+    dc_planes_args u = {x, w, p + 16, scr, pixels, cin, ntaps, pst};
+    K->planes(&u);
+    ok &= CHECK(th_is_poisoned(p, 16), "planes call %d: wrote before the first plane", idx);
+    for (int64_t t = 0; t < ntaps && ok; t++) {
+        const float *pt = p + 16 + t * pst;
+        for (int64_t i = 0; i < pixels; i++) {
+            float s = 0.0f;
+            for (int64_t c = 0; c < cin; c++) s = fmaf(w[c * ntaps + t], x[i * cin + c], s);
+            if (!CHECK(memcmp(&s, &pt[i], sizeof s) == 0,
+                       "planes call %d (%lld pixels, %lld channels, %lld taps): p[%lld][%lld] = "
+                       "%.9g, want %.9g",
+                       idx, (long long)pixels, (long long)cin, (long long)ntaps, (long long)t,
+                       (long long)i, (double)pt[i], (double)s)) {
+                ok = 0;
+                break;
+            }
+        }
+        ok &= CHECK(th_is_poisoned(pt + pixels, pst - pixels),
+                    "planes call %d: wrote past pixel %lld of plane %lld", idx, (long long)pixels,
+                    (long long)t);
+    }
+    free(x);
+    free(w);
+    free(scr);
+    free(p);
+    return ok;
+}
+
+static int line_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
+    const int nph = (int)th_rand_int(rng, 1, 2);
+    const int64_t out = th_rand_int(rng, 1, 70);
+    const int64_t nq[2] = {nph == 2 ? (out + 1) / 2 : out, out / 2};
+    const int64_t plen = 400, base = th_rand_int(rng, 0, 100);
+    float *p = aligned_floats(plen), *y = aligned_floats(out + GUARD);
+    dc_planes_tap taps[2][8];
+    dc_planes_line l;
+    for (int64_t i = 0; i < plen; i++) p[i] = th_rand_float(rng);
+    l.p = p;
+    l.nph = nph;
+    l.out = out;
+    l.base = base;
+    l.y = y;
+    l.rows = (uint32_t)th_rand(rng) & 7u;
+    for (int f = 0; f < nph; f++) {
+        l.taps[f] = taps[f];
+        l.ntaps[f] = (int32_t)th_rand_int(rng, 0, 8);
+        for (int32_t t = 0; t < l.ntaps[f]; t++) {
+            /* a range inside [0, nq], maybe empty, read at base + off + q inside p */
+            const int64_t lo = th_rand_int(rng, 0, nq[f]), hi = th_rand_int(rng, lo, nq[f]);
+            taps[f][t].lo = lo;
+            taps[f][t].hi = hi;
+            taps[f][t].off = th_rand_int(rng, -base, plen - base - nq[f] - 16);
+            taps[f][t].t1 = (int32_t)th_rand_int(rng, 0, 2);
+        }
+    }
+    th_poison(y, out + GUARD);
+    K->line(&l);
+    int ok = 1;
+    for (int64_t o = 0; o < out && ok; o++) {
+        const int f = nph == 2 ? (int)(o % 2) : 0;
+        const int64_t q = nph == 2 ? o / 2 : o;
+        float s = 0.0f;
+        for (int32_t t = 0; t < l.ntaps[f]; t++) {
+            const dc_planes_tap *tp = &taps[f][t];
+            if ((l.rows >> tp->t1 & 1u) && q >= tp->lo && q < tp->hi) s += p[base + tp->off + q];
+        }
+        ok &= CHECK(memcmp(&s, &y[o], sizeof s) == 0,
+                    "line call %d (%d phases, %lld outputs): y[%lld] = %.9g, want %.9g", idx, nph,
+                    (long long)out, (long long)o, (double)y[o], (double)s);
+    }
+    ok &= CHECK(th_is_poisoned(y + out, GUARD), "line call %d: wrote past output %lld", idx,
+                (long long)out);
+    free(p);
+    free(y);
+    return ok;
+}
+
+void suite_planes(void) {
+    if (!dc_fast_isa_supported(DC_ISA_AVX512)) {
+        /* Not a skip: the level does not exist on this CPU, and the runner says so. */
+        printf("suite_planes: this CPU has no AVX-512F; the planes kernels are not tested here\n");
+        return;
+    }
+    uint64_t rng = 0x91a4e5ull;
+    for (int call = 0; call < 300; call++)
+        if (!planes_call(&DC_PLANES_AVX512, &rng, call)) break;
+    for (int call = 0; call < 600; call++)
+        if (!line_call(&DC_PLANES_AVX512, &rng, call)) break;
+}
+
+#else
+void suite_planes(void) {
+    printf("suite_planes: the planes kernels exist on x86 only; not tested here\n");
+}
+#endif
