@@ -1,8 +1,8 @@
 /* test_planes.c - conv_planes.c's kernels called directly on their contract (fast.h): the
  * planes kernel on any pixel count, channel count and tap count (every 16-pixel and 16-channel
  * tail, several passes of taps), checked bit for bit against an fmaf chain over the channels;
- * the line kernel on one and two phases, any tap ranges, kernel rows left out, and lines of
- * any length, checked bit for bit against sums in tap order. Nothing outside what the
+ * the line kernel on one and two phases, any lane masks, and lines of any length, checked
+ * bit for bit against sums in tap order. Nothing outside what the
  * contract names may be written. The drivers reach only the shapes of real problems. */
 #include "harness.h"
 
@@ -62,10 +62,11 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
 static int line_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int nph = (int)th_rand_int(rng, 1, 2);
     const int64_t out = th_rand_int(rng, 1, 70);
-    const int64_t nq[2] = {nph == 2 ? (out + 1) / 2 : out, out / 2};
+    const int64_t nq = nph == 2 ? (out + 1) / 2 : out, nblk = (nq + 15) / 16;
     const int64_t plen = 400, base = th_rand_int(rng, 0, 100);
     float *p = aligned_floats(plen), *y = aligned_floats(out + GUARD);
     dc_planes_tap taps[2][8];
+    uint16_t masks[2][8][5];
     dc_planes_line l;
     for (int64_t i = 0; i < plen; i++) p[i] = th_rand_float(rng);
     l.p = p;
@@ -73,17 +74,19 @@ static int line_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     l.out = out;
     l.base = base;
     l.y = y;
-    l.rows = (uint32_t)th_rand(rng) & 7u;
     for (int f = 0; f < nph; f++) {
         l.taps[f] = taps[f];
         l.ntaps[f] = (int32_t)th_rand_int(rng, 0, 8);
         for (int32_t t = 0; t < l.ntaps[f]; t++) {
-            /* a range inside [0, nq], maybe empty, read at base + off + q inside p */
-            const int64_t lo = th_rand_int(rng, 0, nq[f]), hi = th_rand_int(rng, lo, nq[f]);
-            taps[f][t].lo = lo;
-            taps[f][t].hi = hi;
-            taps[f][t].off = th_rand_int(rng, -base, plen - base - nq[f] - 16);
-            taps[f][t].t1 = (int32_t)th_rand_int(rng, 0, 2);
+            /* any lanes of [0, nq), read at base + off + q inside p */
+            for (int64_t b = 0; b < nblk; b++) {
+                const int64_t live = nq - 16 * b < 16 ? nq - 16 * b : 16;
+                const int kind = (int)th_rand_int(rng, 0, 3);
+                uint32_t m = kind == 0 ? 0u : kind == 1 ? 0xffffu : (uint32_t)th_rand(rng);
+                masks[f][t][b] = (uint16_t)(m & ((1u << live) - 1u));
+            }
+            taps[f][t].mask = masks[f][t];
+            taps[f][t].off = th_rand_int(rng, -base, plen - base - 16 * nblk);
         }
     }
     th_poison(y, out + GUARD);
@@ -93,10 +96,8 @@ static int line_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
         const int f = nph == 2 ? (int)(o % 2) : 0;
         const int64_t q = nph == 2 ? o / 2 : o;
         float s = 0.0f;
-        for (int32_t t = 0; t < l.ntaps[f]; t++) {
-            const dc_planes_tap *tp = &taps[f][t];
-            if ((l.rows >> tp->t1 & 1u) && q >= tp->lo && q < tp->hi) s += p[base + tp->off + q];
-        }
+        for (int32_t t = 0; t < l.ntaps[f]; t++)
+            if (masks[f][t][q / 16] >> (q % 16) & 1u) s += p[base + taps[f][t].off + q];
         ok &= CHECK(memcmp(&s, &y[o], sizeof s) == 0,
                     "line call %d (%d phases, %lld outputs): y[%lld] = %.9g, want %.9g", idx, nph,
                     (long long)out, (long long)o, (double)y[o], (double)s);

@@ -18,6 +18,7 @@
  * neither the bands nor the thread count change a bit. */
 #include "fast/fast.h"
 
+#include <math.h>
 #include <string.h>
 
 #define PL_MIN_CIN 8                            /* fewer channels: conv_dot1 or conv_col */
@@ -33,14 +34,16 @@ typedef struct plgeo {
     int64_t H, W;               /* input extents of dims 1 and 2 */
     int64_t s1, s2;             /* phases per dim (a transposed conv's strides, or 1) */
     int64_t off1_lo, off1_hi;   /* input row offsets any phase of dim 1 reads */
-    int64_t margin;             /* floats before and after each plane that a shifted read
-                                 * may address (never read: masked) */
-    int64_t band, nbands, units, rows_max, pst;
+    int64_t rbot;               /* zero rows after the input's last row that lines read */
+    int64_t org, pst;           /* a plane's (row 0, col 0), and the floats of one plane */
+    int64_t nq2, nblk;          /* outputs of line phase 0 (the longest), in 16-blocks */
+    int64_t band, nbands, units, rows_max;
     int small;
-    size_t off_w, off_scr, off_prog, off_p, slice;
+    size_t off_w, off_scr, off_prog, off_mask, off_p, slice;
 } plgeo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
+static double ceil16(double v) { return ceil(v / 16) * 16; }
 
 /* Output positions q of dim j in phase r. */
 static int64_t phase_rows(const dc_conv_problem *p, int j, int64_t r) {
@@ -66,30 +69,44 @@ static void dim_offsets(const dc_conv_problem *p, int j, double *lo, double *hi)
     }
 }
 
-/* Input rows a band of b output rows reads, at most. */
-static double band_rows(const dc_conv_problem *p, double b, double off_lo, double off_hi) {
-    const double s1 = p->transposed ? (double)p->s[1] : 1.0;
-    double rows = (b + s1 - 1) / s1 + 1 + off_hi - off_lo;
-    if (rows > (double)p->x.sp[1]) rows = (double)p->x.sp[1];
-    return rows < 1 ? 1 : rows;
-}
+/* A plane for bands of b output rows, in doubles (the claim checks them before any int64
+ * arithmetic): [margin][zero rows above row 0][the band's rows][zero rows below the last
+ * input row][tail]. Shifted reads of lines (up to the margin left and a block of 16 right)
+ * stay inside it; rows outside the input read zeros, so lines need no test per row. */
+typedef struct pllayout {
+    double rows, org, pst, rbot, nq2;
+} pllayout;
 
-/* Floats of one plane: rows x W, plus the margins, in whole 16-float blocks. */
-static double plane_floats(const dc_conv_problem *p, double rows, double margin) {
-    return ((rows * (double)p->x.sp[2] + 15) / 16) * 16 + 16 + 2 * margin;
+static pllayout plane_layout(const dc_conv_problem *p, double b) {
+    pllayout l;
+    double lo1, hi1, lo2, hi2;
+    dim_offsets(p, 1, &lo1, &hi1);
+    dim_offsets(p, 2, &lo2, &hi2);
+    const double H = (double)p->x.sp[1], W = (double)p->x.sp[2];
+    const double s1 = p->transposed ? (double)p->s[1] : 1.0;
+    double margin = -lo2 > hi2 ? -lo2 : hi2;
+    margin = ceil16(margin > 0 ? margin : 0);
+    l.rows = floor((b - 1) / s1) + 2 + hi1 - lo1; /* input rows a band reads, at most */
+    if (l.rows > H) l.rows = H;
+    const double rtop = lo1 < 0 ? -lo1 : 0;
+    l.rbot = floor(((double)p->y.sp[1] - 1) / s1) + hi1 + 1 - H;
+    if (l.rbot < 0) l.rbot = 0;
+    l.nq2 = (double)phase_rows(p, 2, 0);
+    const double over = l.nq2 > W ? l.nq2 - W : 0;
+    l.org = ceil16(margin + rtop * W);
+    l.pst = ceil16(l.org + (l.rows + l.rbot) * W + 16 + over + margin);
+    return l;
 }
 
 /* Output rows per band: all of them, split for small batches (so threads share the work) and
  * until a band's planes fit PL_P_MAX_FLOATS. Returns 0 when one row does not fit. */
-static int64_t choose_band(const dc_conv_problem *p, double off_lo, double off_hi,
-                           double margin) {
+static int64_t choose_band(const dc_conv_problem *p) {
     const int64_t out1 = p->y.sp[1];
     const double ntaps = (double)(p->k[1] * p->k[2]);
     int64_t nb = p->y.n >= PL_MIN_UNITS ? 1 : (PL_MIN_UNITS + p->y.n - 1) / p->y.n;
     if (nb > out1) nb = out1;
     int64_t band = (out1 + nb - 1) / nb;
-    while (ntaps * plane_floats(p, band_rows(p, (double)band, off_lo, off_hi), margin) >
-           (double)PL_P_MAX_FLOATS) {
+    while (ntaps * plane_layout(p, (double)band).pst > (double)PL_P_MAX_FLOATS) {
         if (band == 1) return 0;
         band = (band + 1) / 2;
     }
@@ -107,15 +124,10 @@ int dc_fast_planes_claims(const dc_conv_problem *p) {
     /* planes are worth it where every product is used: transposed convs with one or two
      * phases along the line (the line kernels interleave two), and stride-1 convs */
     if (p->transposed ? p->s[2] > 2 : (p->s[1] != 1 || p->s[2] != 1)) return 0;
-    if (p->transposed && p->s[1] > 16) return 0;
+    if (p->transposed && p->s[1] > PL_MAX_K) return 0;
     /* pixels are read as one run of cin floats per pixel, rows back to back */
     if (p->x.stride_sp[2] != p->cin_g || p->x.stride_sp[1] != p->x.sp[2] * p->cin_g) return 0;
-    double lo1, hi1, lo2, hi2;
-    dim_offsets(p, 1, &lo1, &hi1);
-    dim_offsets(p, 2, &lo2, &hi2);
-    const double margin = (lo2 < 0 ? -lo2 : 0) > hi2 ? (lo2 < 0 ? -lo2 : 0) : hi2;
-    if (margin > (double)PL_P_MAX_FLOATS) return 0;
-    return choose_band(p, lo1, hi1, (double)((int64_t)margin + 15) / 16 * 16) > 0;
+    return choose_band(p) > 0;
 }
 
 static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
@@ -125,18 +137,20 @@ static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     g->W = p->x.sp[2];
     g->s1 = p->transposed ? p->s[1] : 1;
     g->s2 = p->transposed ? p->s[2] : 1;
-    double lo1, hi1, lo2, hi2;
+    double lo1, hi1;
     dim_offsets(p, 1, &lo1, &hi1);
-    dim_offsets(p, 2, &lo2, &hi2);
     g->off1_lo = (int64_t)lo1;
     g->off1_hi = (int64_t)hi1;
-    const int64_t m = (int64_t)((lo2 < 0 ? -lo2 : 0) > hi2 ? (lo2 < 0 ? -lo2 : 0) : hi2);
-    g->margin = (m + 15) / 16 * 16;
-    g->band = choose_band(p, lo1, hi1, (double)g->margin);
+    g->band = choose_band(p);
     g->nbands = (p->y.sp[1] + g->band - 1) / g->band;
     g->units = p->y.n * g->nbands;
-    g->rows_max = (int64_t)band_rows(p, (double)g->band, lo1, hi1);
-    g->pst = (int64_t)plane_floats(p, (double)g->rows_max, (double)g->margin);
+    const pllayout l = plane_layout(p, (double)g->band);
+    g->rows_max = (int64_t)l.rows;
+    g->rbot = (int64_t)l.rbot;
+    g->org = (int64_t)l.org;
+    g->pst = (int64_t)l.pst;
+    g->nq2 = (int64_t)l.nq2;
+    g->nblk = (g->nq2 + 15) / 16;
     g->small = (double)p->x.count * (double)g->ntaps < PL_SMALL_MACS;
     size_t off = 0;
     g->off_w = off;
@@ -145,6 +159,8 @@ static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     off += round64((size_t)(16 * p->cin_g) * sizeof(float));
     g->off_prog = off; /* the line programs: each of the ntaps taps is in one (r1, f) list */
     off += round64((size_t)g->ntaps * sizeof(dc_planes_tap));
+    g->off_mask = off; /* each tap's lane masks, one per 16-output block */
+    off += round64((size_t)(g->ntaps * g->nblk) * sizeof(uint16_t));
     g->off_p = off;
     off += round64((size_t)(g->ntaps * g->pst) * sizeof(float));
     g->slice = off;
@@ -200,9 +216,11 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     dim_lists(p, 1, g.s1, &d1);
     dim_lists(p, 2, g.s2, &d2);
     /* The line programs: for output-row phase r1 and line phase f, every (t1, t2) tap with
-     * its plane offset from a line's base and the outputs it reaches; a line only chooses
-     * which kernel rows t1 fall inside the input. */
+     * its plane offset from a line's base and, per 16-output block, the outputs whose input
+     * column it reads. Rows outside the input read zero rows, so every line of a phase runs
+     * the same program. */
     dc_planes_tap *prog = (dc_planes_tap *)(ws + g.off_prog);
+    uint16_t *masks = (uint16_t *)(ws + g.off_mask);
     int64_t pstart[PL_MAX_K][2];
     int32_t pcount[PL_MAX_K][2];
     int64_t np = 0;
@@ -216,22 +234,29 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                     int64_t lo = -off2, hi = g.W - off2;
                     if (lo < 0) lo = 0;
                     if (hi > nq2) hi = nq2;
-                    if (lo >= hi) continue;
+                    if (lo >= hi) continue; /* reads only padding columns */
                     const int64_t t = d1.as[r1][t1] * p->k[2] + d2.as[f][t2];
-                    prog[np].off = g.margin + t * g.pst + d1.offs[r1][t1] * g.W + off2;
-                    prog[np].lo = lo;
-                    prog[np].hi = hi;
-                    prog[np].t1 = (int32_t)t1;
+                    uint16_t *m = masks + np * g.nblk;
+                    for (int64_t b = 0; b < g.nblk; b++) {
+                        m[b] = 0;
+                        for (int64_t q = 16 * b; q < 16 * b + 16; q++)
+                            if (q >= lo && q < hi) m[b] |= (uint16_t)(1u << (q - 16 * b));
+                    }
+                    prog[np].off = g.org + t * g.pst + d1.offs[r1][t1] * g.W + off2;
+                    prog[np].mask = m;
                     np++;
                 }
             pcount[r1][f] = (int32_t)(np - pstart[r1][f]);
         }
+    /* zero margins and zero rows; the planes kernel only writes the rows of a band */
+    memset(P, 0, (size_t)(g.ntaps * g.pst) * sizeof(float));
     dc_planes_args pa;
     pa.w = w;
     pa.scratch = (float *)(ws + g.off_scr);
     pa.cin = p->cin_g;
     pa.ntaps = g.ntaps;
     pa.p_stride = g.pst;
+    pa.p = P + g.org;
     dc_planes_line ln;
     ln.p = P;
     ln.nph = (int32_t)g.s2;
@@ -243,25 +268,25 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         /* the input rows [ia, ib) this band reads, and their planes */
         int64_t ia = oa / g.s1 + g.off1_lo, ib = (ob - 1) / g.s1 + g.off1_hi + 1;
         if (ia < 0) ia = 0;
+        if (ia > g.H) ia = g.H;
         if (ib > g.H) ib = g.H;
+        if (ib < ia) ib = ia;
         if (ib > ia) {
             pa.x = a->x + n * p->x.stride_n + ia * p->x.stride_sp[1];
             pa.pixels = (ib - ia) * g.W;
-            pa.p = P + g.margin;
             k->planes(&pa);
         }
+        /* rows past the input's last one read zeros (an earlier band may have left rows) */
+        if (ib == g.H && g.rbot > 0)
+            for (int64_t t = 0; t < g.ntaps; t++)
+                memset(P + g.org + t * g.pst + (ib - ia) * g.W, 0,
+                       (size_t)(g.rbot * g.W) * sizeof(float));
         for (int64_t o1 = oa; o1 < ob; o1++) {
             const int64_t r1 = o1 % g.s1, q1 = o1 / g.s1;
-            uint32_t rows = 0;
-            for (int64_t t1 = 0; t1 < d1.n[r1]; t1++) {
-                const int64_t i1 = q1 + d1.offs[r1][t1];
-                if (i1 >= ia && i1 < ib) rows |= 1u << t1; /* else a padding row */
-            }
             for (int64_t f = 0; f < g.s2; f++) {
                 ln.taps[f] = prog + pstart[r1][f];
                 ln.ntaps[f] = pcount[r1][f];
             }
-            ln.rows = rows;
             ln.base = (q1 - ia) * g.W;
             ln.y = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1];
             k->line(&ln);

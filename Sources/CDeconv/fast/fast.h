@@ -163,21 +163,20 @@ typedef struct dc_planes_args {
     float *p, *scratch;
     int64_t pixels, cin, ntaps, p_stride;
 } dc_planes_args;
-/** One tap of a line phase (conv_planes.c): its values for outputs q in [lo, hi) are at plane
- *  offset off + q from the line's base; t1 is its kernel row's place in the phase's list. */
+/** One tap of a line phase (conv_planes.c): its value for output q is at plane offset
+ *  off + q from the line's base, and counts where bit q % 16 of mask[q / 16] is set. */
 typedef struct dc_planes_tap {
-    int64_t off, lo, hi;
-    int32_t t1;
+    int64_t off;
+    const uint16_t *mask;
 } dc_planes_tap;
 /** The line kernel: one output line of `out` outputs from nph (1 or 2) phases. Phase f's q-th
- *  sum adds, taps in order, p[base + taps[f][t].off + q] for each tap whose bit t1 is set in
- *  `rows` and whose [lo, hi) holds q; nothing else of p is read. nph 1: y[q]; nph 2:
- *  y[2q + f], the phases interleaved. Only y[0 .. out) is written. */
+ *  sum adds, taps in order, p[base + taps[f][t].off + q] where the tap's mask says so; nothing
+ *  else of p is read. nph 1: y[q]; nph 2: y[2q + f], the phases interleaved. Only y[0 .. out)
+ *  is written. */
 typedef struct dc_planes_line {
     const float *p;
     const dc_planes_tap *taps[2];
     int32_t ntaps[2], nph;
-    uint32_t rows;
     int64_t base, out;
     float *y;
 } dc_planes_line;

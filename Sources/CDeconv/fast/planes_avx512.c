@@ -83,15 +83,26 @@ TGT static void dc_planes_avx512(const dc_planes_args *u) {
         for (int64_t c0 = 0; c0 < cin; c0 += 16) {
             const __mmask16 cm = lanes16(cin - c0);
             const float *x = u->x + i0 * cin + c0;
+            const int whole = np == 16 && cin - c0 >= 16; /* no test per row or channel */
             __m512 r[16];
+            if (whole) {
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                r[i] = i < np ? _mm512_maskz_loadu_ps(cm, x + i * cin) : _mm512_setzero_ps();
+                for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(x + i * cin);
+            } else {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    r[i] = i < np ? _mm512_maskz_loadu_ps(cm, x + i * cin) : _mm512_setzero_ps();
+            }
             transpose16(r);
             const int64_t nc = cin - c0 < 16 ? cin - c0 : 16;
+            if (nc == 16) {
 #pragma GCC unroll 16
-            for (int j = 0; j < 16; j++)
-                if (j < nc) _mm512_store_ps(xt + (c0 + j) * 16, r[j]);
+                for (int j = 0; j < 16; j++) _mm512_store_ps(xt + (c0 + j) * 16, r[j]);
+            } else {
+#pragma GCC unroll 16
+                for (int j = 0; j < 16; j++)
+                    if (j < nc) _mm512_store_ps(xt + (c0 + j) * 16, r[j]);
+            }
         }
         /* the taps in passes of at most PL_CHUNK, evened out */
         for (int64_t ch = 0, t0 = 0; ch < nchunks; ch++) {
@@ -117,35 +128,40 @@ TGT static void dc_planes_avx512(const dc_planes_args *u) {
     }
 }
 
-/* Phase f's sums for q0 .. q0 + 15: taps in order, each only on its lanes [lo, hi). */
-TGT static inline __m512 line_sums(const dc_planes_line *l, int f, int64_t q0) {
+/* Phase f's sums of block b (outputs 16b .. 16b + 15): taps in order, each on its lanes. */
+TGT static inline __m512 line_sums(const float *p, int64_t at, const dc_planes_tap *tp, int32_t n,
+                                   int64_t b) {
     __m512 s = _mm512_setzero_ps();
-    const dc_planes_tap *tp = l->taps[f];
-    for (int32_t t = 0; t < l->ntaps[f]; t++) {
-        if (!(l->rows >> tp[t].t1 & 1u)) continue;
-        const __mmask16 m = lanes16(tp[t].hi - q0) & (__mmask16)~lanes16(tp[t].lo - q0);
-        if (m) s = _mm512_mask_add_ps(s, m, s, _mm512_maskz_loadu_ps(m, l->p + (l->base + tp[t].off + q0)));
+    for (int32_t t = 0; t < n; t++) {
+        const __mmask16 m = (__mmask16)tp[t].mask[b];
+        s = _mm512_mask_add_ps(s, m, s, _mm512_maskz_loadu_ps(m, p + (at + tp[t].off)));
     }
     return s;
 }
 
 TGT static void dc_planes_line_avx512(const dc_planes_line *l) {
+    const float *p = l->p;
+    const dc_planes_tap *t0 = l->taps[0], *t1 = l->taps[1];
+    const int32_t n0 = l->ntaps[0], n1 = l->ntaps[1];
+    const int64_t out = l->out, base = l->base;
+    float *y = l->y;
     if (l->nph == 1) {
-        for (int64_t q0 = 0; q0 < l->out; q0 += 16)
-            _mm512_mask_storeu_ps(l->y + q0, lanes16(l->out - q0), line_sums(l, 0, q0));
+        for (int64_t b = 0; 16 * b < out; b++)
+            _mm512_mask_storeu_ps(y + 16 * b, lanes16(out - 16 * b),
+                                  line_sums(p, base + 16 * b, t0, n0, b));
         return;
     }
-    /* lanes of a (phase 0) and b (phase 1) interleaved: a0 b0 a1 b1 ... */
+    /* lanes of a (phase 0) and c (phase 1) interleaved: a0 c0 a1 c1 ... */
     const __m512i lo_idx = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
     const __m512i hi_idx =
         _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
-    for (int64_t q0 = 0; 2 * q0 < l->out; q0 += 16) {
-        const __m512 a = line_sums(l, 0, q0), b = line_sums(l, 1, q0);
-        const __m512 u0 = _mm512_unpacklo_ps(a, b), u1 = _mm512_unpackhi_ps(a, b);
-        const int64_t left = l->out - 2 * q0;
-        _mm512_mask_storeu_ps(l->y + 2 * q0, lanes16(left),
-                              _mm512_permutex2var_ps(u0, lo_idx, u1));
-        _mm512_mask_storeu_ps(l->y + 2 * q0 + 16, lanes16(left - 16),
+    for (int64_t b = 0; 32 * b < out; b++) {
+        const __m512 a = line_sums(p, base + 16 * b, t0, n0, b);
+        const __m512 c = line_sums(p, base + 16 * b, t1, n1, b);
+        const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
+        const int64_t left = out - 32 * b;
+        _mm512_mask_storeu_ps(y + 32 * b, lanes16(left), _mm512_permutex2var_ps(u0, lo_idx, u1));
+        _mm512_mask_storeu_ps(y + 32 * b + 16, lanes16(left - 16),
                               _mm512_permutex2var_ps(u0, hi_idx, u1));
     }
 }
