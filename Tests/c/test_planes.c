@@ -1,8 +1,8 @@
 /* test_planes.c - conv_planes.c's kernels called directly on their contract (fast.h): the
  * planes kernel on any pixel count, channel count and tap count (every 16-pixel and 16-channel
  * tail, several passes of taps), checked bit for bit against an fmaf chain over the channels;
- * the line kernel on one and two phases, any lane masks, and lines of any length, checked
- * bit for bit against sums in tap order. Nothing outside what the
+ * the lines kernel on one and two line phases, several row phases, any lane masks, and lines
+ * of any length, checked bit for bit against sums in tap order. Nothing outside what the
  * contract names may be written. The drivers reach only the shapes of real problems. */
 #include "harness.h"
 
@@ -59,51 +59,76 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     return ok;
 }
 
-static int line_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
+/* The lines kernel on 1..5 lines of up to 3 row phases, each phase with up to 8 taps per line
+ * phase and any lane masks, read at base + off + q inside p. */
+static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
+    enum { MAXT = 8, MAXB = 5, MAXR = 3 };
     const int nph = (int)th_rand_int(rng, 1, 2);
-    const int64_t out = th_rand_int(rng, 1, 70);
+    const int64_t out = th_rand_int(rng, 1, 70), lines = th_rand_int(rng, 1, 5);
     const int64_t nq = nph == 2 ? (out + 1) / 2 : out, nblk = (nq + 15) / 16;
-    const int64_t plen = 400, base = th_rand_int(rng, 0, 100);
-    float *p = aligned_floats(plen), *y = aligned_floats(out + GUARD);
-    dc_planes_tap taps[2][8];
-    uint16_t masks[2][8][5];
-    dc_planes_line l;
+    const int64_t s1 = th_rand_int(rng, 1, MAXR), r0 = th_rand_int(rng, 0, s1 - 1);
+    const int64_t step = th_rand_int(rng, 0, 20), ys = out + th_rand_int(rng, 0, 5);
+    const int64_t plen = 600, base = th_rand_int(rng, 0, 100);
+    float *p = aligned_floats(plen), *y = aligned_floats(lines * ys + GUARD);
+    static dc_planes_tap taps[2 * MAXR][MAXT];
+    static uint16_t masks[2 * MAXR][MAXT][MAXB];
+    const dc_planes_tap *tp[2 * MAXR];
+    int32_t nt[2 * MAXR];
     for (int64_t i = 0; i < plen; i++) p[i] = th_rand_float(rng);
-    l.p = p;
-    l.nph = nph;
-    l.out = out;
-    l.base = base;
-    l.y = y;
-    for (int f = 0; f < nph; f++) {
-        l.taps[f] = taps[f];
-        l.ntaps[f] = (int32_t)th_rand_int(rng, 0, 8);
-        for (int32_t t = 0; t < l.ntaps[f]; t++) {
-            /* any lanes of [0, nq), read at base + off + q inside p */
+    /* the bases lines use stay below base + step * (lines - 1) / s1 + step */
+    const int64_t top = base + step * ((lines + s1 - 1) / s1 + 1);
+    for (int j = 0; j < 2 * MAXR; j++) {
+        tp[j] = taps[j];
+        nt[j] = (int32_t)th_rand_int(rng, 0, MAXT);
+        for (int32_t t = 0; t < nt[j]; t++) {
             for (int64_t b = 0; b < nblk; b++) {
                 const int64_t live = nq - 16 * b < 16 ? nq - 16 * b : 16;
                 const int kind = (int)th_rand_int(rng, 0, 3);
-                uint32_t m = kind == 0 ? 0u : kind == 1 ? 0xffffu : (uint32_t)th_rand(rng);
-                masks[f][t][b] = (uint16_t)(m & ((1u << live) - 1u));
+                const uint32_t m = kind == 0 ? 0u : kind == 1 ? 0xffffu : (uint32_t)th_rand(rng);
+                masks[j][t][b] = (uint16_t)(m & ((1u << live) - 1u));
             }
-            taps[f][t].mask = masks[f][t];
-            taps[f][t].off = th_rand_int(rng, -base, plen - base - 16 * nblk);
+            taps[j][t].mask = masks[j][t];
+            taps[j][t].off = th_rand_int(rng, -base, plen - top - 16 * nblk);
         }
     }
-    th_poison(y, out + GUARD);
-    K->line(&l);
+    dc_planes_lines l;
+    l.p = p;
+    l.taps = tp;
+    l.ntaps = nt;
+    l.nph = nph;
+    l.s1 = s1;
+    l.r0 = r0;
+    l.base = base;
+    l.row_step = step;
+    l.lines = lines;
+    l.out = out;
+    l.y_stride = ys;
+    l.y = y;
+    th_poison(y, lines * ys + GUARD);
+    K->lines(&l);
     int ok = 1;
-    for (int64_t o = 0; o < out && ok; o++) {
-        const int f = nph == 2 ? (int)(o % 2) : 0;
-        const int64_t q = nph == 2 ? o / 2 : o;
-        float s = 0.0f;
-        for (int32_t t = 0; t < l.ntaps[f]; t++)
-            if (masks[f][t][q / 16] >> (q % 16) & 1u) s += p[base + taps[f][t].off + q];
-        ok &= CHECK(memcmp(&s, &y[o], sizeof s) == 0,
-                    "line call %d (%d phases, %lld outputs): y[%lld] = %.9g, want %.9g", idx, nph,
-                    (long long)out, (long long)o, (double)y[o], (double)s);
+    int64_t r = r0, lb = base;
+    for (int64_t li = 0; li < lines && ok; li++) {
+        const float *yl = y + li * ys;
+        for (int64_t o = 0; o < out && ok; o++) {
+            const int f = nph == 2 ? (int)(o % 2) : 0;
+            const int64_t q = nph == 2 ? o / 2 : o;
+            const int j = (int)(2 * r + f);
+            float s = 0.0f;
+            for (int32_t t = 0; t < nt[j]; t++)
+                if (masks[j][t][q / 16] >> (q % 16) & 1u) s += p[lb + taps[j][t].off + q];
+            ok &= CHECK(memcmp(&s, &yl[o], sizeof s) == 0,
+                        "lines call %d (%d phases, %lld outputs): line %lld y[%lld] = %.9g, want "
+                        "%.9g",
+                        idx, nph, (long long)out, (long long)li, (long long)o, (double)yl[o],
+                        (double)s);
+        }
+        ok &= CHECK(th_is_poisoned(yl + out, ys - out), "lines call %d: line %lld wrote past %lld",
+                    idx, (long long)li, (long long)out);
+        if (++r == s1) r = 0, lb += step;
     }
-    ok &= CHECK(th_is_poisoned(y + out, GUARD), "line call %d: wrote past output %lld", idx,
-                (long long)out);
+    ok &= CHECK(th_is_poisoned(y + lines * ys, GUARD), "lines call %d: wrote past the last line",
+                idx);
     free(p);
     free(y);
     return ok;
@@ -119,7 +144,7 @@ void suite_planes(void) {
     for (int call = 0; call < 300; call++)
         if (!planes_call(&DC_PLANES_AVX512, &rng, call)) break;
     for (int call = 0; call < 600; call++)
-        if (!line_call(&DC_PLANES_AVX512, &rng, call)) break;
+        if (!lines_call(&DC_PLANES_AVX512, &rng, call)) break;
 }
 
 #else

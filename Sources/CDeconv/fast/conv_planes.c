@@ -221,13 +221,14 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
      * the same program. */
     dc_planes_tap *prog = (dc_planes_tap *)(ws + g.off_prog);
     uint16_t *masks = (uint16_t *)(ws + g.off_mask);
-    int64_t pstart[PL_MAX_K][2];
-    int32_t pcount[PL_MAX_K][2];
+    const dc_planes_tap *ptaps[2 * PL_MAX_K];
+    int32_t pcount[2 * PL_MAX_K];
     int64_t np = 0;
+    for (int i = 0; i < 2 * PL_MAX_K; i++) ptaps[i] = prog, pcount[i] = 0; /* unused phases */
     for (int64_t r1 = 0; r1 < g.s1; r1++)
         for (int64_t f = 0; f < g.s2; f++) {
             const int64_t nq2 = phase_rows(p, 2, f);
-            pstart[r1][f] = np;
+            ptaps[2 * r1 + f] = prog + np;
             for (int64_t t1 = 0; t1 < d1.n[r1]; t1++)
                 for (int64_t t2 = 0; t2 < d2.n[f]; t2++) {
                     const int64_t off2 = d2.offs[f][t2];
@@ -246,7 +247,7 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                     prog[np].mask = m;
                     np++;
                 }
-            pcount[r1][f] = (int32_t)(np - pstart[r1][f]);
+            pcount[2 * r1 + f] = (int32_t)(prog + np - ptaps[2 * r1 + f]);
         }
     /* zero margins and zero rows; the planes kernel only writes the rows of a band */
     memset(P, 0, (size_t)(g.ntaps * g.pst) * sizeof(float));
@@ -257,10 +258,15 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     pa.ntaps = g.ntaps;
     pa.p_stride = g.pst;
     pa.p = P + g.org;
-    dc_planes_line ln;
+    dc_planes_lines ln;
     ln.p = P;
+    ln.taps = ptaps;
+    ln.ntaps = pcount;
     ln.nph = (int32_t)g.s2;
+    ln.s1 = g.s1;
+    ln.row_step = g.W;
     ln.out = p->y.sp[2];
+    ln.y_stride = p->y.stride_sp[1];
     const int epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
     for (int64_t u = begin; u < end; u++) {
         const int64_t n = u / g.nbands, oa = (u % g.nbands) * g.band;
@@ -281,22 +287,19 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             for (int64_t t = 0; t < g.ntaps; t++)
                 memset(P + g.org + t * g.pst + (ib - ia) * g.W, 0,
                        (size_t)(g.rbot * g.W) * sizeof(float));
-        for (int64_t o1 = oa; o1 < ob; o1++) {
-            const int64_t r1 = o1 % g.s1, q1 = o1 / g.s1;
-            for (int64_t f = 0; f < g.s2; f++) {
-                ln.taps[f] = prog + pstart[r1][f];
-                ln.ntaps[f] = pcount[r1][f];
-            }
-            ln.base = (q1 - ia) * g.W;
-            ln.y = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1];
-            k->line(&ln);
-            if (!epilogue) continue;
+        ln.r0 = oa % g.s1;
+        ln.base = (oa / g.s1 - ia) * g.W;
+        ln.lines = ob - oa;
+        ln.y = a->y + n * p->y.stride_n + oa * p->y.stride_sp[1];
+        k->lines(&ln);
+        if (!epilogue) continue;
+        for (int64_t o1 = oa; o1 < ob; o1++)
             for (int64_t o2 = 0; o2 < p->y.sp[2]; o2++) {
-                float *v = ln.y + o2 * p->y.stride_sp[2];
+                float *v = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1] +
+                           o2 * p->y.stride_sp[2];
                 const float b = a->bias ? a->bias[0] : 0.0f;
                 *v = p->activation != DECONV_ACTIVATION_NONE ? dc_activate(p, a->bias ? *v + b : *v)
                                                              : *v + b;
             }
-        }
     }
 }

@@ -169,20 +169,25 @@ typedef struct dc_planes_tap {
     int64_t off;
     const uint16_t *mask;
 } dc_planes_tap;
-/** The line kernel: one output line of `out` outputs from nph (1 or 2) phases. Phase f's q-th
- *  sum adds, taps in order, p[base + taps[f][t].off + q] where the tap's mask says so; nothing
- *  else of p is read. nph 1: y[q]; nph 2: y[2q + f], the phases interleaved. Only y[0 .. out)
- *  is written. */
-typedef struct dc_planes_line {
+/** The lines kernel: `lines` output lines of `out` outputs each, line o at y + o * y_stride,
+ *  each from nph (1 or 2) line phases. Line o runs row phase r (r0 for line 0, then r + 1,
+ *  wrapping to 0 after s1 - 1) with the taps of phase f at taps[2r + f] (ntaps[2r + f] of
+ *  them), from plane offset base (line 0's; it grows by row_step whenever r wraps). Phase f's
+ *  q-th sum adds, taps in order, p[base + tap.off + q] where the tap's mask says so; nothing
+ *  else of p is read. nph 1: y[q]; nph 2: y[2q + f], the phases interleaved. Only
+ *  y[0 .. out) of each line is written. */
+typedef struct dc_planes_lines {
     const float *p;
-    const dc_planes_tap *taps[2];
-    int32_t ntaps[2], nph;
-    int64_t base, out;
+    const dc_planes_tap *const *taps;
+    const int32_t *ntaps;
+    int32_t nph;
+    int64_t s1, r0, base, row_step;
+    int64_t lines, out, y_stride;
     float *y;
-} dc_planes_line;
+} dc_planes_lines;
 typedef struct dc_planes_kernels {
     void (*planes)(const dc_planes_args *u);
-    void (*line)(const dc_planes_line *l);
+    void (*lines)(const dc_planes_lines *l);
 } dc_planes_kernels;
 #if defined(__x86_64__) || defined(__i386__)
 extern const dc_planes_kernels DC_PLANES_AVX512;

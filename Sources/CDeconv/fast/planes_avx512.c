@@ -139,34 +139,39 @@ TGT static inline __m512 line_sums(const float *p, int64_t at, const dc_planes_t
     return s;
 }
 
-TGT static void dc_planes_line_avx512(const dc_planes_line *l) {
+TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
     const float *p = l->p;
-    const dc_planes_tap *t0 = l->taps[0], *t1 = l->taps[1];
-    const int32_t n0 = l->ntaps[0], n1 = l->ntaps[1];
-    const int64_t out = l->out, base = l->base;
-    float *y = l->y;
-    if (l->nph == 1) {
-        for (int64_t b = 0; 16 * b < out; b++)
-            _mm512_mask_storeu_ps(y + 16 * b, lanes16(out - 16 * b),
-                                  line_sums(p, base + 16 * b, t0, n0, b));
-        return;
-    }
+    const int64_t out = l->out, s1 = l->s1, step = l->row_step, ys = l->y_stride;
     /* lanes of a (phase 0) and c (phase 1) interleaved: a0 c0 a1 c1 ... */
     const __m512i lo_idx = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
     const __m512i hi_idx =
         _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
-    for (int64_t b = 0; 32 * b < out; b++) {
-        const __m512 a = line_sums(p, base + 16 * b, t0, n0, b);
-        const __m512 c = line_sums(p, base + 16 * b, t1, n1, b);
-        const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
-        const int64_t left = out - 32 * b;
-        _mm512_mask_storeu_ps(y + 32 * b, lanes16(left), _mm512_permutex2var_ps(u0, lo_idx, u1));
-        _mm512_mask_storeu_ps(y + 32 * b + 16, lanes16(left - 16),
-                              _mm512_permutex2var_ps(u0, hi_idx, u1));
+    int64_t r = l->r0, base = l->base;
+    float *y = l->y;
+    for (int64_t o = 0; o < l->lines; o++, y += ys) {
+        const dc_planes_tap *t0 = l->taps[2 * r], *t1 = l->taps[2 * r + 1];
+        const int32_t n0 = l->ntaps[2 * r], n1 = l->ntaps[2 * r + 1];
+        if (l->nph == 1) {
+            for (int64_t b = 0; 16 * b < out; b++)
+                _mm512_mask_storeu_ps(y + 16 * b, lanes16(out - 16 * b),
+                                      line_sums(p, base + 16 * b, t0, n0, b));
+        } else {
+            for (int64_t b = 0; 32 * b < out; b++) {
+                const __m512 a = line_sums(p, base + 16 * b, t0, n0, b);
+                const __m512 c = line_sums(p, base + 16 * b, t1, n1, b);
+                const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
+                const int64_t left = out - 32 * b;
+                _mm512_mask_storeu_ps(y + 32 * b, lanes16(left),
+                                      _mm512_permutex2var_ps(u0, lo_idx, u1));
+                _mm512_mask_storeu_ps(y + 32 * b + 16, lanes16(left - 16),
+                                      _mm512_permutex2var_ps(u0, hi_idx, u1));
+            }
+        }
+        if (++r == s1) r = 0, base += step;
     }
 }
 
-const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_line_avx512};
+const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_lines_avx512};
 
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
