@@ -159,10 +159,10 @@ static int g_dot1[DC_ISA_COUNT], g_dot1_tail[DC_ISA_COUNT], g_dot1_bands[DC_ISA_
 static int g_dotn[DC_ISA_COUNT][DN_TALLY], g_dotn_tail[DC_ISA_COUNT], g_dotn_bands[DC_ISA_COUNT];
 
 /* Cases the AVX-512 level ran through conv_planes.c: transposed with two line phases, convs,
- * a partial last 16-pixel block in a band, input channels no multiple of 16, more taps than
- * one pass holds (12), and row bands. */
+ * a partial last 16-pixel block in a band, input channels no multiple of 16, more planes than
+ * one pass holds (12), row bands, and 2..4 output channels. */
 typedef struct planes_tally {
-    int cases, pairs, convs, pixel_tail, chan_tail, passes, bands;
+    int cases, pairs, convs, pixel_tail, chan_tail, passes, bands, multi;
 } planes_tally;
 static planes_tally g_planes;
 
@@ -192,7 +192,8 @@ static void tally_dot1(const fcase *c, int isa) {
         g_planes.convs += !pr.transposed;
         g_planes.pixel_tail += pr.x.sp[1] * pr.x.sp[2] % 16 != 0;
         g_planes.chan_tail += pr.cin_g % 16 != 0;
-        g_planes.passes += pr.k[1] * pr.k[2] > 12;
+        g_planes.passes += pr.k[1] * pr.k[2] * pr.cout_g > 12;
+        g_planes.multi += pr.cout_g > 1;
         g_planes.bands += pr.y.n < 4 && pr.y.sp[1] > 1;
         return;
     }
@@ -376,6 +377,10 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 2, 7, 7, 32, 1, 4, 2, DECONV_PADDING_SAME},     /* planes: 16 taps, 2 passes */
         {1, 2, 6, 9, 20, 1, 3, 1, DECONV_PADDING_SAME},     /* planes: one line phase */
         {1, 1, 9, 21, 33, 1, 5, 2, DECONV_PADDING_VALID},   /* planes: 41-wide lines, bands */
+        {1, 2, 8, 8, 64, 3, 5, 2, DECONV_PADDING_SAME},     /* planes: dcgan4-like, 75 planes */
+        {0, 1, 12, 10, 16, 4, 3, 1, DECONV_PADDING_SAME},   /* planes: conv, 4 channels */
+        {0, 2, 10, 9, 20, 2, 3, 2, DECONV_PADDING_SAME},    /* dotn (every level): conv s2 */
+        {1, 1, 6, 5, 17, 2, 3, 3, DECONV_PADDING_SAME},     /* dotn (every level): stride 3 */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -474,12 +479,12 @@ void suite_fast(void) {
         const planes_tally *pl = &g_planes;
         CHECK(pl->cases >= 25 && pl->pairs >= 12 && pl->convs >= 6 &&
                   pl->cases - pl->pairs - pl->convs >= 2 && pl->pixel_tail >= 10 &&
-                  pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10,
+                  pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10 && pl->multi >= 10,
               "conv_planes too little exercised: %d cases, %d with two line phases, %d convs, "
-              "%d with a partial pixel block, %d with a channel tail, %d with several tap "
-              "passes, %d in bands",
+              "%d with a partial pixel block, %d with a channel tail, %d with several plane "
+              "passes, %d in bands, %d with 2..4 output channels",
               pl->cases, pl->pairs, pl->convs, pl->pixel_tail, pl->chan_tail, pl->passes,
-              pl->bands);
+              pl->bands, pl->multi);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }

@@ -1,8 +1,8 @@
 /* test_planes.c - conv_planes.c's kernels called directly on their contract (fast.h): the
  * planes kernel on any pixel count, channel count and tap count (every 16-pixel and 16-channel
  * tail, several passes of taps), checked bit for bit against an fmaf chain over the channels;
- * the lines kernel on one and two line phases, several row phases, any lane masks, and lines
- * of any length, checked bit for bit against sums in tap order. Nothing outside what the
+ * the lines kernel on one and two line phases, 1..4 channels, several row phases, any lane
+ * masks, and lines of any length, checked bit for bit against sums in tap order. Nothing outside what the
  * contract names may be written. The drivers reach only the shapes of real problems. */
 #include "harness.h"
 
@@ -63,12 +63,13 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
  * phase and any lane masks, read at base + off + q inside p. */
 static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     enum { MAXT = 8, MAXB = 5, MAXR = 3 };
-    const int nph = (int)th_rand_int(rng, 1, 2);
+    const int nph = (int)th_rand_int(rng, 1, 2), nc = (int)th_rand_int(rng, 1, 4);
     const int64_t out = th_rand_int(rng, 1, 70), lines = th_rand_int(rng, 1, 5);
+    const int64_t co_step = th_rand_int(rng, 0, 40);
     const int64_t nq = nph == 2 ? (out + 1) / 2 : out, nblk = (nq + 15) / 16;
     const int64_t s1 = th_rand_int(rng, 1, MAXR), r0 = th_rand_int(rng, 0, s1 - 1);
-    const int64_t step = th_rand_int(rng, 0, 20), ys = out + th_rand_int(rng, 0, 5);
-    const int64_t plen = 600, base = th_rand_int(rng, 0, 100);
+    const int64_t step = th_rand_int(rng, 0, 20), ys = out * nc + th_rand_int(rng, 0, 5);
+    const int64_t plen = 800, base = th_rand_int(rng, 0, 100);
     float *p = aligned_floats(plen), *y = aligned_floats(lines * ys + GUARD);
     static dc_planes_tap taps[2 * MAXR][MAXT];
     static uint16_t masks[2 * MAXR][MAXT][MAXB];
@@ -76,7 +77,7 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     int32_t nt[2 * MAXR];
     for (int64_t i = 0; i < plen; i++) p[i] = th_rand_float(rng);
     /* the bases lines use stay below base + step * (lines - 1) / s1 + step */
-    const int64_t top = base + step * ((lines + s1 - 1) / s1 + 1);
+    const int64_t top = base + step * ((lines + s1 - 1) / s1 + 1) + 3 * co_step;
     for (int j = 0; j < 2 * MAXR; j++) {
         tp[j] = taps[j];
         nt[j] = (int32_t)th_rand_int(rng, 0, MAXT);
@@ -96,6 +97,8 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     l.taps = tp;
     l.ntaps = nt;
     l.nph = nph;
+    l.nc = nc;
+    l.co_step = co_step;
     l.s1 = s1;
     l.r0 = r0;
     l.base = base;
@@ -110,21 +113,24 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     int64_t r = r0, lb = base;
     for (int64_t li = 0; li < lines && ok; li++) {
         const float *yl = y + li * ys;
-        for (int64_t o = 0; o < out && ok; o++) {
-            const int f = nph == 2 ? (int)(o % 2) : 0;
-            const int64_t q = nph == 2 ? o / 2 : o;
+        for (int64_t o = 0; o < out * nc && ok; o++) {
+            const int64_t x = o / nc, co = o % nc; /* pixel, channel */
+            const int f = nph == 2 ? (int)(x % 2) : 0;
+            const int64_t q = nph == 2 ? x / 2 : x;
             const int j = (int)(2 * r + f);
             float s = 0.0f;
             for (int32_t t = 0; t < nt[j]; t++)
-                if (masks[j][t][q / 16] >> (q % 16) & 1u) s += p[lb + taps[j][t].off + q];
+                if (masks[j][t][q / 16] >> (q % 16) & 1u)
+                    s += p[lb + taps[j][t].off + co * co_step + q];
             ok &= CHECK(memcmp(&s, &yl[o], sizeof s) == 0,
-                        "lines call %d (%d phases, %lld outputs): line %lld y[%lld] = %.9g, want "
-                        "%.9g",
-                        idx, nph, (long long)out, (long long)li, (long long)o, (double)yl[o],
+                        "lines call %d (%d phases, %d channels, %lld pixels): line %lld y[%lld] = "
+                        "%.9g, want %.9g",
+                        idx, nph, nc, (long long)out, (long long)li, (long long)o, (double)yl[o],
                         (double)s);
         }
-        ok &= CHECK(th_is_poisoned(yl + out, ys - out), "lines call %d: line %lld wrote past %lld",
-                    idx, (long long)li, (long long)out);
+        ok &= CHECK(th_is_poisoned(yl + out * nc, ys - out * nc),
+                    "lines call %d: line %lld wrote past %lld floats", idx, (long long)li,
+                    (long long)(out * nc));
         if (++r == s1) r = 0, lb += step;
     }
     ok &= CHECK(th_is_poisoned(y + lines * ys, GUARD), "lines call %d: wrote past the last line",

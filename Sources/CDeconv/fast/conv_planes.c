@@ -23,14 +23,17 @@
 
 #define PL_MIN_CIN 8                            /* fewer channels: conv_dot1 or conv_col */
 #define PL_MAX_CIN 1024                         /* the transposed block: 16 x cin floats */
-#define PL_P_MAX_FLOATS ((int64_t)1 << 16)      /* a band's planes: at most 256 KiB */
+#define PL_MAX_NC 4                             /* output channels */
+#define PL_P_MAX_FLOATS ((int64_t)1 << 17)      /* a band's planes: at most 512 KiB (dcgan4's
+                                                 * image: 333 KiB, so no halo rows) */
 #define PL_MIN_UNITS 4                          /* small batches are split into row bands */
 #define PL_SMALL_MACS 200000
 #define PL_MAX_K 16                             /* per dim: tap lists live on the stack */
 
 typedef struct plgeo {
     const dc_conv_problem *p;
-    int64_t ntaps;              /* k1 * k2: one plane per kernel position */
+    int64_t nc;                 /* output channels (1..4) */
+    int64_t ntaps, nplanes;     /* k1 * k2 kernel positions, nc planes each */
     int64_t H, W;               /* input extents of dims 1 and 2 */
     int64_t s1, s2;             /* phases per dim (a transposed conv's strides, or 1) */
     int64_t off1_lo, off1_hi;   /* input row offsets any phase of dim 1 reads */
@@ -102,7 +105,7 @@ static pllayout plane_layout(const dc_conv_problem *p, double b) {
  * until a band's planes fit PL_P_MAX_FLOATS. Returns 0 when one row does not fit. */
 static int64_t choose_band(const dc_conv_problem *p) {
     const int64_t out1 = p->y.sp[1];
-    const double ntaps = (double)(p->k[1] * p->k[2]);
+    const double ntaps = (double)(p->k[1] * p->k[2] * p->cout_g);
     int64_t nb = p->y.n >= PL_MIN_UNITS ? 1 : (PL_MIN_UNITS + p->y.n - 1) / p->y.n;
     if (nb > out1) nb = out1;
     int64_t band = (out1 + nb - 1) / nb;
@@ -114,7 +117,7 @@ static int64_t choose_band(const dc_conv_problem *p) {
 }
 
 int dc_fast_planes_claims(const dc_conv_problem *p) {
-    if (p->layout != DECONV_CHANNELS_LAST || p->groups != 1 || p->cout_g != 1) return 0;
+    if (p->layout != DECONV_CHANNELS_LAST || p->groups != 1 || p->cout_g > PL_MAX_NC) return 0;
     if (p->cin_g < PL_MIN_CIN || p->cin_g > PL_MAX_CIN) return 0;
     /* 1-D or 2-D: dim 0 is one position that reads input 0 */
     int64_t as0[1], offs0[1];
@@ -132,7 +135,9 @@ int dc_fast_planes_claims(const dc_conv_problem *p) {
 
 static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     g->p = p;
+    g->nc = p->cout_g;
     g->ntaps = p->k[1] * p->k[2];
+    g->nplanes = g->ntaps * g->nc;
     g->H = p->x.sp[1];
     g->W = p->x.sp[2];
     g->s1 = p->transposed ? p->s[1] : 1;
@@ -151,10 +156,10 @@ static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     g->pst = (int64_t)l.pst;
     g->nq2 = (int64_t)l.nq2;
     g->nblk = (g->nq2 + 15) / 16;
-    g->small = (double)p->x.count * (double)g->ntaps < PL_SMALL_MACS;
+    g->small = (double)p->x.count * (double)g->nplanes < PL_SMALL_MACS;
     size_t off = 0;
     g->off_w = off;
-    if (!packed) off += round64((size_t)(g->ntaps * p->cin_g) * sizeof(float));
+    if (!packed) off += round64((size_t)(g->nplanes * p->cin_g) * sizeof(float));
     g->off_scr = off;
     off += round64((size_t)(16 * p->cin_g) * sizeof(float));
     g->off_prog = off; /* the line programs: each of the ntaps taps is in one (r1, f) list */
@@ -162,20 +167,25 @@ static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     g->off_mask = off; /* each tap's lane masks, one per 16-output block */
     off += round64((size_t)(g->ntaps * g->nblk) * sizeof(uint16_t));
     g->off_p = off;
-    off += round64((size_t)(g->ntaps * g->pst) * sizeof(float));
+    off += round64((size_t)(g->nplanes * g->pst) * sizeof(float));
     g->slice = off;
 }
 
 void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst) {
-    /* [cin][ntaps], taps in kernel order (k1 outer): the kernel broadcasts one channel's
-     * weights for every tap. Input channel c of the one output channel is at c in both
-     * filter layouts (conv [k..., cin, 1], transposed [k..., 1, cin]). */
-    const int64_t k1 = p->k[1], k2 = p->k[2], ntaps = k1 * k2;
+    /* [cin][plane], plane (a1 * k2 + a2) * nc + co: the kernel broadcasts one channel's weight
+     * for every plane. Input channel ci of output channel co is at co * cin + ci in a
+     * transposed conv's filter [k..., cout, cin] and at ci * cout + co in a conv's
+     * [k..., cin, cout]. */
+    const int64_t k1 = p->k[1], k2 = p->k[2], nc = p->cout_g, cin = p->cin_g;
+    const int64_t nplanes = k1 * k2 * nc;
+    const int64_t sci = p->transposed ? 1 : nc, sco = p->transposed ? cin : 1;
     for (int64_t a1 = 0; a1 < k1; a1++)
-        for (int64_t a2 = 0; a2 < k2; a2++) {
-            const float *src = w + a1 * p->w_stride_k[1] + a2 * p->w_stride_k[2];
-            for (int64_t c = 0; c < p->cin_g; c++) dst[c * ntaps + a1 * k2 + a2] = src[c];
-        }
+        for (int64_t a2 = 0; a2 < k2; a2++)
+            for (int64_t co = 0; co < nc; co++) {
+                const float *src = w + a1 * p->w_stride_k[1] + a2 * p->w_stride_k[2] + co * sco;
+                const int64_t pl = (a1 * k2 + a2) * nc + co;
+                for (int64_t c = 0; c < cin; c++) dst[c * nplanes + pl] = src[c * sci];
+            }
 }
 
 void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
@@ -185,7 +195,7 @@ void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_thre
     if (num_threads < 1) num_threads = 1;
     *units = g.small ? 1 : g.units;
     *workspace_bytes = g.slice * (size_t)num_threads + 64;
-    *packed_floats = g.ntaps * p->cin_g;
+    *packed_floats = g.nplanes * p->cin_g;
 }
 
 /* The phase lists of dim j: per phase r, its kernel positions and input offsets. */
@@ -243,19 +253,19 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                         for (int64_t q = 16 * b; q < 16 * b + 16; q++)
                             if (q >= lo && q < hi) m[b] |= (uint16_t)(1u << (q - 16 * b));
                     }
-                    prog[np].off = g.org + t * g.pst + d1.offs[r1][t1] * g.W + off2;
+                    prog[np].off = g.org + t * g.nc * g.pst + d1.offs[r1][t1] * g.W + off2;
                     prog[np].mask = m;
                     np++;
                 }
             pcount[2 * r1 + f] = (int32_t)(prog + np - ptaps[2 * r1 + f]);
         }
     /* zero margins and zero rows; the planes kernel only writes the rows of a band */
-    memset(P, 0, (size_t)(g.ntaps * g.pst) * sizeof(float));
+    memset(P, 0, (size_t)(g.nplanes * g.pst) * sizeof(float));
     dc_planes_args pa;
     pa.w = w;
     pa.scratch = (float *)(ws + g.off_scr);
     pa.cin = p->cin_g;
-    pa.ntaps = g.ntaps;
+    pa.ntaps = g.nplanes;
     pa.p_stride = g.pst;
     pa.p = P + g.org;
     dc_planes_lines ln;
@@ -267,6 +277,8 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     ln.row_step = g.W;
     ln.out = p->y.sp[2];
     ln.y_stride = p->y.stride_sp[1];
+    ln.nc = (int32_t)g.nc;
+    ln.co_step = g.pst;
     const int epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
     for (int64_t u = begin; u < end; u++) {
         const int64_t n = u / g.nbands, oa = (u % g.nbands) * g.band;
@@ -284,7 +296,7 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         }
         /* rows past the input's last one read zeros (an earlier band may have left rows) */
         if (ib == g.H && g.rbot > 0)
-            for (int64_t t = 0; t < g.ntaps; t++)
+            for (int64_t t = 0; t < g.nplanes; t++)
                 memset(P + g.org + t * g.pst + (ib - ia) * g.W, 0,
                        (size_t)(g.rbot * g.W) * sizeof(float));
         ln.r0 = oa % g.s1;
@@ -294,12 +306,14 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
         k->lines(&ln);
         if (!epilogue) continue;
         for (int64_t o1 = oa; o1 < ob; o1++)
-            for (int64_t o2 = 0; o2 < p->y.sp[2]; o2++) {
-                float *v = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1] +
-                           o2 * p->y.stride_sp[2];
-                const float b = a->bias ? a->bias[0] : 0.0f;
-                *v = p->activation != DECONV_ACTIVATION_NONE ? dc_activate(p, a->bias ? *v + b : *v)
-                                                             : *v + b;
-            }
+            for (int64_t o2 = 0; o2 < p->y.sp[2]; o2++)
+                for (int64_t co = 0; co < g.nc; co++) {
+                    float *v = a->y + n * p->y.stride_n + o1 * p->y.stride_sp[1] +
+                               o2 * p->y.stride_sp[2] + co;
+                    const float b = a->bias ? a->bias[co] : 0.0f;
+                    *v = p->activation != DECONV_ACTIVATION_NONE
+                             ? dc_activate(p, a->bias ? *v + b : *v)
+                             : *v + b;
+                }
     }
 }

@@ -169,19 +169,20 @@ typedef struct dc_planes_tap {
     int64_t off;
     const uint16_t *mask;
 } dc_planes_tap;
-/** The lines kernel: `lines` output lines of `out` outputs each, line o at y + o * y_stride,
- *  each from nph (1 or 2) line phases. Line o runs row phase r (r0 for line 0, then r + 1,
- *  wrapping to 0 after s1 - 1) with the taps of phase f at taps[2r + f] (ntaps[2r + f] of
- *  them), from plane offset base (line 0's; it grows by row_step whenever r wraps). Phase f's
- *  q-th sum adds, taps in order, p[base + tap.off + q] where the tap's mask says so; nothing
- *  else of p is read. nph 1: y[q]; nph 2: y[2q + f], the phases interleaved. Only
- *  y[0 .. out) of each line is written. */
+/** The lines kernel: `lines` output lines of `out` pixels of nc (1..4) channels each, line o
+ *  at y + o * y_stride, each from nph (1 or 2) line phases. Line o runs row phase r (r0 for
+ *  line 0, then r + 1, wrapping to 0 after s1 - 1) with the taps of phase f at
+ *  taps[2r + f] (ntaps[2r + f] of them), from plane offset base (line 0's; it grows by
+ *  row_step whenever r wraps). Channel co of phase f's q-th pixel adds, taps in order,
+ *  p[base + tap.off + co * co_step + q] where the tap's mask says so; nothing else of p is
+ *  read. nph 1: pixel q; nph 2: pixel 2q + f, the phases interleaved; channel co of pixel x
+ *  at y[x * nc + co]. Only the line's out * nc floats are written. */
 typedef struct dc_planes_lines {
     const float *p;
     const dc_planes_tap *const *taps;
     const int32_t *ntaps;
-    int32_t nph;
-    int64_t s1, r0, base, row_step;
+    int32_t nph, nc;
+    int64_t s1, r0, base, row_step, co_step;
     int64_t lines, out, y_stride;
     float *y;
 } dc_planes_lines;
@@ -254,9 +255,9 @@ int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as
 
 /* ---- one output channel as tap planes, then sums (conv_planes.c) ------------------------- */
 
-/** 1 when conv_planes.c runs p: channels-last, 1-D or 2-D, groups 1, one output channel, 8 to
- *  1024 input channels, a transposed conv with stride 1 or 2 along the line or a stride-1
- *  conv, and a band's planes within budget. */
+/** 1 when conv_planes.c runs p: channels-last, 1-D or 2-D, groups 1, 1 to 4 output channels,
+ *  8 to 1024 input channels, a transposed conv with stride 1 or 2 along the line or a
+ *  stride-1 conv, and a band's planes within budget. */
 int dc_fast_planes_claims(const dc_conv_problem *p);
 void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,

@@ -139,6 +139,64 @@ TGT static inline __m512 line_sums(const float *p, int64_t at, const dc_planes_t
     return s;
 }
 
+/* Channel interleave of nc (2..4) vectors of 16 pixels into nc vectors of pixel-major floats:
+ * output vector k, lane j is float 16k + j, pixel (16k + j) / nc of channel (16k + j) % nc,
+ * taken from sources 0-1 (idx01) or 2-3 (idx23, where the mask bit is set). */
+typedef struct interleave {
+    __m512i idx01[4], idx23[4];
+    __mmask16 hi[4];
+} interleave;
+
+TGT static void interleave_init(interleave *v, int64_t nc) {
+    for (int64_t k = 0; k < nc; k++) {
+        int32_t i01[16], i23[16];
+        unsigned m = 0;
+        for (int64_t j = 0; j < 16; j++) {
+            const int64_t g = 16 * k + j, x = g / nc, co = g % nc;
+            i01[j] = (int32_t)(co < 2 ? x + 16 * co : 0);
+            i23[j] = (int32_t)(co >= 2 ? x + 16 * (co - 2) : 0);
+            if (co >= 2) m |= 1u << j;
+        }
+        v->idx01[k] = _mm512_loadu_si512(i01);
+        v->idx23[k] = _mm512_loadu_si512(i23);
+        v->hi[k] = (__mmask16)m;
+    }
+}
+
+/* One line of nc > 1 channels: each channel's phase sums per block, the phases interleaved
+ * as with one channel, then the channels by the permutes of iv. */
+TGT static void line_channels(const dc_planes_lines *l, const interleave *iv, int64_t base,
+                              const dc_planes_tap *t0, int32_t n0, const dc_planes_tap *t1,
+                              int32_t n1, float *y, __m512i lo_idx, __m512i hi_idx) {
+    const int64_t out = l->out, nc = l->nc, per = l->nph == 2 ? 32 : 16;
+    for (int64_t b = 0; per * b < out; b++) {
+        __m512 A[2][4]; /* [16-pixel half][channel] */
+        for (int64_t co = 0; co < 4; co++) A[0][co] = A[1][co] = _mm512_setzero_ps();
+        for (int64_t co = 0; co < nc; co++) {
+            const int64_t at = base + co * l->co_step + 16 * b;
+            const __m512 a = line_sums(l->p, at, t0, n0, b);
+            if (l->nph == 1) {
+                A[0][co] = a;
+                continue;
+            }
+            const __m512 c = line_sums(l->p, at, t1, n1, b);
+            const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
+            A[0][co] = _mm512_permutex2var_ps(u0, lo_idx, u1);
+            A[1][co] = _mm512_permutex2var_ps(u0, hi_idx, u1);
+        }
+        for (int64_t h = 0; h < per / 16; h++) {
+            const int64_t left = (out - per * b - 16 * h) * nc; /* floats this half may write */
+            float *yh = y + (per * b + 16 * h) * nc;
+            for (int64_t k = 0; k < nc && 16 * k < left; k++) {
+                const __m512 lo = _mm512_permutex2var_ps(A[h][0], iv->idx01[k], A[h][1]);
+                const __m512 hi = _mm512_permutex2var_ps(A[h][2], iv->idx23[k], A[h][3]);
+                _mm512_mask_storeu_ps(yh + 16 * k, lanes16(left - 16 * k),
+                                      _mm512_mask_blend_ps(iv->hi[k], lo, hi));
+            }
+        }
+    }
+}
+
 TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
     const float *p = l->p;
     const int64_t out = l->out, s1 = l->s1, step = l->row_step, ys = l->y_stride;
@@ -148,10 +206,14 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
         _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
     int64_t r = l->r0, base = l->base;
     float *y = l->y;
+    interleave iv;
+    if (l->nc > 1) interleave_init(&iv, l->nc);
     for (int64_t o = 0; o < l->lines; o++, y += ys) {
         const dc_planes_tap *t0 = l->taps[2 * r], *t1 = l->taps[2 * r + 1];
         const int32_t n0 = l->ntaps[2 * r], n1 = l->ntaps[2 * r + 1];
-        if (l->nph == 1) {
+        if (l->nc > 1) {
+            line_channels(l, &iv, base, t0, n0, t1, n1, y, lo_idx, hi_idx);
+        } else if (l->nph == 1) {
             for (int64_t b = 0; 16 * b < out; b++)
                 _mm512_mask_storeu_ps(y + 16 * b, lanes16(out - 16 * b),
                                       line_sums(p, base + 16 * b, t0, n0, b));
