@@ -164,7 +164,7 @@ static int g_dotn[DC_ISA_COUNT][DN_TALLY], g_dotn_tail[DC_ISA_COUNT], g_dotn_ban
 typedef struct planes_tally {
     int cases, pairs, convs, pixel_tail, chan_tail, passes, bands, multi;
 } planes_tally;
-static planes_tally g_planes;
+static planes_tally g_planes[DC_ISA_COUNT];
 
 static int64_t dotn_group_rows(int isa, int64_t nc) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -187,14 +187,15 @@ static void tally_dot1(const fcase *c, int isa) {
         return;
     }
     if (strncmp(plan.name, "fast-planes-", 12) == 0) {
-        g_planes.cases++;
-        g_planes.pairs += pr.transposed && pr.s[2] == 2;
-        g_planes.convs += !pr.transposed;
-        g_planes.pixel_tail += pr.x.sp[1] * pr.x.sp[2] % 16 != 0;
-        g_planes.chan_tail += pr.cin_g % 16 != 0;
-        g_planes.passes += pr.k[1] * pr.k[2] * pr.cout_g > 12;
-        g_planes.multi += pr.cout_g > 1;
-        g_planes.bands += pr.y.n < 4 && pr.y.sp[1] > 1;
+        planes_tally *pl = &g_planes[isa];
+        pl->cases++;
+        pl->pairs += pr.transposed && pr.s[2] == 2;
+        pl->convs += !pr.transposed;
+        pl->pixel_tail += pr.x.sp[1] * pr.x.sp[2] % 16 != 0;
+        pl->chan_tail += pr.cin_g % 16 != 0;
+        pl->passes += pr.k[1] * pr.k[2] * pr.cout_g > 12;
+        pl->multi += pr.cout_g > 1;
+        pl->bands += pr.y.n < 4 && pr.y.sp[1] > 1;
         return;
     }
     if (strncmp(plan.name, "fast-dot1-", 10) != 0) return;
@@ -448,7 +449,7 @@ void suite_fast(void) {
     memset(g_dotn, 0, sizeof g_dotn);
     memset(g_dotn_tail, 0, sizeof g_dotn_tail);
     memset(g_dotn_bands, 0, sizeof g_dotn_bands);
-    memset(&g_planes, 0, sizeof g_planes);
+    memset(g_planes, 0, sizeof g_planes);
     fixed_cases(ctx1, ctx3);
     random_cases(ctx1, ctx3);
     workspace_cases(ctx3);
@@ -466,6 +467,22 @@ void suite_fast(void) {
               "%d with a partial group, %d in bands, %d with other counts",
               dc_fast_isa_name(isa), n[2], n[3], n[4], g_dotn_tail[isa], g_dotn_bands[isa],
               n[0] + n[1]);
+#if defined(__x86_64__) || defined(__i386__)
+        if (isa != DC_ISA_AVX2 && isa != DC_ISA_AVX512) continue; /* the levels with planes */
+        const planes_tally *pl = &g_planes[isa];
+        /* 2..4 output channels: where the level's planes kernels take them (AVX-512) */
+        const int multi_want =
+            (isa == DC_ISA_AVX512 ? DC_PLANES_AVX512.max_nc : DC_PLANES_AVX2.max_nc) > 1 ? 10 : 0;
+        CHECK(pl->cases >= 25 && pl->pairs >= 12 && pl->convs >= 6 &&
+                  pl->cases - pl->pairs - pl->convs >= 2 && pl->pixel_tail >= 10 &&
+                  pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10 &&
+                  pl->multi >= multi_want && (multi_want > 0 || pl->multi == 0),
+              "[%s] conv_planes too little exercised: %d cases, %d with two line phases, %d "
+              "convs, %d with a partial pixel block, %d with a channel tail, %d with several "
+              "plane passes, %d in bands, %d with 2..4 output channels",
+              dc_fast_isa_name(isa), pl->cases, pl->pairs, pl->convs, pl->pixel_tail,
+              pl->chan_tail, pl->passes, pl->bands, pl->multi);
+#endif
     }
     const kernel_tally *t = &g_level_tally;
 #if defined(__x86_64__) || defined(__i386__)
@@ -476,15 +493,6 @@ void suite_fast(void) {
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "
               "of whole 14-row tiles), partial tiles %d",
               t->gemm, t->col, t->im2col, t->im2col_lines, t->tail);
-        const planes_tally *pl = &g_planes;
-        CHECK(pl->cases >= 25 && pl->pairs >= 12 && pl->convs >= 6 &&
-                  pl->cases - pl->pairs - pl->convs >= 2 && pl->pixel_tail >= 10 &&
-                  pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10 && pl->multi >= 10,
-              "conv_planes too little exercised: %d cases, %d with two line phases, %d convs, "
-              "%d with a partial pixel block, %d with a channel tail, %d with several plane "
-              "passes, %d in bands, %d with 2..4 output channels",
-              pl->cases, pl->pairs, pl->convs, pl->pixel_tail, pl->chan_tail, pl->passes,
-              pl->bands, pl->multi);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }

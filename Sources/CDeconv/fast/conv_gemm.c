@@ -463,7 +463,10 @@ DOT1_RUN(run_dotn_portable, dc_dotn_portable)
 DOT1_RUN(run_dot1_avx2, dc_dot1_avx2)
 DOT1_RUN(run_dotn_avx2, dc_dotn_avx2)
 DOT1_RUN(run_dotn_avx512, dc_dotn_avx512)
-/* conv_planes.c's stateless run function */
+/* conv_planes.c's stateless run functions */
+static void run_planes_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_planes_run(a, b, e, t, &DC_PLANES_AVX2, NULL);
+}
 static void run_planes_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_planes_run(a, b, e, t, &DC_PLANES_AVX512, NULL);
 }
@@ -497,11 +500,11 @@ static const level LEVEL_PORTABLE = {
      NULL, "fast-dot-portable", "fast-dotn-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
-    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2, NULL,
-    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, NULL, run_dot_avx2,
-     run_dotn_avx2},
-    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2", NULL,
-     "fast-dot-avx2", "fast-dotn-avx2"}};
+    &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2, &DC_PLANES_AVX2,
+    {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_planes_avx2,
+     run_dot_avx2, run_dotn_avx2},
+    {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2",
+     "fast-planes-avx2", "fast-dot-avx2", "fast-dotn-avx2"}};
 /* Wider GEMM, dotn and planes kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
     &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
@@ -556,7 +559,8 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     int64_t cols = p->cout_g;
     if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
-    else if (wide && wide->planes && dc_fast_planes_claims(p))
+    else if (wide && wide->planes ? dc_fast_planes_claims(p, wide->planes)
+                                   : L->planes && dc_fast_planes_claims(p, L->planes))
         k = DC_FAST_MODE_PLANES;
     else if (dc_fast_dot1_claims(p))
         k = p->cout_g == 1 ? DC_FAST_MODE_DOT1 : LEVEL_DOTN;
@@ -570,7 +574,8 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
      * 16-column ones would (few columns stay on the AVX2 kernel). */
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1 || k == LEVEL_DOTN;
     const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
-    if ((k == LEVEL_DOTN || k == DC_FAST_MODE_PLANES) && wide) use = wide;
+    if (k == LEVEL_DOTN && wide) use = wide;
+    if (k == DC_FAST_MODE_PLANES) use = wide && wide->planes ? wide : L;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;
     *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];

@@ -116,8 +116,9 @@ static int64_t choose_band(const dc_conv_problem *p) {
     return band;
 }
 
-int dc_fast_planes_claims(const dc_conv_problem *p) {
-    if (p->layout != DECONV_CHANNELS_LAST || p->groups != 1 || p->cout_g > PL_MAX_NC) return 0;
+int dc_fast_planes_claims(const dc_conv_problem *p, const dc_planes_kernels *k) {
+    if (p->layout != DECONV_CHANNELS_LAST || p->groups != 1) return 0;
+    if (p->cout_g > PL_MAX_NC || p->cout_g > k->max_nc) return 0;
     if (p->cin_g < PL_MIN_CIN || p->cin_g > PL_MAX_CIN) return 0;
     /* 1-D or 2-D: dim 0 is one position that reads input 0 */
     int64_t as0[1], offs0[1];

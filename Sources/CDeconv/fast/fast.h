@@ -189,8 +189,10 @@ typedef struct dc_planes_lines {
 typedef struct dc_planes_kernels {
     void (*planes)(const dc_planes_args *u);
     void (*lines)(const dc_planes_lines *l);
+    int32_t max_nc; /* output channels the level runs here (beyond: dotn was faster) */
 } dc_planes_kernels;
 #if defined(__x86_64__) || defined(__i386__)
+extern const dc_planes_kernels DC_PLANES_AVX2;
 extern const dc_planes_kernels DC_PLANES_AVX512;
 #endif
 
@@ -255,10 +257,10 @@ int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as
 
 /* ---- one output channel as tap planes, then sums (conv_planes.c) ------------------------- */
 
-/** 1 when conv_planes.c runs p: channels-last, 1-D or 2-D, groups 1, 1 to 4 output channels,
- *  8 to 1024 input channels, a transposed conv with stride 1 or 2 along the line or a
+/** 1 when conv_planes.c runs p with kernels k: channels-last, 1-D or 2-D, groups 1, 1 to
+ *  k->max_nc output channels, 8 to 1024 input channels, a transposed conv with stride 1 or 2 along the line or a
  *  stride-1 conv, and a band's planes within budget. */
-int dc_fast_planes_claims(const dc_conv_problem *p);
+int dc_fast_planes_claims(const dc_conv_problem *p, const dc_planes_kernels *k);
 void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
                           int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);

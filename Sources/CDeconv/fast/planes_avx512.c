@@ -233,7 +233,7 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
     }
 }
 
-const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_lines_avx512};
+const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_lines_avx512, 4};
 
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
