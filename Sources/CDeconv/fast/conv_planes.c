@@ -1,21 +1,20 @@
-/* fast/conv_planes.c - transposed convs (and stride-1 convs) with ONE output channel and
- * enough input channels (mnist_k3s2's last layer, a U-Net or autoencoder head), 1-D and 2-D,
- * channels-last, as tap planes that are then summed.
+/* fast/conv_planes.c - transposed convs (and stride-1 convs) with 1 to 4 output channels and
+ * enough input channels (mnist_k3s2's last layer, dcgan4's RGB output, U-Net and autoencoder
+ * heads), 1-D and 2-D, channels-last, as tap planes that are then summed.
  *
  * conv_dot1.c computes each output as one dot product over its taps x channels, vectorised
  * along the channels: every output then pays for a horizontal sum, and each of its x loads
- * feeds one FMA. Here the work is turned around. For every input pixel i and kernel tap t,
- * P[t][i] = w[t] . x[i] (all the products a transposed conv makes, none of them zero),
- * vectorised along 16 pixels: the kernel transposes a 16-pixel block of x in registers once,
- * then every channel vector feeds one FMA per tap, with no horizontal sum. Each output is then
- * the sum of the plane entries of its phase's taps, a few vector adds per 16 outputs. A
- * stride-1 conv is the same with one phase. mnist_k3s2 at 1 thread (AVX-512): see
- * BENCHMARKS.md.
+ * feeds one FMA. Here the work is turned around. For every input pixel i, kernel tap t and
+ * output channel co, P[t][co][i] = w[t][co] . x[i] (all the products a transposed conv makes,
+ * none of them zero), vectorised along 16 pixels: the kernel transposes a 16-pixel block of x
+ * in registers once, then every channel vector feeds one FMA per plane, with no horizontal
+ * sum. Each output is then the sum of the plane entries of its phase's taps, a few vector adds
+ * per 16 outputs. A stride-1 conv is the same with one phase. Timings: BENCHMARKS.md.
  *
  * Work units are (image, band of output rows along dim 1); a band computes the planes of the
  * input rows its outputs read (a few halo rows are computed twice). Every plane entry is one
  * fmaf chain over the channels in order and every output sums its taps in a fixed order, so
- * neither the bands nor the thread count change a bit. */
+ * neither the bands, the thread count nor the ISA level change a bit. */
 #include "fast/fast.h"
 
 #include <math.h>
@@ -129,8 +128,10 @@ int dc_fast_planes_claims(const dc_conv_problem *p, const dc_planes_kernels *k) 
      * phases along the line (the line kernels interleave two), and stride-1 convs */
     if (p->transposed ? p->s[2] > 2 : (p->s[1] != 1 || p->s[2] != 1)) return 0;
     if (p->transposed && p->s[1] > PL_MAX_K) return 0;
-    /* pixels are read as one run of cin floats per pixel, rows back to back */
+    /* pixels are read as one run of cin floats per pixel, rows back to back, and written as
+     * nc floats per pixel */
     if (p->x.stride_sp[2] != p->cin_g || p->x.stride_sp[1] != p->x.sp[2] * p->cin_g) return 0;
+    if (p->y.stride_sp[2] != p->cout_g || p->y.stride_c != 1) return 0;
     return choose_band(p) > 0;
 }
 

@@ -155,14 +155,39 @@ void dc_dotn_avx512(const dc_dot1_args *u);
 #endif
 
 /** planes kernels (conv_planes.c). The planes kernel: for `pixels` input pixels (pixel i's
- *  cin floats at x + i * cin) and ntaps taps, p[t * p_stride + i] = the fmaf chain, channels
- *  in order from 0, of w[c * ntaps + t] * x_i[c]. scratch: 16 * cin floats, 64-byte aligned.
- *  Nothing past pixel `pixels` of a plane is written. */
+ *  cin floats at x + i * cin) and ntaps planes (kernel taps x output channels),
+ *  p[t * p_stride + i] = the fmaf chain, channels in order from 0, of w[c * ntaps + t] *
+ *  x_i[c]. scratch: 16 * cin floats, 64-byte aligned. Nothing past pixel `pixels` of a plane
+ *  is written. */
 typedef struct dc_planes_args {
     const float *x, *w;
     float *p, *scratch;
     int64_t pixels, cin, ntaps, p_stride;
 } dc_planes_args;
+/* The planes kernels' passes over one block: the ntaps planes in passes of at most
+ * DC_PLANES_PASS_MAX (the accumulators a pass keeps in registers), evened out, each pass
+ * handed to PASS(t0, n) with n a constant (so each size compiles to straight code). */
+#define DC_PLANES_PASS_MAX 12
+#define DC_PLANES_PASSES(ntaps, PASS)                                                      \
+    for (int64_t ch_ = 0, t0_ = 0, nch_ = ((ntaps) + DC_PLANES_PASS_MAX - 1) / DC_PLANES_PASS_MAX; \
+         ch_ < nch_; ch_++) {                                                              \
+        const int64_t nt_ = ((ntaps) - t0_ + (nch_ - ch_) - 1) / (nch_ - ch_);             \
+        switch (nt_) {                                                                     \
+            case 1: PASS(t0_, 1); break;                                                   \
+            case 2: PASS(t0_, 2); break;                                                   \
+            case 3: PASS(t0_, 3); break;                                                   \
+            case 4: PASS(t0_, 4); break;                                                   \
+            case 5: PASS(t0_, 5); break;                                                   \
+            case 6: PASS(t0_, 6); break;                                                   \
+            case 7: PASS(t0_, 7); break;                                                   \
+            case 8: PASS(t0_, 8); break;                                                   \
+            case 9: PASS(t0_, 9); break;                                                   \
+            case 10: PASS(t0_, 10); break;                                                 \
+            case 11: PASS(t0_, 11); break;                                                 \
+            default: PASS(t0_, DC_PLANES_PASS_MAX); break;                                 \
+        }                                                                                  \
+        t0_ += nt_;                                                                        \
+    }
 /** One tap of a line phase (conv_planes.c): its value for output q is at plane offset
  *  off + q from the line's base, and counts where bit q % 16 of mask[q / 16] is set. */
 typedef struct dc_planes_tap {
@@ -204,8 +229,9 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 
 /* Drivers: the implicit GEMM (conv_gemm.c), GEMM + gather for transposed convs with few
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
- * (conv_im2col.c), all on the GEMM / DOT micro-kernels above; and direct dot products for
- * one output channel (conv_dot1.c) on the dot1 kernels. */
+ * (conv_im2col.c), all on the GEMM / DOT micro-kernels above; direct dot products for 1..4
+ * output channels (conv_dot1.c) on the dot1 / dotn kernels; and tap planes summed per line
+ * for 1..4 output channels (conv_planes.c) on the planes kernels. */
 enum {
     DC_FAST_MODE_GEMM = 0,
     DC_FAST_MODE_COL = 1,

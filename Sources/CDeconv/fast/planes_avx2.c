@@ -10,7 +10,6 @@
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx2,fma")))
-#define PL_CHUNK 12 /* planes per pass over a block: accumulators in registers */
 
 /* All-ones in the lanes whose bit is set in m (8 bits). */
 TGT static inline __m256i lane_mask(unsigned m) {
@@ -52,7 +51,7 @@ TGT static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
 TGT static inline __attribute__((always_inline)) void
 planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, const int NT,
              int64_t np) {
-    __m256 acc[PL_CHUNK];
+    __m256 acc[DC_PLANES_PASS_MAX];
 #pragma GCC unroll 12
     for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
     const float *w = u->w + t0;
@@ -73,14 +72,9 @@ planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, c
     }
 }
 
-#define CHUNK_CASE(n)                                                                      \
-    case n:                                                                                \
-        planes_chunk(u, xt, i0, t0, n, np);                                                \
-        break;
-
 TGT static void dc_planes_avx2(const dc_planes_args *u) {
     float *xt = u->scratch;
-    const int64_t cin = u->cin, nchunks = (u->ntaps + PL_CHUNK - 1) / PL_CHUNK;
+    const int64_t cin = u->cin;
     for (int64_t i0 = 0; i0 < u->pixels; i0 += 8) {
         const int64_t np = u->pixels - i0 < 8 ? u->pixels - i0 : 8;
         for (int64_t c0 = 0; c0 < cin; c0 += 8) {
@@ -101,27 +95,10 @@ TGT static void dc_planes_avx2(const dc_planes_args *u) {
             for (int j = 0; j < 8; j++)
                 if (j < nc) _mm256_store_ps(xt + (c0 + j) * 8, r[j]);
         }
-        /* the planes in passes of at most PL_CHUNK, evened out */
-        for (int64_t ch = 0, t0 = 0; ch < nchunks; ch++) {
-            const int64_t nt = (u->ntaps - t0 + (nchunks - ch) - 1) / (nchunks - ch);
-            switch (nt) {
-                CHUNK_CASE(1)
-                CHUNK_CASE(2)
-                CHUNK_CASE(3)
-                CHUNK_CASE(4)
-                CHUNK_CASE(5)
-                CHUNK_CASE(6)
-                CHUNK_CASE(7)
-                CHUNK_CASE(8)
-                CHUNK_CASE(9)
-                CHUNK_CASE(10)
-                CHUNK_CASE(11)
-                default:
-                    planes_chunk(u, xt, i0, t0, PL_CHUNK, np);
-                    break;
-            }
-            t0 += nt;
-        }
+        /* the planes in passes of at most DC_PLANES_PASS_MAX, evened out */
+#define PASS(t0, n) planes_chunk(u, xt, i0, t0, n, np)
+        DC_PLANES_PASSES(u->ntaps, PASS)
+#undef PASS
     }
 }
 

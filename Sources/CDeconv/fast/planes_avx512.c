@@ -1,14 +1,13 @@
 /* fast/planes_avx512.c - AVX-512F kernels of conv_planes.c: tap planes of 16-pixel blocks
- * (a register transpose, then one FMA per channel and tap), and the per-line sums of the
- * planes with two phases stored interleaved. Compiled with a target attribute; conv_gemm.c
- * only picks them when the CPU (and the OS) support AVX-512F. */
+ * (a register transpose, then one FMA per channel and plane), and the per-line sums of the
+ * planes, two line phases and 2..4 output channels stored interleaved. Compiled with a target
+ * attribute; conv_gemm.c only picks them when the CPU (and the OS) support AVX-512F. */
 #include "fast/fast.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx512f")))
-#define PL_CHUNK 12 /* taps per pass over a block: accumulators in registers */
 
 /* Mask of the first n of 16 lanes (n may be <= 0 or >= 16). */
 TGT static inline __mmask16 lanes16(int64_t n) {
@@ -55,7 +54,7 @@ TGT static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) 
 TGT static inline __attribute__((always_inline)) void
 planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, const int NT,
              __mmask16 m) {
-    __m512 acc[PL_CHUNK];
+    __m512 acc[DC_PLANES_PASS_MAX];
 #pragma GCC unroll 12
     for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
     const float *w = u->w + t0;
@@ -69,14 +68,9 @@ planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, c
     for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
 }
 
-#define CHUNK_CASE(n)                                                                      \
-    case n:                                                                                \
-        planes_chunk(u, xt, i0, t0, n, pm);                                                \
-        break;
-
 TGT static void dc_planes_avx512(const dc_planes_args *u) {
     float *xt = u->scratch;
-    const int64_t cin = u->cin, nchunks = (u->ntaps + PL_CHUNK - 1) / PL_CHUNK;
+    const int64_t cin = u->cin;
     for (int64_t i0 = 0; i0 < u->pixels; i0 += 16) {
         const int64_t np = u->pixels - i0 < 16 ? u->pixels - i0 : 16;
         const __mmask16 pm = lanes16(np);
@@ -104,27 +98,10 @@ TGT static void dc_planes_avx512(const dc_planes_args *u) {
                     if (j < nc) _mm512_store_ps(xt + (c0 + j) * 16, r[j]);
             }
         }
-        /* the taps in passes of at most PL_CHUNK, evened out */
-        for (int64_t ch = 0, t0 = 0; ch < nchunks; ch++) {
-            const int64_t nt = (u->ntaps - t0 + (nchunks - ch) - 1) / (nchunks - ch);
-            switch (nt) {
-                CHUNK_CASE(1)
-                CHUNK_CASE(2)
-                CHUNK_CASE(3)
-                CHUNK_CASE(4)
-                CHUNK_CASE(5)
-                CHUNK_CASE(6)
-                CHUNK_CASE(7)
-                CHUNK_CASE(8)
-                CHUNK_CASE(9)
-                CHUNK_CASE(10)
-                CHUNK_CASE(11)
-                default:
-                    planes_chunk(u, xt, i0, t0, PL_CHUNK, pm);
-                    break;
-            }
-            t0 += nt;
-        }
+        /* the planes in passes of at most DC_PLANES_PASS_MAX, evened out */
+#define PASS(t0, n) planes_chunk(u, xt, i0, t0, n, pm)
+        DC_PLANES_PASSES(u->ntaps, PASS)
+#undef PASS
     }
 }
 
