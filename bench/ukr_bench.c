@@ -33,8 +33,8 @@ static int pick(const char *name, dc_ukr_fn *fn, int *mr, int *nr) {
         *fn = dc_ukr_gemm_avx512, *mr = DC_AVX512_GEMM_MR, *nr = DC_AVX512_GEMM_NR;
         return 1;
     }
-    if (strcmp(name, "avx512-tall") == 0 && dc_fast_isa_supported(DC_ISA_AVX512)) {
-        *fn = dc_ukr_gemm_avx512_tall, *mr = DC_AVX512_TALL_MR, *nr = DC_AVX512_GEMM_NR;
+    if (strcmp(name, "avx512-short") == 0 && dc_fast_isa_supported(DC_ISA_AVX512)) {
+        *fn = dc_ukr_gemm_avx512_short, *mr = DC_AVX512_SHORT_MR, *nr = DC_AVX512_GEMM_NR;
         return 1;
     }
 #endif
@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--kc N] [--ntaps T] [--isa portable|avx2|avx512|avx512-tall|neon]\n",
+            fprintf(stderr, "usage: %s [--kc N] [--ntaps T] [--isa portable|avx2|avx512|avx512-short|neon]\n",
                     argv[0]);
             return 2;
         }

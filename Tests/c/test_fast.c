@@ -140,6 +140,8 @@ static int g_cases, g_fast_claimed;
 typedef struct kernel_tally {
     int gemm, col, im2col, tail;
     int im2col_lines; /* im2col cases whose output lines are whole tiles (line-sized blocks) */
+    int im2col_unrolled; /* im2col cases whose tap rows are short enough (k2 * cin <= 9) for
+                          * the AVX-512 short kernel's unrolled bodies; the others take its loop */
 } kernel_tally;
 static kernel_tally g_level_tally;
 
@@ -222,6 +224,7 @@ static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t 
     g_level_tally.col += is_col;
     g_level_tally.im2col += is_im2col;
     g_level_tally.im2col_lines += is_im2col && pr.y.sp[2] % im2col_mr == 0;
+    g_level_tally.im2col_unrolled += is_im2col && pr.k[2] * pr.cin_g <= 9;
     const int64_t cols = is_col ? pr.k[0] * pr.k[1] * pr.k[2] * pr.cout_g : pr.cout_g;
     g_level_tally.tail += cols % nr != 0;
 }
@@ -241,7 +244,7 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
 #if defined(__x86_64__) || defined(__i386__)
         if (isa == DC_ISA_AVX512)
-            tally_level(c, "avx512", DC_AVX512_GEMM_NR, DC_AVX512_TALL_MR);
+            tally_level(c, "avx512", DC_AVX512_GEMM_NR, DC_AVX512_SHORT_MR);
 #endif
 #if defined(__aarch64__)
         if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR, DC_NEON_GEMM_MR);
@@ -355,7 +358,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 1, 60, 64, 5, 4, 4, 3, DECONV_PADDING_VALID},   /* conv_col: bands, stride 3 */
         {0, 3, 30, 20, 2, 20, 5, 2, DECONV_PADDING_SAME},   /* im2col, stride 2, blocks */
         {0, 1, 300, 260, 1, 5, 3, 1, DECONV_PADDING_SAME},  /* im2col, image too big to pad */
-        {0, 3, 28, 28, 1, 32, 5, 1, DECONV_PADDING_SAME},   /* im2col: lenet_c1 lines of 2x14 */
+        {0, 3, 28, 28, 1, 32, 5, 1, DECONV_PADDING_SAME},   /* im2col: lenet_c1 lines of 4x7 */
         {0, 2, 14, 14, 2, 56, 3, 1, DECONV_PADDING_SAME},   /* im2col: 14-pixel lines, nr tail */
         {0, 1, 10, 44, 1, 20, 3, 1, DECONV_PADDING_VALID},  /* im2col: 42-pixel lines */
         {1, 1, 6, 5, 20, 1, 3, 2, DECONV_PADDING_SAME},     /* dot1: padded channels, bands */
@@ -489,10 +492,11 @@ void suite_fast(void) {
     /* Not a skip: on a CPU without AVX-512 the level does not exist, and the runner says so. */
     if (dc_fast_isa_supported(DC_ISA_AVX512)) {
         CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 5 && t->tail >= 10 &&
-                  t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2,
+                  t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2 &&
+                  t->im2col_unrolled >= 5 && t->im2col - t->im2col_unrolled >= 2,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "
-              "of whole 14-row tiles), partial tiles %d",
-              t->gemm, t->col, t->im2col, t->im2col_lines, t->tail);
+              "of whole 7-row tiles, %d with tap rows of at most 9 floats), partial tiles %d",
+              t->gemm, t->col, t->im2col, t->im2col_lines, t->im2col_unrolled, t->tail);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }

@@ -18,25 +18,40 @@ typedef struct kernel {
     const char *name;
     int isa, mr, nr, fused; /* fused: one FMA per product, so exact against fmaf */
     dc_ukr_fn fn;
+    int fixed; /* 1: the AVX-512 short kernel, whose DC_AVX512_SHORT_FIXED shapes get calls */
 } kernel;
+
+/* The AVX-512 short kernel's fixed shapes, X(kc, a_stride, ntaps) (none off x86), and the
+ * calls each got. */
+#if defined(__x86_64__) || defined(__i386__)
+#define FIXED_SHAPES DC_AVX512_SHORT_FIXED
+#else
+#define FIXED_SHAPES(X)
+#endif
+#define SHAPE_COUNT(KC, ST, NT) +1
+#define SHAPE_ROW(KC, ST, NT) {KC, ST, NT},
+enum { N_FIXED = 0 FIXED_SHAPES(SHAPE_COUNT) };
+static const int64_t FIXED[N_FIXED + 1][3] = {FIXED_SHAPES(SHAPE_ROW){0, 0, 0}};
+static int g_fixed_calls[N_FIXED + 1];
 
 static const kernel KERNELS[] = {
     {"portable 4x8", DC_ISA_PORTABLE, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR, 0,
-     dc_ukr_gemm_portable},
+     dc_ukr_gemm_portable, 0},
 #if defined(__x86_64__) || defined(__i386__)
-    {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2},
-    {"avx512 8x32", DC_ISA_AVX512, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR, 1, dc_ukr_gemm_avx512},
-    {"avx512 14x32", DC_ISA_AVX512, DC_AVX512_TALL_MR, DC_AVX512_GEMM_NR, 1,
-     dc_ukr_gemm_avx512_tall},
+    {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2, 0},
+    {"avx512 8x32", DC_ISA_AVX512, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR, 1, dc_ukr_gemm_avx512,
+     0},
+    {"avx512 7x32 short", DC_ISA_AVX512, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR, 1,
+     dc_ukr_gemm_avx512_short, 1},
 #endif
 #if defined(__aarch64__)
-    {"neon 6x16", DC_ISA_NEON, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR, 1, dc_ukr_gemm_neon},
+    {"neon 6x16", DC_ISA_NEON, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR, 1, dc_ukr_gemm_neon, 0},
 #endif
 };
 
 #define MAX_MR 16
 #define MAX_NR 32
-#define MAX_TAPS 6
+#define MAX_TAPS 8 /* at least the taps of every DC_AVX512_SHORT_FIXED shape */
 #define MAX_KC 40
 #define GUARD 8 /* poisoned floats on each side of a C row */
 
@@ -44,22 +59,40 @@ static const kernel KERNELS[] = {
 static int one_call(const kernel *K, uint64_t *rng, int idx) {
     const int MR = K->mr, NR = K->nr;
     /* whole tiles a third of the time: the kernels' full-width stores */
-    const int mr = (int)th_rand_int(rng, 1, MR);
-    const int nr = th_rand_int(rng, 0, 2) ? (int)th_rand_int(rng, 1, NR) : NR;
-    const int32_t ntaps = (int32_t)th_rand_int(rng, 0, MAX_TAPS);
-    const int64_t btaps = ntaps + th_rand_int(rng, 0, 2), kc = th_rand_int(rng, 1, MAX_KC);
+    int mr = (int)th_rand_int(rng, 1, MR);
+    int nr = th_rand_int(rng, 0, 2) ? (int)th_rand_int(rng, 1, NR) : NR;
+    int32_t ntaps = (int32_t)th_rand_int(rng, 0, MAX_TAPS);
+    int64_t kc = th_rand_int(rng, 1, MAX_KC);
     const int64_t a_off = th_rand_int(rng, 0, 3), c_off = th_rand_int(rng, 0, 5);
-    const int strided = (int)th_rand_int(rng, 0, 1), first = (int)th_rand_int(rng, 0, 1);
-    /* A: one row of a_off + kc floats per (tap, tile row), rows equally spaced when strided. */
-    const int64_t a_stride = strided ? a_off + kc + th_rand_int(rng, 0, 3) : 0;
+    int strided = (int)th_rand_int(rng, 0, 1), first = (int)th_rand_int(rng, 0, 1);
+    int c_strided = (int)th_rand_int(rng, 0, 1);
+    int64_t a_stride = 0;
+    /* A quarter of the short kernel's calls take one of its fixed shapes (the rest stay
+     * random, so near misses run its generic body). */
+    int fixed = -1;
+    if (K->fixed && N_FIXED > 0 && th_rand_int(rng, 0, 3) == 0) {
+        const int64_t(*shapes)[3] = FIXED;
+        fixed = (int)th_rand_int(rng, 0, N_FIXED - 1);
+        /* up to the shape's taps: a conv's edge lines leave out those in the padding */
+        kc = shapes[fixed][0], a_stride = shapes[fixed][1];
+        ntaps = (int32_t)th_rand_int(rng, shapes[fixed][2] / 2, shapes[fixed][2]);
+        if (!CHECK(shapes[fixed][2] <= MAX_TAPS, "fixed shape %d has more taps than the test "
+                   "holds", fixed))
+            return 0;
+        mr = MR, nr = NR, strided = 1, first = 1, c_strided = 1;
+        g_fixed_calls[fixed]++;
+    }
+    /* A: one row of a_off + kc floats per (tap, tile row), rows equally spaced when strided:
+     * apart (a_stride >= kc) or, as a conv's neighbouring pixels read them, overlapping. */
     const int64_t row_floats = a_off + kc + 3;
+    if (strided && fixed < 0) a_stride = th_rand_int(rng, 1, row_floats);
+    const int64_t btaps = ntaps + th_rand_int(rng, 0, 2);
     float *A = malloc((size_t)(MAX_TAPS * MR * row_floats) * sizeof(float));
     float *B = malloc((size_t)((btaps > 0 ? btaps : 1) * kc * NR) * sizeof(float));
     const int64_t cw = c_off + NR + 2 * GUARD;
     float *C = malloc((size_t)(MR * cw) * sizeof(float));
     /* Output rows through c[] or, half the time, c[0] and c_stride; then c[1..] point at a
      * poisoned decoy that a kernel ignoring the stride would write to. */
-    const int c_strided = (int)th_rand_int(rng, 0, 1);
     float *decoy = malloc((size_t)(MR * cw) * sizeof(float));
     float *const C0 = C + GUARD; /* row r of the tile: C0 + r * cw, whichever way it is passed */
     float *want = malloc((size_t)(MR * NR) * sizeof(float));
@@ -69,8 +102,10 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     for (int64_t i = 0; i < MAX_TAPS * MR * row_floats; i++) A[i] = th_rand_float(rng);
     for (int64_t i = 0; i < btaps * kc * NR; i++) B[i] = th_rand_float(rng);
     th_poison(C, MR * cw);
+    /* Fixed shapes take a run of consecutive taps (from tap 0, 1 or 2 of b). */
+    const int32_t run0 = (int32_t)th_rand_int(rng, 0, btaps - ntaps);
     for (int32_t t = 0; t < ntaps; t++) {
-        tap[t] = (int32_t)th_rand_int(rng, 0, btaps - 1);
+        tap[t] = fixed >= 0 ? run0 + t : (int32_t)th_rand_int(rng, 0, btaps - 1);
         for (int r = 0; r < MR; r++)
             ap[t * MR + r] = A + (int64_t)t * MR * row_floats + (strided ? 0 : r * row_floats);
     }
@@ -152,7 +187,12 @@ void suite_ukr(void) {
             continue;
         }
         CHECK(K->mr <= MAX_MR && K->nr <= MAX_NR, "%s: tile larger than the test's", K->name);
+        memset(g_fixed_calls, 0, sizeof g_fixed_calls);
         for (int call = 0; call < 400; call++)
             if (!one_call(K, &rng, call)) break;
+        if (K->fixed)
+            for (int i = 0; i < N_FIXED; i++)
+                CHECK(g_fixed_calls[i] >= 15, "%s: fixed shape %d got %d calls", K->name, i,
+                      g_fixed_calls[i]);
     }
 }

@@ -412,8 +412,8 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
 }
 
 /* The stateless run functions of a GEMM micro-kernel under the implicit GEMM and conv_col
- * (GEMM_RUNS) and under conv_im2col (IM2COL_RUN: the AVX-512 level runs a taller tile
- * there), and of a DOT kernel under the implicit GEMM. */
+ * (GEMM_RUNS) and under conv_im2col (IM2COL_RUN: the AVX-512 level runs a tile unrolled
+ * for short reductions there), and of a DOT kernel under the implicit GEMM. */
 #define GEMM_RUNS(sfx, UK)                                                                    \
     static void run_gemm_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {      \
         fast_run(a, b, e, t, &UK, NULL);                                                      \
@@ -444,13 +444,13 @@ static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
                                    dc_ukr_dot_avx2};
 static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
                                        dc_ukr_gemm_avx512};
-static const dc_ukr UKR_GEMM_AVX512_TALL = {DC_UKR_GEMM, DC_AVX512_TALL_MR, DC_AVX512_GEMM_NR,
-                                            dc_ukr_gemm_avx512_tall};
+static const dc_ukr UKR_GEMM_AVX512_SHORT = {DC_UKR_GEMM, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR,
+                                             dc_ukr_gemm_avx512_short};
 GEMM_RUNS(avx2, UKR_GEMM_AVX2)
 IM2COL_RUN(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
-IM2COL_RUN(avx512_tall, UKR_GEMM_AVX512_TALL)
+IM2COL_RUN(avx512_short, UKR_GEMM_AVX512_SHORT)
 #endif
 /* conv_dot1.c's stateless run functions, one per dot1 / dotn kernel. */
 #define DOT1_RUN(name, fn)                                                                    \
@@ -507,8 +507,8 @@ static const level LEVEL_AVX2 = {
      "fast-planes-avx2", "fast-dot-avx2", "fast-dotn-avx2"}};
 /* Wider GEMM, dotn and planes kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
-    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_TALL, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_tall, NULL, run_planes_avx512, NULL,
+    &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_short, NULL, run_planes_avx512, NULL,
      run_dotn_avx512},
     {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, "fast-planes-avx512",
      NULL, "fast-dotn-avx512"}};

@@ -241,6 +241,9 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     int32_t *taps = (int32_t *)(ws + g.off_tap), *sel = taps + g.ntaps;
     float *D = (float *)(ws + g.off_pad);
     int64_t padded_n = -1; /* the image D holds */
+    int64_t ptr_line = -1; /* padded mode: the output line (o0, o1) of D whose tap pointers ap
+                            * holds, with line_taps of them */
+    int32_t line_taps = 0;
     if (g.small) begin = 0, end = g.units;
     const float *b = packed_b;
     if (!b && begin < end) {
@@ -270,15 +273,26 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             int64_t a_stride = 0;
             int32_t ntaps = (int32_t)g.ntaps;
             const int32_t *tap = taps;
+            int64_t a_off = 0;
             if (g.padded) {
                 const int64_t in_image = (line[1] * p->y.sp[1] + line[2]) * out2 + line[3];
                 if (mm > per_image - in_image) mm = per_image - in_image;
-                if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D);
+                if (padded_n != line[0]) pad_image(&g, a->x, padded_n = line[0], D), ptr_line = -1;
                 if (mm <= out2 - line[3]) {
-                    ntaps = tile_pointers_padded(&g, D, line, mr, ap, sel);
+                    /* the tap rows of a line's tiles differ only by their first pixel: the
+                     * pointers are made once per line, a tile starts a_off floats on */
+                    const int64_t key = line[1] * p->y.sp[1] + line[2];
+                    if (key != ptr_line) {
+                        const int64_t start[4] = {line[0], line[1], line[2], 0};
+                        line_taps = tile_pointers_padded(&g, D, start, mr, ap, sel);
+                        ptr_line = key;
+                    }
+                    ntaps = line_taps;
                     tap = sel;
                     a_stride = p->s[2] * p->cin_g;
+                    a_off = line[3] * a_stride;
                 } else {
+                    ptr_line = -1;
                     tile_pointers_padded_rows(&g, D, line, mm, mr, ap);
                 }
             } else {
@@ -297,7 +311,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                 ua.b = b + nt * g.K * NR;
                 ua.btaps = g.ntaps;
                 ua.c = cp;
-                ua.a_off = 0;
+                ua.a_off = a_off;
                 ua.c_off = nt * NR;
                 ua.kc = g.kc;
                 ua.ntaps = ntaps;

@@ -99,8 +99,13 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
 #define DC_AVX512_GEMM_MR 8
 #define DC_AVX512_GEMM_NR 32
-void dc_ukr_gemm_avx512_tall(const dc_ukr_args *u); /* 14 x 32 (conv_im2col) */
-#define DC_AVX512_TALL_MR 14
+void dc_ukr_gemm_avx512_short(const dc_ukr_args *u); /* 7 x 32 (conv_im2col) */
+#define DC_AVX512_SHORT_MR 7
+/* The short kernel's reductions fixed at compile time, as X(kc, a_stride, ntaps): whole tiles
+ * from zero, c_stride set, taps consecutive in b. They are first layers at stride 1:
+ * single-channel 3x3, 5x5 and 7x7 kernels (lenet_c1 is X(5, 1, 5)) and RGB 3x3. Other calls
+ * run its generic body, with the same bits. */
+#define DC_AVX512_SHORT_FIXED(X) X(3, 1, 3) X(5, 1, 5) X(7, 1, 7) X(9, 3, 3)
 #endif
 #if defined(__aarch64__)
 void dc_ukr_gemm_neon(const dc_ukr_args *u); /* 6 x 16 */
