@@ -140,6 +140,7 @@ static int g_cases, g_fast_claimed;
 typedef struct kernel_tally {
     int gemm, col, im2col, tail;
     int im2col_lines; /* im2col cases whose output lines are whole tiles (line-sized blocks) */
+    int wide, wide_tail; /* implicit GEMM cases on the AVX-512 6 x 64 tile; with a partial one */
     int im2col_unrolled; /* im2col cases whose tap rows are short enough (k2 * cin <= 9) for
                           * the AVX-512 short kernel's unrolled bodies; the others take its loop */
 } kernel_tally;
@@ -207,9 +208,11 @@ static void tally_dot1(const fcase *c, int isa) {
     g_dot1_bands[isa] += pr.y.n < 4 && pr.y.sp[1] > 1;
 }
 
-/* Tallies which of the level's kernels (plan names ending in `suffix`, column tile nr, and
- * im2col's tile height im2col_mr) the current ISA level picks for c. */
-static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t im2col_mr) {
+/* Tallies which of the level's kernels (plan names ending in `suffix`, column tile nr,
+ * im2col's tile height im2col_mr, and the implicit GEMM's wider tile wide_nr, 0 if none) the
+ * current ISA level picks for c. */
+static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t im2col_mr,
+                        int64_t wide_nr) {
     dc_conv_problem pr;
     dc_conv_plan plan;
     if (!fast_plan(c, &pr, &plan)) return;
@@ -217,6 +220,13 @@ static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t 
     snprintf(gemm, sizeof gemm, "fast-gemm-%s", suffix);
     snprintf(col, sizeof col, "fast-col-%s", suffix);
     snprintf(im2col, sizeof im2col, "fast-im2col-%s", suffix);
+    char wide[48];
+    snprintf(wide, sizeof wide, "fast-gemm-%s-wide", suffix);
+    if (wide_nr && strcmp(plan.name, wide) == 0) {
+        g_level_tally.wide++;
+        g_level_tally.wide_tail += pr.cout_g % wide_nr != 0;
+        return;
+    }
     const int is_col = strcmp(plan.name, col) == 0;
     const int is_gemm = strcmp(plan.name, gemm) == 0, is_im2col = strcmp(plan.name, im2col) == 0;
     if (!is_col && !is_gemm && !is_im2col) return;
@@ -244,10 +254,10 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
 #if defined(__x86_64__) || defined(__i386__)
         if (isa == DC_ISA_AVX512)
-            tally_level(c, "avx512", DC_AVX512_GEMM_NR, DC_AVX512_SHORT_MR);
+            tally_level(c, "avx512", DC_AVX512_GEMM_NR, DC_AVX512_SHORT_MR, DC_AVX512_WIDE_NR);
 #endif
 #if defined(__aarch64__)
-        if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR, DC_NEON_GEMM_MR);
+        if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR, DC_NEON_GEMM_MR, 0);
 #endif
         tally_dot1(c, isa);
         const size_t ws = case_workspace(c, ctx3);
@@ -385,6 +395,12 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 1, 12, 10, 16, 4, 3, 1, DECONV_PADDING_SAME},   /* planes: conv, 4 channels */
         {0, 2, 10, 9, 20, 2, 3, 2, DECONV_PADDING_SAME},    /* dotn (every level): conv s2 */
         {1, 1, 6, 5, 17, 2, 3, 3, DECONV_PADDING_SAME},     /* dotn (every level): stride 3 */
+        {0, 1, 7, 9, 20, 64, 3, 1, DECONV_PADDING_SAME},    /* 6x64 tile: conv, whole tiles */
+        {0, 2, 5, 6, 40, 120, 3, 2, DECONV_PADDING_SAME},   /* 6x64: partial last tile */
+        {0, 1, 6, 6, 16, 60, 3, 1, DECONV_PADDING_VALID},   /* 6x64: one partial tile */
+        {0, 1, 5, 7, 8, 184, 1, 1, DECONV_PADDING_SAME},    /* 6x64: 3 tiles, 1x1 kernel */
+        {1, 1, 4, 5, 24, 64, 4, 2, DECONV_PADDING_SAME},    /* 6x64: transposed, phases */
+        {1, 2, 3, 3, 300, 128, 3, 2, DECONV_PADDING_SAME},  /* 6x64: kc blocks */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -493,10 +509,13 @@ void suite_fast(void) {
     if (dc_fast_isa_supported(DC_ISA_AVX512)) {
         CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 5 && t->tail >= 10 &&
                   t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2 &&
-                  t->im2col_unrolled >= 5 && t->im2col - t->im2col_unrolled >= 2,
+                  t->im2col_unrolled >= 5 && t->im2col - t->im2col_unrolled >= 2 &&
+                  t->wide >= 10 && t->wide_tail >= 3,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "
-              "of whole 7-row tiles, %d with tap rows of at most 9 floats), partial tiles %d",
-              t->gemm, t->col, t->im2col, t->im2col_lines, t->im2col_unrolled, t->tail);
+              "of whole 7-row tiles, %d with tap rows of at most 9 floats), partial tiles %d, "
+              "6x64 %d (%d with a partial tile)",
+              t->gemm, t->col, t->im2col, t->im2col_lines, t->im2col_unrolled, t->tail, t->wide,
+              t->wide_tail);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }

@@ -231,6 +231,14 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
                   DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
         check_equal(&c, ctx1, ctx3, "im2col, several row blocks");
     free_case(&c);
+    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 7, 48, 120, 1, 3, 1, 1,
+                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+        check_equal(&c, ctx1, ctx3, "vgg-like, 64-column tiles with a partial one (AVX-512)");
+    free_case(&c);
+    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 5, 300, 64, 1, 4, 2, 1,
+                  DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE))
+        check_equal(&c, ctx1, ctx3, "fcn-like transposed, 64-column tiles, channel blocks");
+    free_case(&c);
     /* An inf weight: both paths must take the reference (padding never multiplied). */
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
                   DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE)) {

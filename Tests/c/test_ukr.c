@@ -41,6 +41,8 @@ static const kernel KERNELS[] = {
     {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2, 0},
     {"avx512 8x32", DC_ISA_AVX512, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR, 1, dc_ukr_gemm_avx512,
      0},
+    {"avx512 6x64 wide", DC_ISA_AVX512, DC_AVX512_WIDE_MR, DC_AVX512_WIDE_NR, 1,
+     dc_ukr_gemm_avx512_wide, 0},
     {"avx512 7x32 short", DC_ISA_AVX512, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR, 1,
      dc_ukr_gemm_avx512_short, 1},
 #endif
@@ -50,7 +52,7 @@ static const kernel KERNELS[] = {
 };
 
 #define MAX_MR 16
-#define MAX_NR 32
+#define MAX_NR 64
 #define MAX_TAPS 8 /* at least the taps of every DC_AVX512_SHORT_FIXED shape */
 #define MAX_KC 40
 #define GUARD 8 /* poisoned floats on each side of a C row */

@@ -25,7 +25,7 @@
 #define MAX_CIN ((int64_t)1 << 20)
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
-#define B_BLOCK_FLOATS 32768  /* packed weights per channel block: 128 KiB, L2-resident */
+#define B_BLOCK_FLOATS 65536  /* packed weights per channel block: 256 KiB, L2-resident */
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
@@ -444,12 +444,17 @@ static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
                                    dc_ukr_dot_avx2};
 static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
                                        dc_ukr_gemm_avx512};
+static const dc_ukr UKR_GEMM_AVX512_WIDE = {DC_UKR_GEMM, DC_AVX512_WIDE_MR, DC_AVX512_WIDE_NR,
+                                            dc_ukr_gemm_avx512_wide};
 static const dc_ukr UKR_GEMM_AVX512_SHORT = {DC_UKR_GEMM, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR,
                                              dc_ukr_gemm_avx512_short};
 GEMM_RUNS(avx2, UKR_GEMM_AVX2)
 IM2COL_RUN(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
+static void run_gemm_avx512_wide(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    fast_run(a, b, e, t, &UKR_GEMM_AVX512_WIDE, NULL);
+}
 IM2COL_RUN(avx512_short, UKR_GEMM_AVX512_SHORT)
 #endif
 /* conv_dot1.c's stateless run functions, one per dot1 / dotn kernel. */
@@ -512,6 +517,11 @@ static const level LEVEL_AVX512_GEMM = {
      run_dotn_avx512},
     {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, "fast-planes-avx512",
      NULL, "fast-dotn-avx512"}};
+/* The same with the 6 x 64 tile under the implicit GEMM (only that driver takes it). */
+static const level LEVEL_AVX512_WIDE = {
+    &UKR_GEMM_AVX512_WIDE, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
+    {run_gemm_avx512_wide, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"fast-gemm-avx512-wide", NULL, NULL, NULL, NULL, NULL, NULL}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
@@ -523,10 +533,10 @@ static const level LEVEL_NEON = {
      "fast-dot-portable", "fast-dotn-portable"}};
 #endif
 
-/* n GEMM columns in 32-wide tiles waste no more than in 16-wide ones, or at most 1/8. */
-static int fits_wide(int64_t n) {
-    const int64_t w32 = (n + 31) / 32 * 32, w16 = (n + 15) / 16 * 16;
-    return w32 == w16 || (w32 - n) * 8 <= n;
+/* n GEMM columns in w-wide tiles waste no more than in w/2-wide ones, or at most 1/8. */
+static int fits_width(int64_t n, int64_t w) {
+    const int64_t full = (n + w - 1) / w * w, half = (n + w / 2 - 1) / (w / 2) * (w / 2);
+    return full == half || (full - n) * 8 <= n;
 }
 
 /* The micro-kernel (and its stateless run function, and conv_dot1.c's kernel: dot1 for one
@@ -546,10 +556,10 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         return 0;
     const int isa = dc_fast_isa();
     if (isa == DC_FAST_OFF) return 0;
-    const level *L = &LEVEL_PORTABLE, *wide = NULL;
+    const level *L = &LEVEL_PORTABLE, *wide = NULL, *wider = NULL;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) L = &LEVEL_AVX2;
-    if (isa == DC_ISA_AVX512) wide = &LEVEL_AVX512_GEMM;
+    if (isa == DC_ISA_AVX512) wide = &LEVEL_AVX512_GEMM, wider = &LEVEL_AVX512_WIDE;
 #endif
 #if defined(__aarch64__)
     if (isa == DC_ISA_NEON) L = &LEVEL_NEON;
@@ -571,9 +581,11 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     else
         k = DC_FAST_MODE_GEMM;
     /* The AVX-512 level runs its 32-wide GEMM kernel where 32-column tiles waste no more than
-     * 16-column ones would (few columns stay on the AVX2 kernel). */
+     * 16-column ones would (few columns stay on the AVX2 kernel), and under the implicit GEMM
+     * its 64-wide one where 64-column tiles waste no more than 32-column ones. */
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1 || k == LEVEL_DOTN;
-    const level *use = wide && !dotk && fits_wide(cols) ? wide : L;
+    const level *use = wide && !dotk && fits_width(cols, 32) ? wide : L;
+    if (use == wide && wider && k == DC_FAST_MODE_GEMM && fits_width(cols, 64)) use = wider;
     if (k == LEVEL_DOTN && wide) use = wide;
     if (k == DC_FAST_MODE_PLANES) use = wide && wide->planes ? wide : L;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;

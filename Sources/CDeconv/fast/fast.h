@@ -99,6 +99,9 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
 #define DC_AVX512_GEMM_MR 8
 #define DC_AVX512_GEMM_NR 32
+void dc_ukr_gemm_avx512_wide(const dc_ukr_args *u); /* 6 x 64 (implicit GEMM) */
+#define DC_AVX512_WIDE_MR 6
+#define DC_AVX512_WIDE_NR 64
 void dc_ukr_gemm_avx512_short(const dc_ukr_args *u); /* 7 x 32 (conv_im2col) */
 #define DC_AVX512_SHORT_MR 7
 /* The short kernel's reductions fixed at compile time, as X(kc, a_stride, ntaps): whole tiles
