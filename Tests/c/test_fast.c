@@ -141,6 +141,7 @@ typedef struct kernel_tally {
     int gemm, col, im2col, tail;
     int im2col_lines; /* im2col cases whose output lines are whole tiles (line-sized blocks) */
     int wide, wide_tail; /* implicit GEMM cases on the AVX-512 6 x 64 tile; with a partial one */
+    int batched; /* implicit GEMM cases with at least 8 images: tiles of one spatial position */
     int im2col_unrolled; /* im2col cases whose tap rows are short enough (k2 * cin <= 9) for
                           * the AVX-512 short kernel's unrolled bodies; the others take its loop */
 } kernel_tally;
@@ -222,6 +223,8 @@ static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t 
     snprintf(im2col, sizeof im2col, "fast-im2col-%s", suffix);
     char wide[48];
     snprintf(wide, sizeof wide, "fast-gemm-%s-wide", suffix);
+    g_level_tally.batched += (strcmp(plan.name, gemm) == 0 || strcmp(plan.name, wide) == 0) &&
+                             pr.y.n >= 8;
     if (wide_nr && strcmp(plan.name, wide) == 0) {
         g_level_tally.wide++;
         g_level_tally.wide_tail += pr.cout_g % wide_nr != 0;
@@ -401,6 +404,9 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 1, 5, 7, 8, 184, 1, 1, DECONV_PADDING_SAME},    /* 6x64: 3 tiles, 1x1 kernel */
         {1, 1, 4, 5, 24, 64, 4, 2, DECONV_PADDING_SAME},    /* 6x64: transposed, phases */
         {1, 2, 3, 3, 300, 128, 3, 2, DECONV_PADDING_SAME},  /* 6x64: kc blocks */
+        {0, 8, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},    /* tiles of one position, 6x64 */
+        {0, 13, 4, 3, 8, 40, 3, 1, DECONV_PADDING_VALID},   /* one position, 8x32 */
+        {1, 9, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},    /* one position, transposed */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -510,12 +516,12 @@ void suite_fast(void) {
         CHECK(t->gemm >= 20 && t->col >= 1 && t->im2col >= 5 && t->tail >= 10 &&
                   t->im2col_lines >= 5 && t->im2col - t->im2col_lines >= 2 &&
                   t->im2col_unrolled >= 5 && t->im2col - t->im2col_unrolled >= 2 &&
-                  t->wide >= 10 && t->wide_tail >= 3,
+                  t->wide >= 10 && t->wide_tail >= 3 && t->batched >= 4,
               "AVX-512 kernels too little exercised: gemm %d, col %d, im2col %d (%d with lines "
               "of whole 7-row tiles, %d with tap rows of at most 9 floats), partial tiles %d, "
-              "6x64 %d (%d with a partial tile)",
+              "6x64 %d (%d with a partial tile), implicit GEMM with 8+ images %d",
               t->gemm, t->col, t->im2col, t->im2col_lines, t->im2col_unrolled, t->tail, t->wide,
-              t->wide_tail);
+              t->wide_tail, t->batched);
     } else {
         printf("suite_fast: this CPU has no AVX-512F; the avx512 level is not tested here\n");
     }
