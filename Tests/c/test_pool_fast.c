@@ -311,9 +311,40 @@ static void fixed_case(pcase *c, int64_t n, int64_t h, int64_t w, int64_t ch, in
     c->yn = count_of(&c->y);
 }
 
+/* NaNs become a tie value: special data (ties, infinities, -0) that keeps a NaN-free pass. */
+static void strip_nans(float *p, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(p[i])) p[i] = 0.5f;
+}
+
 static void test_fixed(deconv_context *const *ctxs, int nctx) {
     uint64_t rng = 77;
     pcase c;
+    /* max_pool_with_argmax's AVX-512 kernel (C a multiple of 64): plain values; ties,
+     * infinities and -0 without NaNs; NaNs (such pixels take the exact AVX2 step), with
+     * include_batch_in_index; and streamed without NaNs. */
+    static const struct {
+        int64_t n, h, w, ch, k, s;
+        deconv_padding pad;
+        int special, nans, batch_index;
+    } wide[] = {
+        {2, 9, 11, 64, 3, 2, DECONV_PADDING_SAME, 0, 0, 0},
+        {2, 8, 9, 128, 2, 2, DECONV_PADDING_VALID, 1, 0, 0},
+        {3, 7, 7, 192, 3, 1, DECONV_PADDING_SAME, 1, 1, 1},
+        {1, 224, 224, 64, 3, 2, DECONV_PADDING_SAME, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+        fixed_case(&c, wide[i].n, wide[i].h, wide[i].w, wide[i].ch, wide[i].k, wide[i].s,
+                   wide[i].pad);
+        c.pp.include_batch_in_index = wide[i].batch_index;
+        make_data(&c, &rng, wide[i].special, IDX_ARGMAX);
+        if (!wide[i].nans) strip_nans(c.xd, c.xn);
+        char tag[64];
+        snprintf(tag, sizeof tag, "argmax %lldx%lldx%lld", (long long)wide[i].h,
+                 (long long)wide[i].w, (long long)wide[i].ch);
+        check_case(&c, ctxs, nctx, tag);
+        free_case(&c);
+    }
     /* Large enough for non-temporal stores (outputs >= 8 MiB) on the benchmark's geometry. */
     fixed_case(&c, 1, 224, 224, 64, 3, 2, DECONV_PADDING_SAME);
     make_data(&c, &rng, 1, IDX_ARGMAX);

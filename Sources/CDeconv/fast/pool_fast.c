@@ -132,13 +132,17 @@ static void forward_row_cf(const dc_pool_fast *f, int64_t u) {
     }
 }
 
-static dc_pool_px_fn px_kernel(int isa, int op) {
+static dc_pool_px_fn px_kernel(int isa, int op, int64_t c) {
 #if defined(__x86_64__) || defined(__i386__)
+    /* argmax's own AVX-512 kernel (the forward ops otherwise run AVX2's there) */
+    if (isa == DC_ISA_AVX2 && op == DC_POOL_ARGMAX && c % 64 == 0 &&
+        dc_fast_isa() == DC_ISA_AVX512)
+        return dc_pool_argmax_px_avx512;
     if (isa == DC_ISA_AVX2)
         return op == DC_POOL_MAX ? dc_pool_max_px_avx2
                : op == DC_POOL_ARGMAX ? dc_pool_argmax_px_avx2 : dc_pool_avg_px_avx2;
 #else
-    (void)isa;
+    (void)isa, (void)c;
 #endif
     return op == DC_POOL_MAX ? dc_pool_max_px_portable
            : op == DC_POOL_ARGMAX ? dc_pool_argmax_px_portable : dc_pool_avg_px_portable;
@@ -161,7 +165,7 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
         return;
     }
     const dc_layout3 *X = &p->x, *Y = &p->y;
-    const dc_pool_px_fn fn = px_kernel(f->isa, f->op);
+    const dc_pool_px_fn fn = px_kernel(f->isa, f->op, p->x.c);
     const int64_t C = X->c, image = X->sp[0] * X->sp[1] * X->sp[2];
     dc_pool_px px;
     memset(&px, 0, sizeof px);

@@ -100,6 +100,9 @@ typedef struct dc_pool_pull_row {
 } dc_pool_pull_row;
 /** Writes the row; returns how many values matched a cell of it. */
 int64_t dc_pool_unpool_pull_row_avx512(const dc_pool_pull_row *r);
+/** max_pool_with_argmax at the AVX-512 level, for C a multiple of 64 (a pixel with a NaN in
+ *  its window goes to dc_pool_argmax_px_avx2). */
+void dc_pool_argmax_px_avx512(const dc_pool_px *px);
 #endif
 
 /* ---- drivers (pool_fast.c) ---------------------------------------------------------------- */
