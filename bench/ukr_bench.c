@@ -1,6 +1,8 @@
-/* bench/ukr_bench.c - one GEMM micro-kernel alone: GFLOP/s of repeated calls on one tile
- * whose A, B and C stay in L1, for a reduction of `ntaps` taps of `kc` channels. It separates
- * what a kernel can do from what a driver around it costs (lenet_c1: 25 = 5 taps x 5).
+/* bench/ukr_bench.c - one GEMM micro-kernel alone: GFLOP/s of repeated calls on one tile,
+ * for a reduction of `ntaps` taps of `kc` channels (A, B and C stay in L1 while ntaps x kc x
+ * the tile width is small; B streams from L2 beyond that, as in the large layers). It
+ * separates what a kernel can do from what a driver around it costs. Rows are passed as
+ * pointers (a_stride 0), so the short kernel runs its generic body here.
  *
  *   make bench-ukr BENCH_UKR_ARGS="--kc 5 --ntaps 5 --isa avx512"
  *
@@ -63,7 +65,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--kc N] [--ntaps T] [--isa portable|avx2|avx512|avx512-wide|avx512-short|neon]\n",
+            fprintf(stderr,
+                    "usage: %s [--kc N] [--ntaps T] "
+                    "[--isa portable|avx2|avx512|avx512-wide|avx512-short|neon]\n",
                     argv[0]);
             return 2;
         }

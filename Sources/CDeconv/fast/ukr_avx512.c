@@ -1,7 +1,8 @@
-/* fast/ukr_avx512.c - AVX-512F GEMM micro-kernels (8 x 32; 6 x 64 for 64s of output channels;
- * 7 x 32 for short reductions). Same contract and the same summation order as dc_ukr_gemm_avx2 (per output element: taps in order, channels in
- * order, one FMA each), so every tile shape and level gives the same bits; these issue half
- * the instructions per FLOP (one zmm FMA per 16 products, A broadcast folded into the FMA).
+/* fast/ukr_avx512.c - AVX-512F GEMM micro-kernels (8 x 32; 6 x 64 for 64s of output
+ * channels; 7 x 32 for short reductions) and the dotn kernel. Same contract and the same
+ * summation order as dc_ukr_gemm_avx2 (per output element: taps in order, channels in order,
+ * one FMA each), so every tile shape and level gives the same bits; these issue half the
+ * instructions per FLOP (one zmm FMA per 16 products, A broadcast folded into the FMA).
  * Tails use AVX-512 mask registers: nothing past a row is ever touched. Compiled with a
  * target attribute; cpu.c only picks them when the CPU (and the OS) support AVX-512F. */
 #include "fast/fast.h"
