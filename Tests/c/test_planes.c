@@ -26,7 +26,7 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t ntaps = th_rand_int(rng, 1, 40);
     const int64_t pst = (pixels + 15) / 16 * 16 + th_rand_int(rng, 0, 2) * 16 + GUARD;
     float *x = aligned_floats(pixels * cin), *w = aligned_floats(cin * ntaps);
-    float *scr = aligned_floats(16 * cin), *p = aligned_floats(ntaps * pst + 16);
+    float *scr = aligned_floats(32 * cin), *p = aligned_floats(ntaps * pst + 16);
     int ok = 1;
     for (int64_t i = 0; i < pixels * cin; i++) x[i] = th_rand_float(rng);
     for (int64_t i = 0; i < cin * ntaps; i++) w[i] = th_rand_float(rng);

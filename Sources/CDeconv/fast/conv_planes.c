@@ -163,7 +163,7 @@ static void plgeo_init(const dc_conv_problem *p, int packed, plgeo *g) {
     g->off_w = off;
     if (!packed) off += round64((size_t)(g->nplanes * p->cin_g) * sizeof(float));
     g->off_scr = off;
-    off += round64((size_t)(16 * p->cin_g) * sizeof(float));
+    off += round64((size_t)(32 * p->cin_g) * sizeof(float)); /* two blocks' transposes */
     g->off_prog = off; /* the line programs: each of the ntaps taps is in one (r1, f) list */
     off += round64((size_t)g->ntaps * sizeof(dc_planes_tap));
     g->off_mask = off; /* each tap's lane masks, one per 16-output block */

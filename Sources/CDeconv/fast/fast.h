@@ -165,7 +165,7 @@ void dc_dotn_avx512(const dc_dot1_args *u);
 /** planes kernels (conv_planes.c). The planes kernel: for `pixels` input pixels (pixel i's
  *  cin floats at x + i * cin) and ntaps planes (kernel taps x output channels),
  *  p[t * p_stride + i] = the fmaf chain, channels in order from 0, of w[c * ntaps + t] *
- *  x_i[c]. scratch: 16 * cin floats, 64-byte aligned. Nothing past pixel `pixels` of a plane
+ *  x_i[c]. scratch: 32 * cin floats, 64-byte aligned. Nothing past pixel `pixels` of a plane
  *  is written. */
 typedef struct dc_planes_args {
     const float *x, *w;
