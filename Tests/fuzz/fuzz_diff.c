@@ -238,6 +238,13 @@ static void diff_conv(fz *f) {
     free(y1), free(y2);
 }
 
+/* Pooling channels: mostly 1..9 (every tail of an 8-lane vector), sometimes wide ones,
+ * multiples of 64 among them (the AVX-512 argmax kernel). */
+static int64_t pool_channels(uint8_t b) {
+    static const int64_t wide[6] = {16, 32, 63, 64, 65, 128};
+    return b >= 250 ? wide[b - 250] : 1 + b % 9;
+}
+
 static void diff_pool(fz *f) {
     deconv_pool_params p = DECONV_POOL_PARAMS_INIT;
     p.spatial_rank = 1 + fz_u8(f) % 3;
@@ -257,7 +264,7 @@ static void diff_pool(fz *f) {
     memset(&xs, 0, sizeof xs);
     xs.rank = sr + 2;
     xs.dims[0] = fz_u8(f) % 3;
-    xs.dims[lay ? 1 : sr + 1] = 1 + fz_u8(f) % 9;
+    xs.dims[lay ? 1 : sr + 1] = pool_channels(fz_u8(f));
     for (int i = 0; i < sr; i++) xs.dims[lay ? 2 + i : 1 + i] = 1 + fz_u8(f) % 9;
     deconv_error e;
     int64_t pads[6];
