@@ -178,7 +178,8 @@ TGT static inline void put16_any(float *p, __m512 a, int stream) {
     put16(p, a, stream && ((uintptr_t)p & 63) == 0 ? 2 : stream);
 }
 
-/* argmax = base + pos * C + lane for 16 lanes of pos (int32, >= 0): AVX2's store_index. */
+/* argmax = base + pos * C + lane for 16 lanes of pos (int32, >= 0): AVX2's store_index. The
+ * indices go out through put16_any as bits (two 64-byte halves of 8 int64 each). */
 TGT static inline void put_index16(int64_t *p, __m512i pos, int64_t C, int64_t base,
                                    int stream) {
     const __m512i iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), vc = _mm512_set1_epi64(C);
@@ -187,18 +188,7 @@ TGT static inline void put_index16(int64_t *p, __m512i pos, int64_t C, int64_t b
         const __m512i idx = _mm512_add_epi64(
             _mm512_mul_epu32(_mm512_cvtepi32_epi64(ph), vc),
             _mm512_add_epi64(_mm512_set1_epi64(base + 8 * h), iota));
-        int64_t *d = p + 8 * h;
-        if (stream && ((uintptr_t)d & 63) == 0) {
-            _mm512_stream_si512((void *)d, idx);
-        } else if (stream) {
-            /* (the lane is an immediate: clang refuses a loop variable there) */
-            _mm_stream_si128((__m128i *)(void *)d, _mm512_extracti32x4_epi32(idx, 0));
-            _mm_stream_si128((__m128i *)(void *)(d + 2), _mm512_extracti32x4_epi32(idx, 1));
-            _mm_stream_si128((__m128i *)(void *)(d + 4), _mm512_extracti32x4_epi32(idx, 2));
-            _mm_stream_si128((__m128i *)(void *)(d + 6), _mm512_extracti32x4_epi32(idx, 3));
-        } else {
-            _mm512_storeu_si512((void *)d, idx);
-        }
+        put16_any((float *)(void *)(p + 8 * h), _mm512_castsi512_ps(idx), stream);
     }
 }
 
