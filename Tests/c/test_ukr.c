@@ -19,6 +19,7 @@ typedef struct kernel {
     int isa, mr, nr, fused; /* fused: one FMA per product, so exact against fmaf */
     dc_ukr_fn fn;
     int fixed; /* 1: the AVX-512 short kernel, whose DC_AVX512_SHORT_FIXED shapes get calls */
+    dc_ukr_runs_fn runs; /* the kernel's several-tile entry, or NULL */
 } kernel;
 
 /* The AVX-512 short kernel's fixed shapes, X(kc, a_stride, ntaps) (none off x86), and the
@@ -33,21 +34,22 @@ typedef struct kernel {
 enum { N_FIXED = 0 FIXED_SHAPES(SHAPE_COUNT) };
 static const int64_t FIXED[N_FIXED + 1][3] = {FIXED_SHAPES(SHAPE_ROW){0, 0, 0}};
 static int g_fixed_calls[N_FIXED + 1];
+static int g_runs_calls, g_fixed_runs_calls; /* runs calls with 2 or more tiles */
 
 static const kernel KERNELS[] = {
     {"portable 4x8", DC_ISA_PORTABLE, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR, 0,
-     dc_ukr_gemm_portable, 0},
+     dc_ukr_gemm_portable, 0, NULL},
 #if defined(__x86_64__) || defined(__i386__)
-    {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2, 0},
+    {"avx2 6x16", DC_ISA_AVX2, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR, 1, dc_ukr_gemm_avx2, 0, NULL},
     {"avx512 8x32", DC_ISA_AVX512, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR, 1, dc_ukr_gemm_avx512,
-     0},
+     0, NULL},
     {"avx512 6x64 wide", DC_ISA_AVX512, DC_AVX512_WIDE_MR, DC_AVX512_WIDE_NR, 1,
-     dc_ukr_gemm_avx512_wide, 0},
+     dc_ukr_gemm_avx512_wide, 0, NULL},
     {"avx512 7x32 short", DC_ISA_AVX512, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR, 1,
-     dc_ukr_gemm_avx512_short, 1},
+     dc_ukr_gemm_avx512_short, 1, dc_ukr_gemm_avx512_short_runs},
 #endif
 #if defined(__aarch64__)
-    {"neon 6x16", DC_ISA_NEON, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR, 1, dc_ukr_gemm_neon, 0},
+    {"neon 6x16", DC_ISA_NEON, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR, 1, dc_ukr_gemm_neon, 0, NULL},
 #endif
 };
 
@@ -56,8 +58,10 @@ static const kernel KERNELS[] = {
 #define MAX_TAPS 8 /* at least the taps of every DC_AVX512_SHORT_FIXED shape */
 #define MAX_KC 40
 #define GUARD 8 /* poisoned floats on each side of a C row */
+#define MAX_TILES 4 /* per runs call */
 
-/* One random call of kernel K; returns 1 when it matched. */
+/* One random call of kernel K (a third of a runs kernel's calls go through its runs entry,
+ * 1..MAX_TILES whole tiles); returns 1 when it matched. */
 static int one_call(const kernel *K, uint64_t *rng, int idx) {
     const int MR = K->mr, NR = K->nr;
     /* whole tiles a third of the time: the kernels' full-width stores */
@@ -84,41 +88,48 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
         mr = MR, nr = NR, strided = 1, first = 1, c_strided = 1;
         g_fixed_calls[fixed]++;
     }
+    /* runs: tiles whole tiles, rows MR * tiles, both strides set */
+    const int runs = K->runs && th_rand_int(rng, 0, 2) == 0;
+    const int tiles = runs ? (int)th_rand_int(rng, 1, MAX_TILES) : 1;
+    if (runs) mr = MR, strided = 1, c_strided = 1;
+    if (runs && tiles > 1) g_runs_calls++, g_fixed_runs_calls += fixed >= 0;
+    const int rows = (tiles - 1) * MR + mr, R = tiles * MR; /* rows computed, rows held */
     /* A: one row of a_off + kc floats per (tap, tile row), rows equally spaced when strided:
      * apart (a_stride >= kc) or, as a conv's neighbouring pixels read them, overlapping. */
     const int64_t row_floats = a_off + kc + 3;
     if (strided && fixed < 0) a_stride = th_rand_int(rng, 1, row_floats);
     const int64_t btaps = ntaps + th_rand_int(rng, 0, 2);
-    float *A = malloc((size_t)(MAX_TAPS * MR * row_floats) * sizeof(float));
+    const int64_t tap_floats = R * row_floats; /* one tap's rows */
+    float *A = malloc((size_t)(MAX_TAPS * tap_floats) * sizeof(float));
     float *B = malloc((size_t)((btaps > 0 ? btaps : 1) * kc * NR) * sizeof(float));
     const int64_t cw = c_off + NR + 2 * GUARD;
-    float *C = malloc((size_t)(MR * cw) * sizeof(float));
+    float *C = malloc((size_t)(R * cw) * sizeof(float));
     /* Output rows through c[] or, half the time, c[0] and c_stride; then c[1..] point at a
      * poisoned decoy that a kernel ignoring the stride would write to. */
-    float *decoy = malloc((size_t)(MR * cw) * sizeof(float));
+    float *decoy = malloc((size_t)(R * cw) * sizeof(float));
     float *const C0 = C + GUARD; /* row r of the tile: C0 + r * cw, whichever way it is passed */
-    float *want = malloc((size_t)(MR * NR) * sizeof(float));
+    float *want = malloc((size_t)(R * NR) * sizeof(float));
     const float *ap[MAX_TAPS * MAX_MR];
     float *cp[MAX_MR];
     int32_t tap[MAX_TAPS];
-    for (int64_t i = 0; i < MAX_TAPS * MR * row_floats; i++) A[i] = th_rand_float(rng);
+    for (int64_t i = 0; i < MAX_TAPS * tap_floats; i++) A[i] = th_rand_float(rng);
     for (int64_t i = 0; i < btaps * kc * NR; i++) B[i] = th_rand_float(rng);
-    th_poison(C, MR * cw);
+    th_poison(C, R * cw);
     /* Fixed shapes take a run of consecutive taps (from tap 0, 1 or 2 of b). */
     const int32_t run0 = (int32_t)th_rand_int(rng, 0, btaps - ntaps);
     for (int32_t t = 0; t < ntaps; t++) {
         tap[t] = fixed >= 0 ? run0 + t : (int32_t)th_rand_int(rng, 0, btaps - 1);
         for (int r = 0; r < MR; r++)
-            ap[t * MR + r] = A + (int64_t)t * MR * row_floats + (strided ? 0 : r * row_floats);
+            ap[t * MR + r] = A + (int64_t)t * tap_floats + (strided ? 0 : r * row_floats);
     }
-    th_poison(decoy, MR * cw);
+    th_poison(decoy, R * cw);
     for (int r = 0; r < MR; r++) cp[r] = (c_strided && r > 0 ? decoy : C) + r * cw + GUARD;
     if (!first)
-        for (int r = 0; r < mr; r++)
+        for (int r = 0; r < rows; r++)
             for (int j = 0; j < nr; j++) C0[r * cw + c_off + j] = th_rand_float(rng);
     /* The expected tile: per element, taps in order, channels in order, one fmaf each. */
     const double scale = 1.0 + (double)ntaps * (double)kc; /* |a|, |b|, |c| <= 1 */
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < rows; r++)
         for (int j = 0; j < nr; j++) {
             float acc = first ? 0.0f : C0[r * cw + c_off + j];
             for (int32_t t = 0; t < ntaps; t++) {
@@ -143,17 +154,20 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     u.nr = nr;
     u.first = first;
     u.c_stride = c_strided ? cw : 0;
-    K->fn(&u);
-    CHECK(th_is_poisoned(decoy, MR * cw), "%s call %d: wrote through c[1..] with c_stride set",
+    if (runs)
+        K->runs(&u, tiles);
+    else
+        K->fn(&u);
+    CHECK(th_is_poisoned(decoy, R * cw), "%s call %d: wrote through c[1..] with c_stride set",
           K->name, idx);
     /* The first element that differs, or that was written outside the tile. */
     int bad_r = -1;
     int64_t bad_j = 0;
-    for (int r = 0; r < MR && bad_r < 0; r++)
+    for (int r = 0; r < R && bad_r < 0; r++)
         for (int64_t j = -GUARD; j < c_off + NR + GUARD && bad_r < 0; j++) {
             const float got = C0[r * cw + j];
             int good;
-            if (r < mr && j >= c_off && j < c_off + nr) {
+            if (r < rows && j >= c_off && j < c_off + nr) {
                 const float w = want[r * NR + (j - c_off)];
                 good = K->fused ? memcmp(&got, &w, sizeof got) == 0
                                 : fabs((double)got - (double)w) <= 1e-6 * scale;
@@ -162,11 +176,11 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
             }
             if (!good) bad_r = r, bad_j = j;
         }
-    const int in_tile = bad_r >= 0 && bad_r < mr && bad_j >= c_off && bad_j < c_off + nr;
+    const int in_tile = bad_r >= 0 && bad_r < rows && bad_j >= c_off && bad_j < c_off + nr;
     const int ok = CHECK(bad_r < 0,
-                         "%s call %d (mr %d nr %d ntaps %d kc %lld a_stride %lld a_off %lld "
-                         "c_off %lld first %d): C[%d][%lld] = %.9g, %s %.9g",
-                         K->name, idx, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
+                         "%s call %d (tiles %d mr %d nr %d ntaps %d kc %lld a_stride %lld "
+                         "a_off %lld c_off %lld first %d): C[%d][%lld] = %.9g, %s %.9g",
+                         K->name, idx, runs ? tiles : 0, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
                          (long long)a_off, (long long)c_off, first, bad_r,
                          (long long)(bad_j - c_off), bad_r >= 0 ? (double)C0[bad_r * cw + bad_j] : 0.0,
                          in_tile ? "want" : "outside the tile, where it held poison",
@@ -190,11 +204,16 @@ void suite_ukr(void) {
         }
         CHECK(K->mr <= MAX_MR && K->nr <= MAX_NR, "%s: tile larger than the test's", K->name);
         memset(g_fixed_calls, 0, sizeof g_fixed_calls);
+        g_runs_calls = g_fixed_runs_calls = 0;
         for (int call = 0; call < 400; call++)
             if (!one_call(K, &rng, call)) break;
         if (K->fixed)
             for (int i = 0; i < N_FIXED; i++)
                 CHECK(g_fixed_calls[i] >= 15, "%s: fixed shape %d got %d calls", K->name, i,
                       g_fixed_calls[i]);
+        if (K->runs)
+            CHECK(g_runs_calls >= 60 && g_fixed_runs_calls >= 15,
+                  "%s: %d runs calls of 2+ tiles, %d of them fixed shapes", K->name,
+                  g_runs_calls, g_fixed_runs_calls);
     }
 }

@@ -449,23 +449,24 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     }
 
 static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR,
-                                         dc_ukr_gemm_portable};
+                                         dc_ukr_gemm_portable, NULL};
 static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
-                                        dc_ukr_dot_portable};
+                                        dc_ukr_dot_portable, NULL};
 GEMM_RUNS(portable, UKR_GEMM_PORTABLE)
 IM2COL_RUN(portable, UKR_GEMM_PORTABLE)
 DOT_RUN(portable, UKR_DOT_PORTABLE)
 #if defined(__x86_64__) || defined(__i386__)
 static const dc_ukr UKR_GEMM_AVX2 = {DC_UKR_GEMM, DC_AVX2_GEMM_MR, DC_AVX2_GEMM_NR,
-                                     dc_ukr_gemm_avx2};
+                                     dc_ukr_gemm_avx2, NULL};
 static const dc_ukr UKR_DOT_AVX2 = {DC_UKR_DOT, DC_AVX2_DOT_MR, DC_AVX2_DOT_NR,
-                                   dc_ukr_dot_avx2};
+                                   dc_ukr_dot_avx2, NULL};
 static const dc_ukr UKR_GEMM_AVX512 = {DC_UKR_GEMM, DC_AVX512_GEMM_MR, DC_AVX512_GEMM_NR,
-                                       dc_ukr_gemm_avx512};
+                                       dc_ukr_gemm_avx512, NULL};
 static const dc_ukr UKR_GEMM_AVX512_WIDE = {DC_UKR_GEMM, DC_AVX512_WIDE_MR, DC_AVX512_WIDE_NR,
-                                            dc_ukr_gemm_avx512_wide};
+                                            dc_ukr_gemm_avx512_wide, NULL};
 static const dc_ukr UKR_GEMM_AVX512_SHORT = {DC_UKR_GEMM, DC_AVX512_SHORT_MR, DC_AVX512_GEMM_NR,
-                                             dc_ukr_gemm_avx512_short};
+                                             dc_ukr_gemm_avx512_short,
+                                             dc_ukr_gemm_avx512_short_runs};
 GEMM_RUNS(avx2, UKR_GEMM_AVX2)
 IM2COL_RUN(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
@@ -496,7 +497,7 @@ static void run_planes_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
-                                     dc_ukr_gemm_neon};
+                                     dc_ukr_gemm_neon, NULL};
 GEMM_RUNS(neon, UKR_GEMM_NEON)
 IM2COL_RUN(neon, UKR_GEMM_NEON)
 #endif

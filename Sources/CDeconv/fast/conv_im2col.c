@@ -323,14 +323,26 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             ua.tap = tap;
             ua.ntaps = ntaps;
             ua.mr = (int32_t)mm;
-            for (int64_t j = 0; j < run; j++) {
-                cp[0] = a->y + (r0 + t + j * mm) * cout;
-                ua.a_off = a_off + j * mm * a_stride;
+            if (run > 1 && uk->runs) {
+                /* the kernel walks the run itself */
+                cp[0] = a->y + (r0 + t) * cout;
+                ua.a_off = a_off;
                 for (int64_t nt = 0; nt < g.ntiles; nt++) {
                     ua.b = b + nt * g.K * NR;
                     ua.c_off = nt * NR;
                     ua.nr = (int32_t)(cout - nt * NR < NR ? cout - nt * NR : NR);
-                    uk->fn(&ua);
+                    uk->runs(&ua, run);
+                }
+            } else {
+                for (int64_t j = 0; j < run; j++) {
+                    cp[0] = a->y + (r0 + t + j * mm) * cout;
+                    ua.a_off = a_off + j * mm * a_stride;
+                    for (int64_t nt = 0; nt < g.ntiles; nt++) {
+                        ua.b = b + nt * g.K * NR;
+                        ua.c_off = nt * NR;
+                        ua.nr = (int32_t)(cout - nt * NR < NR ? cout - nt * NR : NR);
+                        uk->fn(&ua);
+                    }
                 }
             }
             mm *= run;

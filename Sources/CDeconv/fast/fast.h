@@ -74,13 +74,19 @@ static inline const float *dc_ukr_row(const dc_ukr_args *u, const float *const *
     return u->a_stride ? ap[0] + u->a_off + r * u->a_stride : ap[r] + u->a_off;
 }
 
+/** Optional: `tiles` whole tiles in one call, tile j being u with its rows j * MR further on
+ *  (a_off + j * MR * a_stride, c[0] + j * MR * c_stride). Needs mr == MR and both strides set;
+ *  each tile gets exactly the bits one call of fn gives it. */
+typedef void (*dc_ukr_runs_fn)(const dc_ukr_args *u, int64_t tiles);
+
 /** A micro-kernel and its tile. kind GEMM: vectors over output channels, B packed
  *  [ntaps][kc][NR]; kind DOT: vectors over input channels (few output channels), B packed
- *  [nr][ntaps][kc]. */
+ *  [nr][ntaps][kc]. runs: NULL, or the kernel's dc_ukr_runs_fn. */
 enum { DC_UKR_GEMM = 0, DC_UKR_DOT = 1 };
 typedef struct dc_ukr {
     int kind, mr, nr;
     dc_ukr_fn fn;
+    dc_ukr_runs_fn runs;
 } dc_ukr;
 
 void dc_ukr_gemm_portable(const dc_ukr_args *u); /* 4 x 8 */
@@ -103,6 +109,7 @@ void dc_ukr_gemm_avx512_wide(const dc_ukr_args *u); /* 6 x 64 (implicit GEMM) */
 #define DC_AVX512_WIDE_MR 6
 #define DC_AVX512_WIDE_NR 64
 void dc_ukr_gemm_avx512_short(const dc_ukr_args *u); /* 7 x 32 (conv_im2col) */
+void dc_ukr_gemm_avx512_short_runs(const dc_ukr_args *u, int64_t tiles);
 #define DC_AVX512_SHORT_MR 7
 /* The short kernel's reductions fixed at compile time, as X(kc, a_stride, ntaps): whole tiles
  * from zero, c_stride set, taps consecutive in b. They are first layers at stride 1:
