@@ -8,7 +8,8 @@
  * Per layer: median milliseconds, useful GFLOP/s (only multiply-adds whose product lands inside
  * the output of a transposed conv, or reads inside the input of a conv), % of the measured peak
  * for that many threads, threads, workspace bytes. Pool layers report GB/s and % of the
- * bandwidth of a memcpy of the same bytes instead. Conv layers are timed twice: the stateless
+ * bandwidth of a memcpy of the same bytes instead, the op and the memcpy timed call for call
+ * alternately (so neither runs on a cache the other left warm). Conv layers are timed twice: the stateless
  * call (deconv_conv / deconv_conv_transpose, which repacks the weights every call) and a
  * prepared conv (deconv_prepared_conv_*: weights packed once at creation, not timed), call
  * for call alternately so that both see the same machine. */
@@ -576,14 +577,19 @@ int main(int argc, char **argv) {
         op_arg o = {&b, ctx, 0, 0};
         double med = 0, med_prep = 0;
         op_arg op = {&b, ctx, 1, 0};
-        if (b.prepared && do_stateless && do_prepared)
+        const int pool = strcmp(L->kind, "pool") == 0;
+        if (pool)
+            ; /* timed below, call for call with its memcpy */
+        else if (b.prepared && do_stateless && do_prepared)
             time_pair(timed_op, &o, timed_op, &op, min_time, &med, &med_prep);
         else if (b.prepared && do_prepared)
             med_prep = time_median(timed_op, &op, min_time);
         else
             med = time_median(timed_op, &o, min_time);
-        if (o.failed || op.failed) status = 1;
-        if (strcmp(L->kind, "pool") == 0) {
+        if (pool) {
+            /* The op and a memcpy of the same bytes, one call of each in turn: this VM's
+             * memory bandwidth drifts by 2x within minutes, and timed a second apart the
+             * two did not see the same machine. */
             copy_arg c;
             c.n = (size_t)b.bytes;
             c.threads = threads;
@@ -591,9 +597,11 @@ int main(int argc, char **argv) {
             c.src = alloc64(c.n);
             memset(c.dst, 1, c.n);
             memset((char *)c.src, 2, c.n);
-            const double mc = time_median(timed_copy, &c, min_time);
+            double mc = 0;
+            time_pair(timed_op, &o, timed_copy, &c, min_time, &med, &mc);
             free(c.dst);
             free((char *)c.src);
+            if (o.failed) status = 1;
             /* memcpy moves n bytes read + n bytes written; the op moves b.bytes in total. */
             const double gbs = b.bytes / med * 1e-9, copy_gbs = 2.0 * (double)c.n / mc * 1e-9;
             if (json)
@@ -605,6 +613,7 @@ int main(int argc, char **argv) {
                 printf("%-16s %10.4f %7.1f GB/s (%5.1f%% of memcpy %.1f GB/s) %3d\n", L->name,
                        med * 1e3, gbs, 100 * gbs / copy_gbs, copy_gbs, threads);
         } else {
+            if (o.failed || op.failed) status = 1;
             /* A path not timed (--path) reports 0 ms and 0 GFLOP/s. */
             const double gf = med > 0 ? b.useful_flops / med * 1e-9 : 0;
             const double gfp = med_prep > 0 ? b.useful_flops / med_prep * 1e-9 : 0;
