@@ -9,10 +9,10 @@
  * the output of a transposed conv, or reads inside the input of a conv), % of the measured peak
  * for that many threads, threads, workspace bytes. Pool layers report GB/s and % of the
  * bandwidth of a memcpy of the same bytes instead, the op and the memcpy timed call for call
- * alternately (so neither runs on a cache the other left warm). Conv layers are timed twice: the stateless
- * call (deconv_conv / deconv_conv_transpose, which repacks the weights every call) and a
- * prepared conv (deconv_prepared_conv_*: weights packed once at creation, not timed), call
- * for call alternately so that both see the same machine. */
+ * alternately (so neither runs on a cache the other left warm). Conv layers are timed twice:
+ * the stateless call (deconv_conv / deconv_conv_transpose, which repacks the weights every
+ * call) and a prepared conv (deconv_prepared_conv_*: weights packed once at creation, not
+ * timed), call for call alternately so that both see the same machine. */
 #define _POSIX_C_SOURCE 200809L
 #include "deconv.h"
 
