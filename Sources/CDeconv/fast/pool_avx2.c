@@ -274,6 +274,10 @@ AVX2 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int
     __m256i bad = zero, off = zero;
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
+        /* 4 KiB ahead, once per line (see SCAN_AHEAD in pool_avx512.c) */
+        if ((i & 7) == 0)
+            _mm_prefetch((const char *)((uintptr_t)(idx + i) + 512 * sizeof(int64_t)),
+                         _MM_HINT_T0);
         const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(idx + i));
         bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi64(zero, v),
                                                    _mm256_cmpgt_epi64(v, lim)));

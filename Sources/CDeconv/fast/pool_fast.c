@@ -364,6 +364,14 @@ static POOL_NOINLINE void scatter_add(float *base, int64_t mask, int64_t ibase, 
                                       const int64_t *idx, int64_t n) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
+#if defined(__GNUC__) || defined(__clang__)
+        /* both streams 4 KiB ahead (the prescan's distance), once per line of each */
+        if ((j & 15) == 0) {
+            __builtin_prefetch((const void *)((uintptr_t)(idx + j) + 4096));
+            __builtin_prefetch((const void *)((uintptr_t)(idx + j) + 4096 + 64));
+            __builtin_prefetch((const void *)((uintptr_t)(v + j) + 4096));
+        }
+#endif
         const int64_t i0 = (idx[j] - ibase) & mask, i1 = (idx[j + 1] - ibase) & mask;
         const int64_t i2 = (idx[j + 2] - ibase) & mask, i3 = (idx[j + 3] - ibase) & mask;
         base[i0] += v[j];
