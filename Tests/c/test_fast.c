@@ -407,6 +407,8 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 8, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},    /* tiles of one position, 6x64 */
         {0, 13, 4, 3, 8, 40, 3, 1, DECONV_PADDING_VALID},   /* one position, 8x32 */
         {1, 9, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},    /* one position, transposed */
+        {0, 20, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},   /* 3 one-position tiles share */
+        {1, 14, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},   /* 2 share, transposed */
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

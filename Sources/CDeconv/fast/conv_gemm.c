@@ -35,6 +35,14 @@ typedef struct tap {
     int64_t w;      /* weight offset of the kernel position */
 } tap;
 
+/* What build_rows leaves per tile for the micro-kernel call. */
+typedef struct tile {
+    int64_t a_stride; /* 0: a pointer per row; else rows one image apart (one position) */
+    int64_t a_shift;  /* added to a_off: the tile reads src's pointers this far on */
+    int32_t src;      /* the tile whose row pointers and tap list this one reads */
+    int32_t ntaps;    /* taps kept */
+} tile;
+
 typedef struct geo {
     const dc_conv_problem *p;
     dc_ukr uk;
@@ -44,7 +52,7 @@ typedef struct geo {
     int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
     int batch_outer; /* rows ordered (n, q0, q1, q2) instead of (q0, q1, q2, n) */
     int64_t ntaps_max, kc;
-    size_t off_b, off_taps, off_a, off_c, off_tc, off_ts, off_ti, off_zero, slice;
+    size_t off_b, off_taps, off_a, off_c, off_tile, off_ti, off_zero, slice;
 } geo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -126,10 +134,8 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
     off += round64((size_t)(g->block_tiles * taps * uk->mr) * sizeof(float *));
     g->off_c = off;
     off += round64((size_t)g->block_rows * sizeof(float *));
-    g->off_tc = off;
-    off += round64((size_t)g->block_tiles * sizeof(int32_t));
-    g->off_ts = off; /* per tile: its a_stride (0: a pointer per row) */
-    off += round64((size_t)g->block_tiles * sizeof(int64_t));
+    g->off_tile = off;
+    off += round64((size_t)g->block_tiles * sizeof(tile));
     g->off_ti = off;
     off += round64((size_t)(g->block_tiles * taps) * sizeof(int32_t));
     g->off_zero = off;
@@ -164,16 +170,17 @@ static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3],
 /* Row and tap pointers of rows [row0, row1) of a phase, tile by tile. Rows are ordered
  * (q0, q1, q2, n), batch innermost, so a tile's rows share positions and so their padding;
  * a tile keeps only the taps that reach the input for at least one of its rows (the others
- * would multiply zeros only). tcount[tile] and tidx[tile][] record which taps remain. */
+ * would multiply zeros only). tl[tile] and tidx[tile][] record which taps remain. */
 static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
                        const int64_t nq[3], const tap *taps, int64_t ntaps, int64_t grp,
                        int64_t row0, int64_t row1, const float **aptr, float **cptr,
-                       int32_t *tcount, int64_t *tstride, int32_t *tidx, const float *zero) {
+                       tile *tl, int32_t *tidx, const float *zero) {
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t ntile = (row1 - row0 + mr - 1) / mr;
     int64_t ib[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
     int same[16];                 /* row rr has the spatial position of row rr - 1 */
+    int64_t prev_ib[3] = {0, 0, 0}, xbase_src = 0; /* the last one-position tile built */
     /* Decompose row0 once, then step (q0, q1, q2, n) like an odometer: no division per row. */
     int64_t q[3], n;
     {
@@ -228,13 +235,29 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
         const float **ap = aptr + ti * ntaps * mr;
         int32_t *ti_idx = tidx + ti * ntaps;
         int32_t cnt = 0;
+        tl[ti].src = (int32_t)ti;
+        tl[ti].a_shift = 0;
         /* A whole tile of one spatial position in consecutive images (rows ordered with the
          * image innermost, N >= mr): every tap reads all its rows or none, one image apart,
          * so only row 0's pointer is made and the kernel runs with a_stride (lenet_c2, 64
          * images: making every row's pointers took 8% of its time). */
         int one_pos = rows == mr && g->uk.kind == DC_UKR_GEMM; /* DOT kernels: no a_stride */
         for (int rr = 1; rr < rows && one_pos; rr++) one_pos = same[rr];
-        tstride[ti] = one_pos ? p->x.stride_n : 0;
+        tl[ti].a_stride = one_pos ? p->x.stride_n : 0;
+        /* The next images at the position of the tile before (lenet_c2: 64 images, 10 such
+         * tiles per position): that tile's pointers and taps, read xbase further on. Making
+         * them again took 2% of lenet_c2. */
+        if (one_pos && ti > 0 && tl[ti - 1].a_stride && ib[0][0] == prev_ib[0] &&
+            ib[0][1] == prev_ib[1] && ib[0][2] == prev_ib[2]) {
+            tl[ti].src = tl[ti - 1].src;
+            tl[ti].a_shift = xbase[0] - xbase_src;
+            tl[ti].ntaps = tl[ti - 1].ntaps;
+            continue;
+        }
+        if (one_pos) {
+            for (int j = 0; j < 3; j++) prev_ib[j] = ib[0][j];
+            xbase_src = xbase[0];
+        }
         for (int64_t t = 0; one_pos && t < ntaps; t++) {
             const int64_t i0 = ib[0][0] + taps[t].off[0], i1 = ib[0][1] + taps[t].off[1],
                           i2 = ib[0][2] + taps[t].off[2];
@@ -266,7 +289,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
             }
             if (any) ti_idx[cnt++] = (int32_t)t;
         }
-        tcount[ti] = cnt;
+        tl[ti].ntaps = cnt;
     }
 }
 
@@ -353,8 +376,8 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     tap *taps = (tap *)(ws + g.off_taps);
     const float **aptr = (const float **)(ws + g.off_a);
     float **cptr = (float **)(ws + g.off_c);
-    int32_t *tcount = (int32_t *)(ws + g.off_tc), *tidx = (int32_t *)(ws + g.off_ti);
-    int64_t *tstride = (int64_t *)(ws + g.off_ts);
+    tile *tl = (tile *)(ws + g.off_tile);
+    int32_t *tidx = (int32_t *)(ws + g.off_ti);
     float *zero = (float *)(ws + g.off_zero);
     memset(zero, 0, (size_t)p->cin_g * sizeof(float));
     const int mr = uk->mr, NR = uk->nr;
@@ -383,8 +406,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const int64_t row1 = row0 + g.block_rows < nrows ? row0 + g.block_rows : nrows;
         const int64_t key = (grp * g.mblocks + mb) * g.nphase + ph;
         if (key != cur_rows) {
-            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, tcount, tstride,
-                       tidx, zero);
+            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, tl, tidx, zero);
             cur_rows = key;
         }
         const int64_t co0 = nt * NR;
@@ -407,7 +429,6 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
                 pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
                 ua.b = bpack;
             }
-            ua.a_off = c0;
             ua.c_off = co0;
             ua.kc = kc;
             ua.btaps = ntaps;
@@ -416,10 +437,12 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             ua.c_stride = 0;
             for (int64_t ti = 0; ti < tiles; ti++) {
                 const int64_t left = row1 - row0 - ti * mr;
-                ua.a = aptr + ti * ntaps * mr;
-                ua.a_stride = tstride[ti];
-                ua.tap = tidx + ti * ntaps;
-                ua.ntaps = tcount[ti];
+                const tile *t = &tl[ti];
+                ua.a = aptr + t->src * ntaps * mr;
+                ua.a_off = c0 + t->a_shift;
+                ua.a_stride = t->a_stride;
+                ua.tap = tidx + t->src * ntaps;
+                ua.ntaps = t->ntaps;
                 ua.c = cptr + ti * mr;
                 ua.mr = (int32_t)(left < mr ? left : mr);
                 uk->fn(&ua);
