@@ -5,6 +5,7 @@ reported twice: the stateless call (repacks the weights every call) and a prepar
 (weights packed once, like the peers' prepacked weights)."""
 import json
 import platform
+import statistics
 import subprocess
 import sys
 from datetime import date
@@ -26,6 +27,7 @@ def cpu_model():
 def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     by = {}
+    runs = {}  # (threads, name, tool) -> every round's median, for the median-of-rounds column
     peak = {}
     load_start = "?"
     order = []
@@ -39,6 +41,9 @@ def main():
         if r.get("kind") == "pool":
             continue
         key = (r["threads"], r["name"])
+        runs.setdefault(key + (r["peer"],), []).append(r["median_ms"])
+        if "prepared_median_ms" in r:
+            runs.setdefault(key + ("prepared",), []).append(r["prepared_median_ms"])
         d = by.setdefault(key, {})
         # --repeat: keep each tool's best median (and libdeconv's best prepared median)
         if r["peer"] in d:
@@ -76,9 +81,14 @@ def main():
         pin = " (pinned to CPU 0)" if t == 1 else ""
         pk = f"; measured FMA peak {peak[t]:.0f} GFLOP/s" if t in peak else ""
         print(f"### {t} thread{'s' if t > 1 else ''}{pin}{pk}\n")
+        # With several rounds, a last column from each tool's median over the rounds instead of
+        # its best round: a peer whose speed jumps between rounds (oneDNN's did, by up to 15%,
+        # on the shared Intel machine) then does not set the ratio with one lucky round.
+        med_col = rounds > 1
         print("| layer | stateless ms | prepared ms | prepared GFLOP/s | oneDNN ms | TF ms | ORT ms "
-              "| best peer | ratio stateless | ratio prepared |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              "| best peer | ratio stateless | ratio prepared |" +
+              (" ratio prepared, median of rounds |" if med_col else ""))
+        print("|---|---|---|---|---|---|---|---|---|---|" + ("---|" if med_col else ""))
         for name in order:
             d = by.get((t, name), {})
             ours = d.get("libdeconv")
@@ -91,25 +101,36 @@ def main():
             ratio = f"{peers[best] / ours['median_ms']:.2f}x" if best else "-"
             ratio_p = f"{peers[best] / prep:.2f}x" if best and prep else "-"
             prep_cell = f"{prep:.4g}" if prep else "-"
+            extra = ""
+            if med_col:
+                mp = {p: statistics.median(runs[(t, name, p)]) for p in PEERS
+                      if (t, name, p) in runs}
+                mo = runs.get((t, name, "prepared"))
+                extra = (f" {min(mp.values()) / statistics.median(mo):.2f}x |"
+                         if mp and mo else " - |")
             print(f"| {name} | {ours['median_ms']:.4g} | {prep_cell} | "
                   f"{ours.get('prepared_gflops', 0):.1f} | "
                   f"{cell('onednn')} | {cell('tensorflow')} | {cell('onnxruntime')} | "
-                  f"{best or '-'} | {ratio} | {ratio_p} |")
+                  f"{best or '-'} | {ratio} | {ratio_p} |" + extra)
         print()
-    best_pool = {}
+    # Pooling: the best round's ms; % of memcpy is measured within a round (op and memcpy
+    # call for call), so its median over the rounds, with the range.
+    best_pool, pcts = {}, {}
     for r in rows:
         if r.get("kind") == "pool":
             k = (r["name"], r["threads"])
+            pcts.setdefault(k, []).append(r["pct_memcpy"])
             if k not in best_pool or r["median_ms"] < best_pool[k]["median_ms"]:
                 best_pool[k] = r
-    pools = list(best_pool.values())
-    if pools:
+    if best_pool:
         print("### Pooling (libdeconv only): bandwidth vs memcpy of the same bytes\n")
-        print("| layer | threads | ms | GB/s | % of memcpy |")
+        print("| layer | threads | ms | GB/s | % of memcpy (median of rounds, range) |")
         print("|---|---|---|---|---|")
-        for r in pools:
+        for k, r in best_pool.items():
+            v = pcts[k]
+            rng = f" ({min(v):.0f}-{max(v):.0f}%)" if len(v) > 1 else ""
             print(f"| {r['name']} | {r['threads']} | {r['median_ms']:.4g} | "
-                  f"{r['gbytes_per_s']:.1f} | {r['pct_memcpy']:.0f}% |")
+                  f"{r['gbytes_per_s']:.1f} | {statistics.median(v):.0f}%{rng} |")
         print()
 
 
