@@ -88,6 +88,19 @@ static int64_t channels(uint8_t b) {
     return b >= 243 ? wide[b - 243] : 1 + b % 9;
 }
 
+/* Images and spatial extents from one byte: b % 3 and b % mod, and from the top 6 byte values
+ * sizes that reach the drivers' long runs: 12 or more images give the implicit GEMM several
+ * tiles of one position in a row (6x64: 6 images each), lines of 14 or more pixels give
+ * conv_im2col runs of whole 7-pixel tiles. Bytes below 250 mean what they did before. */
+static int64_t images(uint8_t b) {
+    static const int64_t big[6] = {6, 7, 12, 13, 18, 20};
+    return b >= 250 ? big[b - 250] : b % 3;
+}
+static int64_t extent(uint8_t b, int64_t mod) {
+    static const int64_t big[6] = {14, 15, 16, 21, 28, 29};
+    return b >= 250 ? big[b - 250] : b % mod;
+}
+
 static void diff_conv(fz *f) {
     const int transposed = fz_u8(f) & 1;
     deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
@@ -112,10 +125,10 @@ static void diff_conv(fz *f) {
     memset(&w, 0, sizeof w);
     memset(&os, 0, sizeof os);
     in.rank = w.rank = os.rank = sr + 2;
-    in.dims[0] = fz_u8(f) % 3;
+    in.dims[0] = images(fz_u8(f));
     in.dims[cax] = transposed ? groups * cout_g : groups * cin_g;
     for (int i = 0; i < sr; i++) {
-        in.dims[lay ? 2 + i : 1 + i] = fz_u8(f) % (sr == 3 ? 6 : 10);
+        in.dims[lay ? 2 + i : 1 + i] = extent(fz_u8(f), sr == 3 ? 6 : 10);
         w.dims[i] = 1 + fz_u8(f) % 4;
     }
     w.dims[sr] = cin_g;
