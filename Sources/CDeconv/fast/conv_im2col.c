@@ -323,26 +323,19 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             ua.tap = tap;
             ua.ntaps = ntaps;
             ua.mr = (int32_t)mm;
-            if (run > 1 && uk->runs) {
-                /* the kernel walks the run itself */
-                cp[0] = a->y + (r0 + t) * cout;
-                ua.a_off = a_off;
+            /* a kernel with a runs entry walks the whole run in one call */
+            const int64_t per_call = run > 1 && uk->runs ? run : 1;
+            for (int64_t j = 0; j < run; j += per_call) {
+                cp[0] = a->y + (r0 + t + j * mm) * cout;
+                ua.a_off = a_off + j * mm * a_stride;
                 for (int64_t nt = 0; nt < g.ntiles; nt++) {
                     ua.b = b + nt * g.K * NR;
                     ua.c_off = nt * NR;
                     ua.nr = (int32_t)(cout - nt * NR < NR ? cout - nt * NR : NR);
-                    uk->runs(&ua, run);
-                }
-            } else {
-                for (int64_t j = 0; j < run; j++) {
-                    cp[0] = a->y + (r0 + t + j * mm) * cout;
-                    ua.a_off = a_off + j * mm * a_stride;
-                    for (int64_t nt = 0; nt < g.ntiles; nt++) {
-                        ua.b = b + nt * g.K * NR;
-                        ua.c_off = nt * NR;
-                        ua.nr = (int32_t)(cout - nt * NR < NR ? cout - nt * NR : NR);
+                    if (per_call > 1)
+                        uk->runs(&ua, per_call);
+                    else
                         uk->fn(&ua);
-                    }
                 }
             }
             mm *= run;
