@@ -577,16 +577,7 @@ int main(int argc, char **argv) {
         op_arg o = {&b, ctx, 0, 0};
         double med = 0, med_prep = 0;
         op_arg op = {&b, ctx, 1, 0};
-        const int pool = strcmp(L->kind, "pool") == 0;
-        if (pool)
-            ; /* timed below, call for call with its memcpy */
-        else if (b.prepared && do_stateless && do_prepared)
-            time_pair(timed_op, &o, timed_op, &op, min_time, &med, &med_prep);
-        else if (b.prepared && do_prepared)
-            med_prep = time_median(timed_op, &op, min_time);
-        else
-            med = time_median(timed_op, &o, min_time);
-        if (pool) {
+        if (strcmp(L->kind, "pool") == 0) {
             /* The op and a memcpy of the same bytes, one call of each in turn: this VM's
              * memory bandwidth drifts by 2x within minutes, and timed a second apart the
              * two did not see the same machine. */
@@ -613,6 +604,12 @@ int main(int argc, char **argv) {
                 printf("%-16s %10.4f %7.1f GB/s (%5.1f%% of memcpy %.1f GB/s) %3d\n", L->name,
                        med * 1e3, gbs, 100 * gbs / copy_gbs, copy_gbs, threads);
         } else {
+            if (b.prepared && do_stateless && do_prepared)
+                time_pair(timed_op, &o, timed_op, &op, min_time, &med, &med_prep);
+            else if (b.prepared && do_prepared)
+                med_prep = time_median(timed_op, &op, min_time);
+            else
+                med = time_median(timed_op, &o, min_time);
             if (o.failed || op.failed) status = 1;
             /* A path not timed (--path) reports 0 ms and 0 GFLOP/s. */
             const double gf = med > 0 ? b.useful_flops / med * 1e-9 : 0;
