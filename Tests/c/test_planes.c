@@ -60,9 +60,14 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
 }
 
 /* The lines kernel on 1..5 lines of up to 3 row phases, each phase with up to 8 taps per line
- * phase and any lane masks, read at base + off + q inside p. */
+ * phase (one in eight up to 20: more than the AVX-512 kernel's short-line tables hold) and any
+ * lane masks, read at base + off + q inside p. Counts the calls shaped for the short-line
+ * path (one channel, two line phases, at most 32 outputs), with and without a phase too long
+ * for its tables. */
+static int short_lines, short_lines_long;
+
 static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
-    enum { MAXT = 8, MAXB = 5, MAXR = 3 };
+    enum { MAXT = 20, MAXB = 5, MAXR = 3 };
     const int nph = (int)th_rand_int(rng, 1, 2), nc = (int)th_rand_int(rng, 1, 4);
     const int64_t out = th_rand_int(rng, 1, 70), lines = th_rand_int(rng, 1, 5);
     const int64_t co_step = th_rand_int(rng, 0, 40);
@@ -80,7 +85,8 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t top = base + step * ((lines + s1 - 1) / s1 + 1) + 3 * co_step;
     for (int j = 0; j < 2 * MAXR; j++) {
         tp[j] = taps[j];
-        nt[j] = (int32_t)th_rand_int(rng, 0, MAXT);
+        nt[j] = (int32_t)(th_rand_int(rng, 0, 7) == 0 ? th_rand_int(rng, 9, MAXT)
+                                                       : th_rand_int(rng, 0, 8));
         for (int32_t t = 0; t < nt[j]; t++) {
             for (int64_t b = 0; b < nblk; b++) {
                 const int64_t live = nq - 16 * b < 16 ? nq - 16 * b : 16;
@@ -91,6 +97,12 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
             taps[j][t].mask = masks[j][t];
             taps[j][t].off = th_rand_int(rng, -base, plen - top - 16 * nblk);
         }
+    }
+    if (nph == 2 && nc == 1 && out <= 32) {
+        int longest = 0;
+        for (int j = 0; j < 2 * s1; j++) longest = nt[j] > longest ? nt[j] : longest;
+        if (longest > 16) short_lines_long++;
+        else short_lines++;
     }
     dc_planes_lines l;
     l.p = p;
@@ -158,8 +170,12 @@ void suite_planes(void) {
         uint64_t rng = 0x91a4e5ull;
         int ok = 1;
         for (int call = 0; call < 300 && ok; call++) ok = planes_call(SETS[i].k, &rng, call);
+        short_lines = short_lines_long = 0;
         for (int call = 0; call < 600 && ok; call++) ok = lines_call(SETS[i].k, &rng, call);
         CHECK(ok, "the %s planes kernels failed (above)", SETS[i].name);
+        CHECK(short_lines >= 20 && short_lines_long >= 3,
+              "%s: %d short-line calls and %d with a phase past 16 taps; want 20 and 3",
+              SETS[i].name, short_lines, short_lines_long);
     }
 }
 

@@ -159,6 +159,15 @@ TGT static inline __m512 line_sums(const float *p, int64_t at, const dc_planes_t
     return s;
 }
 
+/* The sums of one channel's two line phases, a (even outputs) and c (odd), interleaved into
+ * the 32 outputs at y, of which the first `left` are stored. */
+TGT static inline void put_phases(float *y, __m512 a, __m512 c, int64_t left, __m512i lo_idx,
+                                  __m512i hi_idx) {
+    const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
+    _mm512_mask_storeu_ps(y, lanes16(left), _mm512_permutex2var_ps(u0, lo_idx, u1));
+    _mm512_mask_storeu_ps(y + 16, lanes16(left - 16), _mm512_permutex2var_ps(u0, hi_idx, u1));
+}
+
 /* Channel interleave of nc (2..4) vectors of 16 pixels into nc vectors of pixel-major floats:
  * output vector k, lane j is float 16k + j, pixel (16k + j) / nc of channel (16k + j) % nc,
  * taken from sources 0-1 (idx01) or 2-3 (idx23, where the mask bit is set). */
@@ -217,6 +226,48 @@ TGT static void line_channels(const dc_planes_lines *l, const interleave *iv, in
     }
 }
 
+/* Lines of at most 32 outputs of one channel from two line phases (mnist_k3s2's last layer:
+ * 28, where the general loop's walk through the tap lists took 16% of the layer). One block
+ * per line, so each phase list's offsets and block-0 masks are copied once into local tables
+ * and a line sums from them. Returns 0 (nothing written) if a list is longer than a table. */
+#define SHORT_LINE_TAPS 16
+typedef struct short_phase {
+    int32_t n;
+    __mmask16 mask[SHORT_LINE_TAPS];
+    int64_t off[SHORT_LINE_TAPS];
+} short_phase;
+
+/* line_sums from a table: taps in order, each on its lanes. */
+TGT static inline __m512 table_sums(const float *p, const short_phase *f) {
+    __m512 s = _mm512_setzero_ps();
+    for (int32_t t = 0; t < f->n; t++)
+        s = _mm512_mask_add_ps(s, f->mask[t], s, _mm512_maskz_loadu_ps(f->mask[t], p + f->off[t]));
+    return s;
+}
+
+TGT static int lines_short(const dc_planes_lines *l, __m512i lo_idx, __m512i hi_idx) {
+    short_phase ph[2 * 16]; /* [2 * row phase + line phase] */
+    if (l->s1 > 16) return 0;
+    for (int64_t q = 0; q < 2 * l->s1; q++) {
+        ph[q].n = l->ntaps[q];
+        if (ph[q].n > SHORT_LINE_TAPS) return 0;
+        for (int32_t t = 0; t < ph[q].n; t++) {
+            ph[q].off[t] = l->taps[q][t].off;
+            ph[q].mask[t] = (__mmask16)l->taps[q][t].mask[0];
+        }
+    }
+    const int64_t s1 = l->s1, lines = l->lines, step = l->row_step, ys = l->y_stride;
+    int64_t r = l->r0;
+    const float *p = l->p + l->base;
+    float *y = l->y;
+    for (int64_t o = 0; o < lines; o++, y += ys) {
+        put_phases(y, table_sums(p, &ph[2 * r]), table_sums(p, &ph[2 * r + 1]), l->out, lo_idx,
+                   hi_idx);
+        if (++r == s1) r = 0, p += step;
+    }
+    return 1;
+}
+
 TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
     const float *p = l->p;
     const int64_t out = l->out, s1 = l->s1, step = l->row_step, ys = l->y_stride;
@@ -226,6 +277,7 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
         _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
     int64_t r = l->r0, base = l->base;
     float *y = l->y;
+    if (l->nc == 1 && l->nph == 2 && out <= 32 && lines_short(l, lo_idx, hi_idx)) return;
     interleave iv;
     if (l->nc > 1) interleave_init(&iv, l->nc);
     for (int64_t o = 0; o < l->lines; o++, y += ys) {
@@ -238,16 +290,10 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
                 _mm512_mask_storeu_ps(y + 16 * b, lanes16(out - 16 * b),
                                       line_sums(p, base + 16 * b, t0, n0, b));
         } else {
-            for (int64_t b = 0; 32 * b < out; b++) {
-                const __m512 a = line_sums(p, base + 16 * b, t0, n0, b);
-                const __m512 c = line_sums(p, base + 16 * b, t1, n1, b);
-                const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
-                const int64_t left = out - 32 * b;
-                _mm512_mask_storeu_ps(y + 32 * b, lanes16(left),
-                                      _mm512_permutex2var_ps(u0, lo_idx, u1));
-                _mm512_mask_storeu_ps(y + 32 * b + 16, lanes16(left - 16),
-                                      _mm512_permutex2var_ps(u0, hi_idx, u1));
-            }
+            for (int64_t b = 0; 32 * b < out; b++)
+                put_phases(y + 32 * b, line_sums(p, base + 16 * b, t0, n0, b),
+                           line_sums(p, base + 16 * b, t1, n1, b), out - 32 * b, lo_idx,
+                           hi_idx);
         }
         if (++r == s1) r = 0, base += step;
     }
