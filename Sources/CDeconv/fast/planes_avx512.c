@@ -160,12 +160,12 @@ TGT static inline __m512 line_sums(const float *p, int64_t at, const dc_planes_t
 }
 
 /* The sums of one channel's two line phases, a (even outputs) and c (odd), interleaved into
- * the 32 outputs at y, of which the first `left` are stored. */
-TGT static inline void put_phases(float *y, __m512 a, __m512 c, int64_t left, __m512i lo_idx,
-                                  __m512i hi_idx) {
+ * the 32 outputs at y: lanes m0 of the first 16, m1 of the next. */
+TGT static inline void put_phases(float *y, __m512 a, __m512 c, __mmask16 m0, __mmask16 m1,
+                                  __m512i lo_idx, __m512i hi_idx) {
     const __m512 u0 = _mm512_unpacklo_ps(a, c), u1 = _mm512_unpackhi_ps(a, c);
-    _mm512_mask_storeu_ps(y, lanes16(left), _mm512_permutex2var_ps(u0, lo_idx, u1));
-    _mm512_mask_storeu_ps(y + 16, lanes16(left - 16), _mm512_permutex2var_ps(u0, hi_idx, u1));
+    _mm512_mask_storeu_ps(y, m0, _mm512_permutex2var_ps(u0, lo_idx, u1));
+    _mm512_mask_storeu_ps(y + 16, m1, _mm512_permutex2var_ps(u0, hi_idx, u1));
 }
 
 /* Channel interleave of nc (2..4) vectors of 16 pixels into nc vectors of pixel-major floats:
@@ -257,11 +257,12 @@ TGT static int lines_short(const dc_planes_lines *l, __m512i lo_idx, __m512i hi_
         }
     }
     const int64_t s1 = l->s1, lines = l->lines, step = l->row_step, ys = l->y_stride;
+    const __mmask16 m0 = lanes16(l->out), m1 = lanes16(l->out - 16);
     int64_t r = l->r0;
     const float *p = l->p + l->base;
     float *y = l->y;
     for (int64_t o = 0; o < lines; o++, y += ys) {
-        put_phases(y, table_sums(p, &ph[2 * r]), table_sums(p, &ph[2 * r + 1]), l->out, lo_idx,
+        put_phases(y, table_sums(p, &ph[2 * r]), table_sums(p, &ph[2 * r + 1]), m0, m1, lo_idx,
                    hi_idx);
         if (++r == s1) r = 0, p += step;
     }
@@ -292,8 +293,8 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
         } else {
             for (int64_t b = 0; 32 * b < out; b++)
                 put_phases(y + 32 * b, line_sums(p, base + 16 * b, t0, n0, b),
-                           line_sums(p, base + 16 * b, t1, n1, b), out - 32 * b, lo_idx,
-                           hi_idx);
+                           line_sums(p, base + 16 * b, t1, n1, b), lanes16(out - 32 * b),
+                           lanes16(out - 32 * b - 16), lo_idx, hi_idx);
         }
         if (++r == s1) r = 0, base += step;
     }
