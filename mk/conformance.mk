@@ -13,6 +13,7 @@ CONFORMANCE_STAMP  := $(CONFORMANCE_VENV)/.installed-tf2.21.0
 
 .PHONY: conformance
 conformance: $(SHARED) $(BUILD)/libdeconv.so $(CONFORMANCE_STAMP) $(BUILD)/conformance_layout.json
+	$(CONFORMANCE_VENV)/bin/python Tests/conformance/worker_check.py
 	$(CONFORMANCE_VENV)/bin/python Tests/conformance/run.py --lib $(BUILD)/libdeconv.so \
 	    --layout-json $(BUILD)/conformance_layout.json --seed $(CONFORMANCE_SEED) \
 	    --cases $(CONFORMANCE_CASES) --start $(CONFORMANCE_START) $(CONFORMANCE_ARGS)

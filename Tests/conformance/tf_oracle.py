@@ -205,9 +205,17 @@ def _serve(conn):
             conn.send((cid, out))
 
 
+# A case's answer normally takes well under a second. An abort in TF can also hang instead of
+# ending the process: absl's failure handler, printing the stack trace, was seen blocked on a
+# lock (a CI run waited on it for 15 minutes). A worker that stays silent this long is killed
+# and the case reported as a crash.
+CASE_TIMEOUT_S = 120
+
+
 class Worker:
-    """A TF process that survives being killed by TF: on death the case it was running is
-    reported as a crash and a fresh process takes the rest."""
+    """A TF process that survives being killed by TF: on death (or silence past
+    CASE_TIMEOUT_S) the case it was running is reported as a crash and a fresh process takes
+    the rest."""
 
     def __init__(self):
         self.ctx = mp.get_context("spawn")
@@ -234,16 +242,23 @@ class Worker:
             self.conn.send(pending)
             try:
                 for _ in range(len(pending)):
+                    if not self.conn.poll(CASE_TIMEOUT_S):
+                        raise TimeoutError
                     cid, out = self.conn.recv()
                     results[cid] = out
-            except (EOFError, ConnectionResetError, BrokenPipeError):
+            except (EOFError, ConnectionResetError, BrokenPipeError, TimeoutError) as e:
+                hung = isinstance(e, TimeoutError)
+                if hung:
+                    self.proc.kill()
                 self.proc.join()
                 code = self.proc.exitcode
                 self.proc = None
                 self.restarts += 1
                 done = {c for c, _, _ in pending if c in results}
                 rest = [p for p in pending if p[0] not in done]
-                results[rest[0][0]] = ("crash", f"TF process died (exit code {code})")
+                why = (f"TF process silent for {CASE_TIMEOUT_S} s, killed" if hung
+                       else f"TF process died (exit code {code})")
+                results[rest[0][0]] = ("crash", why)
                 pending = rest[1:]
                 continue
             pending = []
