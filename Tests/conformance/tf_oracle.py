@@ -210,6 +210,8 @@ def _serve(conn):
 # lock (a CI run waited on it for 15 minutes). A worker that stays silent this long is killed
 # and the case reported as a crash.
 CASE_TIMEOUT_S = 120
+# Importing TF takes seconds; a worker that has not said "ready" by then is not going to.
+START_TIMEOUT_S = 600
 
 
 class Worker:
@@ -229,6 +231,11 @@ class Worker:
         self.proc.start()
         child.close()
         self.conn = parent
+        if not self.conn.poll(START_TIMEOUT_S):  # every wait on the worker is bounded
+            self.proc.kill()
+            self.proc.join()
+            self.proc = None
+            raise RuntimeError(f"the TF worker did not start within {START_TIMEOUT_S} s")
         tag, self.version = self.conn.recv()
         assert tag == "ready"
 

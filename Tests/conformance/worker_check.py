@@ -2,7 +2,8 @@
 hangs (as TF once did while printing an abort's stack trace) must cost one case, reported as a
 crash, not the whole run. The worker is stopped with SIGSTOP, so it neither answers nor dies;
 the case must come back as a crash within the (shortened) timeout and the next case must run
-in a fresh worker. Exits non-zero if not."""
+in a fresh worker. A worker that never reports ready must make _start fail, not wait. Exits
+non-zero if not."""
 import multiprocessing as mp
 import os
 import signal
@@ -42,11 +43,22 @@ def main():
         problems.append(f"the case after it did not run in a fresh worker: {res.get(1)!r}")
     if worker.restarts != 1:
         problems.append(f"{worker.restarts} restarts, want 1")
+    # a worker that never gets ready: _start must give up and leave no process behind
+    tf_oracle.START_TIMEOUT_S = 0.05  # TF's import alone takes seconds
+    late = tf_oracle.Worker()
+    try:
+        late._start()
+        problems.append("a worker silent past START_TIMEOUT_S was taken as started")
+    except RuntimeError:
+        pass
+    if mp.active_children():
+        problems.append("the worker that did not start is still running")
     for p in problems:
         print("worker_check: FAIL: " + p)
     if problems:
         return 1
-    print(f"worker_check: a hung TF worker was killed after {took:.1f} s and replaced")
+    print(f"worker_check: a hung TF worker was killed after {took:.1f} s and replaced; "
+          "one that never started was given up")
     return 0
 
 
