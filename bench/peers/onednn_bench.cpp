@@ -112,9 +112,10 @@ int main(int argc, char **argv) {
         std::sort(t.begin(), t.end());
         const size_t n = t.size();
         const double med = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+        /* fastest_ms: for looking at noise only; the tables use the median */
         std::printf("{\"peer\": \"onednn\", \"name\": \"%s\", \"median_ms\": %.6f, "
-                    "\"threads\": %d}\n",
-                    L.name, med * 1e3, threads);
+                    "\"fastest_ms\": %.6f, \"threads\": %d}\n",
+                    L.name, med * 1e3, t[0] * 1e3, threads);
         std::fflush(stdout);
     }
     return 0;
