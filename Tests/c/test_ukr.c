@@ -154,6 +154,11 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     u.nr = nr;
     u.first = first;
     u.c_stride = c_strided ? cw : 0;
+    /* Half the calls carry a prefetch hint (the 6x64 kernel follows it, the others ignore
+     * it): the result must not change by a bit. */
+    float pf_buf[16 * 20];
+    u.pf = th_rand_int(rng, 0, 1) ? (const char *)pf_buf : NULL;
+    u.pf_lines = u.pf ? th_rand_int(rng, 1, 20) : 0;
     if (runs)
         K->runs(&u, tiles);
     else

@@ -26,6 +26,10 @@
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
 #define B_BLOCK_FLOATS 65536  /* packed weights per channel block: 256 KiB, L2-resident */
+#define B_ONE_PASS_FLOATS 131072 /* or up to 512 KiB, where that makes one block of them all:
+                                  * vgg3x3's 288 KiB in two blocks stored and reloaded each
+                                  * output tile once more, 2% of its time (more in general
+                                  * cost dcgan1 4%) */
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
@@ -121,6 +125,7 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
     /* Channel block: as large as the packed-weight budget allows, then evened out over the
      * blocks needed (so no block is a short tail), in multiples of 8 lanes. */
     int64_t kc = B_BLOCK_FLOATS / (taps * uk->nr);
+    if (kc < p->cin_g && taps * uk->nr * p->cin_g <= B_ONE_PASS_FLOATS) kc = p->cin_g;
     if (kc < 1) kc = 1;
     if (kc < p->cin_g) {
         const int64_t nblk = (p->cin_g + kc - 1) / kc;
@@ -380,6 +385,20 @@ static int64_t packed_offset(const geo *g, const int64_t *phase_off, int64_t ph,
     return phase_off[ph] + (grp * g->ntiles + nt) * ntaps * g->p->cin_g * g->uk.nr;
 }
 
+/* Where unit u's packed weights start in fp->w, and their bytes (0: no taps). */
+static size_t unit_weights(const geo *g, const dc_fast_packed *fp, int64_t u,
+                           const float **w) {
+    const int64_t ph = u % g->nphase, nt = (u / g->nphase) % g->ntiles;
+    const int64_t grp = u / (g->nphase * g->ntiles * g->mblocks);
+    int64_t r[3], ntaps = 1;
+    r[2] = ph % g->ps[2];
+    r[1] = (ph / g->ps[2]) % g->ps[1];
+    r[0] = ph / (g->ps[2] * g->ps[1]);
+    for (int j = 0; j < 3; j++) ntaps *= dc_fast_dim_taps(g->p, j, r[j], NULL, NULL);
+    *w = fp->w + packed_offset(g, fp->phase_off, ph, grp, nt, ntaps);
+    return (size_t)(ntaps * g->p->cin_g * g->uk.nr) * sizeof(float);
+}
+
 static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                      const dc_ukr *uk, const dc_fast_packed *fp) {
     const dc_conv_problem *p = a->p;
@@ -438,6 +457,23 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const float *tile_w = fp && ntaps > 0
                                   ? fp->w + packed_offset(&g, fp->phase_off, ph, grp, nt, ntaps)
                                   : NULL;
+        /* Prepared weights of another block for the next unit: the kernel calls of this one
+         * bring them into L2 a share at a time (dc_ukr_args.pf). Where all the weights do not
+         * fit in L2 with the rest (fcn_k4, the dcgans: each unit's block came from L3, and a
+         * unit's first tile took 2.2 times as long as the others), this took fcn_k4's and
+         * dcgan2's fastest calls 2-4% down. */
+        const char *pf = NULL;
+        size_t pf_lines = 0, pf_per = 0;
+        if (fp && u + 1 < end && ntaps > 0) {
+            const float *nw;
+            const size_t bytes = unit_weights(&g, fp, u + 1, &nw);
+            if (nw != tile_w) {
+                pf = (const char *)nw;
+                pf_lines = (bytes + 63) / 64;
+                const int64_t calls = tiles * ((p->cin_g + g.kc - 1) / g.kc);
+                pf_per = (pf_lines + (size_t)calls - 1) / (size_t)calls;
+            }
+        }
         for (int64_t c0 = 0; ntaps > 0 && c0 < p->cin_g; c0 += g.kc) {
             const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
             dc_ukr_args ua;
@@ -463,6 +499,11 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
                 ua.ntaps = t->ntaps;
                 ua.c = cptr + ti * mr;
                 ua.mr = (int32_t)(left < mr ? left : mr);
+                const size_t now = pf_per < pf_lines ? pf_per : pf_lines;
+                ua.pf = pf;
+                ua.pf_lines = (int64_t)now;
+                pf += 64 * now;
+                pf_lines -= now;
                 uk->fn(&ua);
             }
         }

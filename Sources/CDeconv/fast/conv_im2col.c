@@ -264,6 +264,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     ua.kc = g.kc;
     ua.first = 1;
     ua.c_stride = cout;
+    ua.pf = NULL, ua.pf_lines = 0;
     for (int64_t u = begin; u < end; u++) {
         const int64_t r0 = u * g.block;
         const int64_t m = g.rows - r0 < g.block ? g.rows - r0 : g.block;

@@ -60,6 +60,10 @@ typedef struct dc_ukr_args {
     int first;             /* 1: start from zero, else add to what C holds */
     int64_t c_stride;      /* 0, or output rows equally spaced: row r is c[0] + r * c_stride
                             * (rows past mr are never touched either way) */
+    const char *pf;        /* a hint: the caller will soon read pf_lines 64-byte lines from pf
+                            * (the next unit's weights); a kernel may prefetch them into L2
+                            * between its multiply-adds, or ignore them */
+    int64_t pf_lines;
 } dc_ukr_args;
 
 /** Output row r's pointer, honouring c_stride. */

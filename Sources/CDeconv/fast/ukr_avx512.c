@@ -88,6 +88,51 @@ GEMM_KERNEL(dc_ukr_gemm_avx512, 8, ROWS8)
  * large layers (vgg3x3, unet_up, fcn_k4, down_s2, lenet_c2, dcgan3) 5-7% faster. Same
  * products in the same order as the other kernels, so the same bits. */
 #define WIDE_MR DC_AVX512_WIDE_MR
+/* Channel k of the tile's rows ar times B row b (64 floats) into acc. */
+TGT static inline __attribute__((always_inline)) void wide_k(__m512 acc[WIDE_MR][4],
+                                                              const float *const *ar,
+                                                              const float *b, int64_t k) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const __m512 b2 = _mm512_loadu_ps(b + 32), b3 = _mm512_loadu_ps(b + 48);
+#pragma GCC unroll 8
+    for (int r = 0; r < WIDE_MR; r++) {
+        const __m512 x = _mm512_set1_ps(ar[r][k]);
+        acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(x, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(x, b3, acc[r][3]);
+    }
+}
+
+/* The reduction of one 6 x 64 tile into acc. PF: also bring u->pf's lines into L2, one line
+ * per two k. Spread out like this they cost the tile nothing measurable. Asked for in a burst
+ * (before each tile, or at each tap) they made a unit's first tile fast too, but the others
+ * slower (they hold line fill buffers that the weights' own stream from L2 needs): no gain. */
+TGT static inline __attribute__((always_inline)) void wide_taps(const dc_ukr_args *u,
+                                                                 __m512 acc[WIDE_MR][4],
+                                                                 const int PF) {
+    const int64_t kc = u->kc;
+    const char *pf = u->pf, *const pf_last = PF ? u->pf + (u->pf_lines - 1) * 64 : NULL;
+    for (int32_t t = 0; t < u->ntaps; t++) {
+        const float *b = u->b + (int64_t)u->tap[t] * kc * 64;
+        const float *const *ap = u->a + (int64_t)t * WIDE_MR;
+        const float *ar[WIDE_MR];
+#pragma GCC unroll 8
+        for (int r = 0; r < WIDE_MR; r++) ar[r] = dc_ukr_row(u, ap, r);
+        /* two k per iteration: 1.5-5% on the suite's large layers over one */
+        int64_t k = 0;
+        for (; k + 1 < kc; k += 2, b += 128) {
+            wide_k(acc, ar, b, k);
+            if (PF) { /* the last line again once all are asked for */
+                _mm_prefetch(pf, _MM_HINT_T1);
+                pf = pf < pf_last ? pf + 64 : pf;
+            }
+            wide_k(acc, ar, b + 64, k + 1);
+        }
+        if (k < kc) wide_k(acc, ar, b, k);
+    }
+}
+
 TGT void dc_ukr_gemm_avx512_wide(const dc_ukr_args *u) {
     __m512 acc[WIDE_MR][4];
     __mmask16 m[4];
@@ -108,28 +153,10 @@ TGT void dc_ukr_gemm_avx512_wide(const dc_ukr_args *u) {
             for (int v = 0; v < 4; v++) _mm_prefetch((const char *)(c + 16 * v), _MM_HINT_T0);
         }
     }
-    const int64_t kc = u->kc;
-    for (int32_t t = 0; t < u->ntaps; t++) {
-        const float *b = u->b + (int64_t)u->tap[t] * kc * 64;
-        const float *const *ap = u->a + (int64_t)t * WIDE_MR;
-        const float *ar[WIDE_MR];
-#pragma GCC unroll 8
-        for (int r = 0; r < WIDE_MR; r++) ar[r] = dc_ukr_row(u, ap, r);
-        /* two k per iteration: 1.5-5% on the suite's large layers over one */
-#pragma GCC unroll 2
-        for (int64_t k = 0; k < kc; k++, b += 64) {
-            const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-            const __m512 b2 = _mm512_loadu_ps(b + 32), b3 = _mm512_loadu_ps(b + 48);
-#pragma GCC unroll 8
-            for (int r = 0; r < WIDE_MR; r++) {
-                const __m512 x = _mm512_set1_ps(ar[r][k]);
-                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
-                acc[r][2] = _mm512_fmadd_ps(x, b2, acc[r][2]);
-                acc[r][3] = _mm512_fmadd_ps(x, b3, acc[r][3]);
-            }
-        }
-    }
+    if (u->pf_lines > 0)
+        wide_taps(u, acc, 1);
+    else
+        wide_taps(u, acc, 0);
 #pragma GCC unroll 8
     for (int r = 0; r < WIDE_MR; r++) {
         if (r >= mr) continue;
