@@ -3,7 +3,7 @@
  * kernels of internal.h (dc_ref_conv_plan, dc_ref_max_pool, ...) run on a problem built here
  * from the public shape queries; and the result must be bit-identical for a NULL context and
  * a 3-thread context, at every fast-kernel ISA level this CPU supports (and with the fast
- * path off). Conv results may differ from the double-accumulating reference by rounding only:
+ * path off), and for the same problem prepared (deconv_prepared_conv_*) at that level. Conv results may differ from the double-accumulating reference by rounding only:
  * |fast - ref| <= (terms + 2) * eps * sum|x * w| (+ bias), scaled by the activation's
  * Lipschitz constant, plus 4 eps * |ref| for the activation's own rounding. Non-finite
  * reference results must be matched exactly in kind. */
@@ -245,6 +245,23 @@ static void diff_conv(fz *f) {
             FUZZ_FAIL("ISA level %d: NULL context and 3 threads differ", levels[l]);
         compare(transposed ? "conv_transpose" : "conv", y1, ref, mag, yn, terms, lip,
                 levels[l] == DC_FAST_OFF);
+        /* The same problem prepared at this level (its weights packed once, and the kernels'
+         * prefetch of the next unit's weights): bitwise the stateless output, both contexts. */
+        deconv_prepared_conv *pc = NULL;
+        const deconv_status pst =
+            transposed ? deconv_prepared_conv_transpose_create(&p, &in, &w, wd, wn, &os, &pc, &e)
+                       : deconv_prepared_conv_create(&p, &in, &w, wd, wn, &pc, &e);
+        if (pst != DECONV_OK) FUZZ_FAIL("prepare of a valid problem failed: %s", e.message);
+        for (int t = 0; t < 2; t++) {
+            fz_poison(y2, yn);
+            if (deconv_prepared_conv_run(t ? g_ctx : NULL, pc, x, xn, has_bias ? b : NULL, bn, y2,
+                                         yn, &e) != DECONV_OK)
+                FUZZ_FAIL("prepared run failed: %s", e.message);
+            if (memcmp(y1, y2, (size_t)yn * sizeof(float)) != 0)
+                FUZZ_FAIL("ISA level %d: prepared (%s) and stateless differ", levels[l],
+                          t ? "3 threads" : "NULL context");
+        }
+        deconv_prepared_conv_destroy(pc);
     }
     dc_fast_force_isa(-1);
     free(x), free(wd), free(b), free(ref), free(mag), free(ax), free(aw), free(ab);

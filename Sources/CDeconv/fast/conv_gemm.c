@@ -28,8 +28,8 @@
 #define B_BLOCK_FLOATS 65536  /* packed weights per channel block: 256 KiB, L2-resident */
 #define B_ONE_PASS_FLOATS 131072 /* or up to 512 KiB, where that makes one block of them all:
                                   * vgg3x3's 288 KiB in two blocks stored and reloaded each
-                                  * output tile once more, 2% of its time (more in general
-                                  * cost dcgan1 4%) */
+                                  * output tile once more, 2% of its time (512 KiB blocks for
+                                  * every layer cost dcgan1 4%) */
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
@@ -460,10 +460,10 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         /* Prepared weights of another block for the next unit: the kernel calls of this one
          * bring them into L2 a share at a time (dc_ukr_args.pf). Where all the weights do not
          * fit in L2 with the rest (fcn_k4, the dcgans: each unit's block came from L3, and a
-         * unit's first tile took 2.2 times as long as the others), this took fcn_k4's and
-         * dcgan2's fastest calls 2-4% down. */
+         * unit's first tile took 2.2 times as long as the others), this took the fastest
+         * calls of fcn_k4 2%, dcgan2 3.5% and dcgan1 16% down. */
         const char *pf = NULL;
-        size_t pf_lines = 0, pf_per = 0;
+        size_t pf_lines = 0, pf_per = 0, pf_done = 0;
         if (fp && u + 1 < end && ntaps > 0) {
             const float *nw;
             const size_t bytes = unit_weights(&g, fp, u + 1, &nw);
@@ -499,11 +499,10 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
                 ua.ntaps = t->ntaps;
                 ua.c = cptr + ti * mr;
                 ua.mr = (int32_t)(left < mr ? left : mr);
-                const size_t now = pf_per < pf_lines ? pf_per : pf_lines;
-                ua.pf = pf;
+                const size_t now = pf_per < pf_lines - pf_done ? pf_per : pf_lines - pf_done;
+                ua.pf = now ? pf + 64 * pf_done : NULL;
                 ua.pf_lines = (int64_t)now;
-                pf += 64 * now;
-                pf_lines -= now;
+                pf_done += now;
                 uk->fn(&ua);
             }
         }
