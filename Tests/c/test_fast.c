@@ -356,7 +356,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         int64_t n, h, w, cin, cout, k, s;
         deconv_padding pad;
     } cases[] = {
-        {0, 1, 6, 7, 200, 37, 3, 1, DECONV_PADDING_SAME},   /* gemm, kc blocks + tail */
+        {0, 1, 6, 7, 300, 37, 3, 1, DECONV_PADDING_SAME},   /* gemm, kc blocks + tail */
         {1, 2, 4, 4, 300, 20, 5, 2, DECONV_PADDING_SAME},   /* transposed gemm, blocks */
         {1, 2, 5, 5, 700, 3, 3, 2, DECONV_PADDING_SAME},    /* dot, kc blocks */
         {0, 2, 6, 5, 700, 2, 3, 2, DECONV_PADDING_VALID},   /* conv dot, kc blocks */
@@ -403,7 +403,11 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 1, 6, 6, 16, 60, 3, 1, DECONV_PADDING_VALID},   /* 6x64: one partial tile */
         {0, 1, 5, 7, 8, 184, 1, 1, DECONV_PADDING_SAME},    /* 6x64: 3 tiles, 1x1 kernel */
         {1, 1, 4, 5, 24, 64, 4, 2, DECONV_PADDING_SAME},    /* 6x64: transposed, phases */
-        {1, 2, 3, 3, 300, 128, 3, 2, DECONV_PADDING_SAME},  /* 6x64: kc blocks */
+        {1, 2, 3, 3, 600, 128, 3, 2, DECONV_PADDING_SAME},  /* 6x64: kc blocks */
+        /* 6x64 conv, 9 taps: 9 x 64 x 300 floats of weights are past the one-block limit
+         * (128 K), so channel blocks; 9 x 64 x 128 are within it, so one block (vgg3x3) */
+        {0, 1, 5, 6, 300, 64, 3, 1, DECONV_PADDING_SAME},
+        {0, 1, 6, 7, 128, 64, 3, 1, DECONV_PADDING_SAME},
         {0, 8, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},    /* tiles of one position, 6x64 */
         {0, 13, 4, 3, 8, 40, 3, 1, DECONV_PADDING_VALID},   /* one position, 8x32 */
         {1, 9, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},    /* one position, transposed */

@@ -26,10 +26,12 @@
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
 #define B_BLOCK_FLOATS 65536  /* packed weights per channel block: 256 KiB, L2-resident */
-#define B_ONE_PASS_FLOATS 131072 /* or up to 512 KiB, where that makes one block of them all:
-                                  * vgg3x3's 288 KiB in two blocks stored and reloaded each
-                                  * output tile once more, 2% of its time (512 KiB blocks for
-                                  * every layer cost dcgan1 4%) */
+#define B_ONE_PASS_FLOATS 131072 /* or, for 64-wide tiles, up to 512 KiB where that makes one
+                                  * block of them all: vgg3x3's 288 KiB in two blocks stored
+                                  * and reloaded each output tile once more, 2% of its time
+                                  * (512 KiB blocks for every layer cost dcgan1 4%). Only the
+                                  * AVX-512 level has 64-wide tiles, and it was measured on a
+                                  * core with 2 MiB of L2 (such cores have 1-2 MiB). */
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
@@ -125,7 +127,8 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
     /* Channel block: as large as the packed-weight budget allows, then evened out over the
      * blocks needed (so no block is a short tail), in multiples of 8 lanes. */
     int64_t kc = B_BLOCK_FLOATS / (taps * uk->nr);
-    if (kc < p->cin_g && taps * uk->nr * p->cin_g <= B_ONE_PASS_FLOATS) kc = p->cin_g;
+    if (kc < p->cin_g && uk->nr >= 64 && taps * uk->nr * p->cin_g <= B_ONE_PASS_FLOATS)
+        kc = p->cin_g;
     if (kc < 1) kc = 1;
     if (kc < p->cin_g) {
         const int64_t nblk = (p->cin_g + kc - 1) / kc;
@@ -163,13 +166,34 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
     g->slice = off;
 }
 
+/* Phase ph's phase per dim. */
+static void phase_of(const geo *g, int64_t ph, int64_t r[3]) {
+    r[2] = ph % g->ps[2];
+    r[1] = (ph / g->ps[2]) % g->ps[1];
+    r[0] = ph / (g->ps[2] * g->ps[1]);
+}
+
+/* What work unit u is: phase innermost, then output channel tile, row block, group. */
+typedef struct unit_at {
+    int64_t ph, nt, mb, grp;
+} unit_at;
+
+static unit_at unit_of(const geo *g, int64_t u) {
+    unit_at w;
+    w.ph = u % g->nphase;
+    u /= g->nphase;
+    w.nt = u % g->ntiles;
+    u /= g->ntiles;
+    w.mb = u % g->mblocks;
+    w.grp = u / g->mblocks;
+    return w;
+}
+
 /* Taps of phase ph; returns their count. */
 static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3], tap *taps) {
     const dc_conv_problem *p = g->p;
     int64_t as[3][MAX_TAPS], offs[3][MAX_TAPS], cnt[3];
-    r[2] = ph % g->ps[2];
-    r[1] = (ph / g->ps[2]) % g->ps[1];
-    r[0] = ph / (g->ps[2] * g->ps[1]);
+    phase_of(g, ph, r);
     for (int j = 0; j < 3; j++) {
         cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
         nq[j] = dim_rows(p, j, r[j]);
@@ -388,14 +412,11 @@ static int64_t packed_offset(const geo *g, const int64_t *phase_off, int64_t ph,
 /* Where unit u's packed weights start in fp->w, and their bytes (0: no taps). */
 static size_t unit_weights(const geo *g, const dc_fast_packed *fp, int64_t u,
                            const float **w) {
-    const int64_t ph = u % g->nphase, nt = (u / g->nphase) % g->ntiles;
-    const int64_t grp = u / (g->nphase * g->ntiles * g->mblocks);
+    const unit_at at = unit_of(g, u);
     int64_t r[3], ntaps = 1;
-    r[2] = ph % g->ps[2];
-    r[1] = (ph / g->ps[2]) % g->ps[1];
-    r[0] = ph / (g->ps[2] * g->ps[1]);
+    phase_of(g, at.ph, r);
     for (int j = 0; j < 3; j++) ntaps *= dc_fast_dim_taps(g->p, j, r[j], NULL, NULL);
-    *w = fp->w + packed_offset(g, fp->phase_off, ph, grp, nt, ntaps);
+    *w = fp->w + packed_offset(g, fp->phase_off, at.ph, at.grp, at.nt, ntaps);
     return (size_t)(ntaps * g->p->cin_g * g->uk.nr) * sizeof(float);
 }
 
@@ -420,13 +441,8 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     for (int64_t u = begin; u < end; u++) {
         /* Phase innermost: phases differ in their number of taps (a 5x5 stride-2 kernel has
          * 9, 6, 6 and 4), so contiguous chunks of units, one per thread, get them alike. */
-        int64_t rest = u;
-        const int64_t ph = rest % g.nphase;
-        rest /= g.nphase;
-        const int64_t nt = rest % g.ntiles;
-        rest /= g.ntiles;
-        const int64_t mb = rest % g.mblocks;
-        const int64_t grp = rest / g.mblocks;
+        const unit_at at = unit_of(&g, u);
+        const int64_t ph = at.ph, nt = at.nt, mb = at.mb, grp = at.grp;
         if (ph != cur_phase) {
             ntaps = phase_taps(&g, ph, r, nq, taps);
             cur_phase = ph;
