@@ -222,7 +222,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     const dc_conv_problem *p = g->p;
     const int mr = g->uk.mr;
     const int64_t ntile = (row1 - row0 + mr - 1) / mr;
-    int64_t ib[16][3], xbase[16]; /* every micro-kernel has mr <= 16 */
+    int64_t ib[16][3], xbase[16], xrow[16]; /* every micro-kernel has mr <= 16 */
     int same[16];                 /* row rr has the spatial position of row rr - 1 */
     int64_t prev_ib[3] = {0, 0, 0}, xbase_src = 0; /* the last one-position tile built */
     /* Decompose row0 once, then step (q0, q1, q2, n) like an odometer: no division per row. */
@@ -248,18 +248,32 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     const uint64_t sp0 = (uint64_t)p->x.sp[0], sp1 = (uint64_t)p->x.sp[1],
                    sp2 = (uint64_t)p->x.sp[2];
     const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
+    /* Each tap's input offset, and the taps' extent per dim: a row whose taps all reach the
+     * input (an interior row) reads tap t at its own base + toff[t], no bounds to check. */
+    int64_t toff[MAX_TAPS], omin[3] = {0, 0, 0}, omax[3] = {0, 0, 0};
+    for (int64_t t = 0; t < ntaps; t++) {
+        toff[t] = taps[t].off[0] * st0 + taps[t].off[1] * st1 + taps[t].off[2] * st2;
+        for (int j = 0; j < 3; j++) {
+            if (t == 0 || taps[t].off[j] < omin[j]) omin[j] = taps[t].off[j];
+            if (t == 0 || taps[t].off[j] > omax[j]) omax[j] = taps[t].off[j];
+        }
+    }
     for (int64_t ti = 0; ti < ntile; ti++) {
         const int64_t rows = row1 - row0 - ti * mr < mr ? row1 - row0 - ti * mr : mr;
+        int interior = rows == mr; /* every row of a whole tile is an interior row */
         for (int rr = 0; rr < rows; rr++) {
             same[rr] = rr > 0 && n > 0 && !g->batch_outer;
             int64_t yoff = n * p->y.stride_n + grp * p->cout_g;
+            xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
+            xrow[rr] = xbase[rr];
             for (int j = 0; j < 3; j++) {
                 const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
                 yoff += o * p->y.stride_sp[j];
                 ib[rr][j] = p->transposed ? q[j] : q[j] * p->s[j];
+                xrow[rr] += ib[rr][j] * p->x.stride_sp[j];
+                interior &= ib[rr][j] + omin[j] >= 0 && ib[rr][j] + omax[j] < p->x.sp[j];
             }
             cptr[ti * mr + rr] = a->y + yoff;
-            xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
             if (g->batch_outer) {
                 if (++q[2] == nq[2]) {
                     q[2] = 0;
@@ -309,6 +323,15 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
                 ap[cnt * mr] = a->x + xbase[0] + i0 * st0 + i1 * st1 + i2 * st2;
                 ti_idx[cnt++] = (int32_t)t;
             }
+        }
+        if (!one_pos && interior) {
+            /* (vgg3x3: 3 in 4 tiles; checking every tap of every row took 2% of its time) */
+            for (int64_t t = 0; t < ntaps; t++) {
+                for (int rr = 0; rr < mr; rr++) ap[t * mr + rr] = a->x + xrow[rr] + toff[t];
+                ti_idx[t] = (int32_t)t;
+            }
+            tl[ti].ntaps = (int32_t)ntaps;
+            continue;
         }
         for (int64_t t = 0; !one_pos && t < ntaps; t++) {
             int any = 0, inside = 0;
