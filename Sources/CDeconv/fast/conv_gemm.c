@@ -258,23 +258,35 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
             if (t == 0 || taps[t].off[j] > omax[j]) omax[j] = taps[t].off[j];
         }
     }
+    /* What a row's spatial position gives (input position, offsets into one image, interior
+     * or not), worked out again only when the position changes: with the images innermost
+     * (lenet_c2: 64 of them) that is once per 64 rows. */
+    int64_t ibp[3] = {0, 0, 0}, ypos = 0, xpos = 0;
+    int inter_pos = 0, fresh = 1;
     for (int64_t ti = 0; ti < ntile; ti++) {
         const int64_t rows = row1 - row0 - ti * mr < mr ? row1 - row0 - ti * mr : mr;
         int interior = rows == mr; /* every row of a whole tile is an interior row */
         for (int rr = 0; rr < rows; rr++) {
-            same[rr] = rr > 0 && n > 0 && !g->batch_outer;
-            int64_t yoff = n * p->y.stride_n + grp * p->cout_g;
-            xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
-            xrow[rr] = xbase[rr];
-            for (int j = 0; j < 3; j++) {
-                const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
-                yoff += o * p->y.stride_sp[j];
-                ib[rr][j] = p->transposed ? q[j] : q[j] * p->s[j];
-                xrow[rr] += ib[rr][j] * p->x.stride_sp[j];
-                interior &= ib[rr][j] + omin[j] >= 0 && ib[rr][j] + omax[j] < p->x.sp[j];
+            if (fresh) {
+                ypos = xpos = 0;
+                inter_pos = 1;
+                for (int j = 0; j < 3; j++) {
+                    const int64_t o = p->transposed ? r[j] + q[j] * p->s[j] : q[j];
+                    ypos += o * p->y.stride_sp[j];
+                    ibp[j] = p->transposed ? q[j] : q[j] * p->s[j];
+                    xpos += ibp[j] * p->x.stride_sp[j];
+                    inter_pos &= ibp[j] + omin[j] >= 0 && ibp[j] + omax[j] < p->x.sp[j];
+                }
+                fresh = 0;
             }
-            cptr[ti * mr + rr] = a->y + yoff;
+            same[rr] = rr > 0 && n > 0 && !g->batch_outer;
+            for (int j = 0; j < 3; j++) ib[rr][j] = ibp[j];
+            xbase[rr] = n * p->x.stride_n + grp * p->cin_g;
+            xrow[rr] = xbase[rr] + xpos;
+            interior &= inter_pos;
+            cptr[ti * mr + rr] = a->y + n * p->y.stride_n + grp * p->cout_g + ypos;
             if (g->batch_outer) {
+                fresh = 1;
                 if (++q[2] == nq[2]) {
                     q[2] = 0;
                     if (++q[1] == nq[1]) {
@@ -284,6 +296,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
                 }
             } else if (++n == p->y.n) {
                 n = 0;
+                fresh = 1;
                 if (++q[2] == nq[2]) {
                     q[2] = 0;
                     if (++q[1] == nq[1]) q[1] = 0, q[0]++;
