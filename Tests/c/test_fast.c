@@ -243,6 +243,84 @@ static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t 
 }
 
 /* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
+/* ---- the threads' split of the implicit GEMM's rows (conv_split.c) ----------------------- */
+
+/* Positions q of dim j in phase r, and (r < 0) the most over the phases. */
+static int64_t split_dim_rows(const dc_conv_problem *p, int j, int64_t r) {
+    const int64_t out = p->y.sp[j], s = p->s[j];
+    if (!p->transposed) return out;
+    return r < out ? (out - r + s - 1) / s : 0;
+}
+
+/* dc_fast_rows_cost counted row by row and tap by tap. */
+static int64_t brute_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t rows) {
+    int64_t ps[3], nphase = 1, sum = 0;
+    for (int j = 0; j < 3; j++) nphase *= ps[j] = p->transposed ? p->s[j] : 1;
+    for (int64_t ph = 0; ph < nphase; ph++) {
+        const int64_t r[3] = {ph / (ps[1] * ps[2]), ph / ps[2] % ps[1], ph % ps[2]};
+        int64_t nq[3], n[3], offs[3][DC_FAST_MAX_TAPS];
+        for (int j = 0; j < 3; j++) {
+            nq[j] = split_dim_rows(p, j, r[j]);
+            n[j] = dc_fast_dim_taps(p, j, r[j], NULL, offs[j]);
+        }
+        const int64_t P = nq[0] * nq[1] * nq[2], N = p->y.n;
+        for (int64_t row = 0; row < rows && row < N * P; row++) {
+            const int64_t pos = batch_outer ? row % P : row / N;
+            const int64_t q[3] = {pos / (nq[1] * nq[2]), pos / nq[2] % nq[1], pos % nq[2]};
+            int64_t prod = 1;
+            for (int j = 0; j < 3; j++) {
+                int64_t cnt = 0;
+                for (int64_t t = 0; t < n[j]; t++) {
+                    const int64_t i = (p->transposed ? q[j] : q[j] * p->s[j]) + offs[j][t];
+                    cnt += i >= 0 && i < p->x.sp[j];
+                }
+                prod *= cnt;
+            }
+            sum += prod;
+        }
+    }
+    return sum;
+}
+
+static int g_split_moved; /* cases whose weighted split is not the even one */
+
+/* The work estimate against the brute count, and the split rows' promises (fast.h). */
+static void check_split(const fcase *c, uint64_t *rng, const char *what) {
+    dc_conv_problem pr;
+    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
+                        NULL) != DECONV_OK)
+        return;
+    if (pr.k[0] * pr.k[1] * pr.k[2] > DC_FAST_MAX_TAPS) return;
+    const int64_t rows = pr.y.n * split_dim_rows(&pr, 0, 0) * split_dim_rows(&pr, 1, 0) *
+                         split_dim_rows(&pr, 2, 0);
+    for (int bo = 0; bo < 2; bo++) {
+        const int64_t at[5] = {0, 1, th_rand_int(rng, 0, rows), rows, rows + 7};
+        for (int i = 0; i < 5; i++) {
+            const int64_t want = brute_rows_cost(&pr, bo, at[i]), got = dc_fast_rows_cost(&pr, bo, at[i]);
+            CHECK(got == want, "%s: cost of %lld rows (batch outer %d) is %lld, counted %lld",
+                  what, (long long)at[i], bo, (long long)got, (long long)want);
+        }
+        const int64_t T = th_rand_int(rng, 2, 7), mr = th_rand_int(rng, 1, 8);
+        const int64_t total = dc_fast_rows_cost(&pr, bo, rows), slack = rows / (4 * T);
+        int64_t prev = 0;
+        for (int64_t t = 0; t <= T; t++) {
+            const int64_t R = dc_fast_split_row(&pr, bo, rows, mr, t, T);
+            const int64_t even = rows / T * t + rows % T * t / T, target = total / T * t;
+            int ok = R >= prev && R <= rows && (R % mr == 0 || R == rows);
+            ok &= t == 0 ? R == 0 : t == T ? R == rows : R - even <= slack + mr && even - R <= slack + mr;
+            if (t > 0 && t < T) {
+                /* the first tile boundary at target, unless the slack stopped it */
+                ok &= dc_fast_rows_cost(&pr, bo, R) >= target || R + mr > even + slack || R == rows;
+                ok &= R < mr || dc_fast_rows_cost(&pr, bo, R - mr) < target || R - mr < even - slack;
+                g_split_moved += bo == 0 && R != (even + mr - 1) / mr * mr;
+            }
+            CHECK(ok, "%s: split row %lld of %lld (rows %lld, mr %lld, batch outer %d) = %lld", what,
+                  (long long)t, (long long)T, (long long)rows, (long long)mr, bo, (long long)R);
+            prev = R;
+        }
+    }
+}
+
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
     dc_fast_force_isa(DC_FAST_OFF);
     deconv_status st = run_case(c, NULL, c->ref);
@@ -252,6 +330,8 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
     float *o3 = malloc((size_t)c->yn * sizeof(float));
     float *o0 = malloc((size_t)c->yn * sizeof(float));
     g_cases++;
+    uint64_t split_rng = (uint64_t)g_cases * 0x9E3779B97F4A7C15ull;
+    check_split(c, &split_rng, what);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
@@ -476,7 +556,7 @@ void suite_fast(void) {
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
     CHECK(dc_fast_isa_supported(DC_ISA_PORTABLE), "the portable level always exists");
     CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
-    g_cases = g_fast_claimed = 0;
+    g_cases = g_fast_claimed = g_split_moved = 0;
     memset(g_dotn, 0, sizeof g_dotn);
     memset(g_dotn_tail, 0, sizeof g_dotn_tail);
     memset(g_dotn_bands, 0, sizeof g_dotn_bands);
@@ -486,6 +566,8 @@ void suite_fast(void) {
     workspace_cases(ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
+    CHECK(g_split_moved >= 20, "the weighted split moved a thread boundary in only %d cases",
+          g_split_moved);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(g_dot1[isa] >= 10 && g_dot1_tail[isa] >= 3 && g_dot1_bands[isa] >= 2,

@@ -15,13 +15,16 @@
  * packs the weights it needs into its thread's workspace one channel block at a time (so the
  * stateless call needs no separate packing pass) and runs the micro-kernel over its rows. Each output
  * element belongs to exactly one unit and is accumulated in a fixed order (channel block,
- * tap, channel), so the thread count never changes a bit of the result. */
+ * tap, channel), so the thread count never changes a bit of the result. The row blocks do
+ * depend on it (with several threads they are cut at equal work, conv_split.c), and so does
+ * which rows share a tile; but a tile only adds, for a row whose tap falls outside the input,
+ * products with the zero row: exact zeros, added to sums that start from +0, which change
+ * no bit (x + 0 = x, +0 + -0 = +0). */
 #include "fast/fast.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TAPS 512           /* larger kernels go to the reference */
 #define MAX_CIN ((int64_t)1 << 20)
 #define MAX_PHASE_STRIDE 16     /* per dim, so at most 4096 phases */
 #define BLOCK_ROWS 576         /* output rows per unit (rounded to tiles) */
@@ -37,6 +40,7 @@
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
 #define ROW_SLOTS_MAX 8        /* phases whose row tables a thread keeps at once (2^3) */
 #define ROW_SLOTS_BYTES 262144 /* and at most this much of them */
+#define SPLIT_PHASES_MAX 16    /* more phases: the work estimate costs too much per call */
 
 typedef struct tap {
     int64_t off[3]; /* input offset at q = 0 */
@@ -56,6 +60,9 @@ typedef struct geo {
     dc_ukr uk;
     int64_t nphase, ps[3];     /* phases and their extent per dim (strides, or 1s for conv) */
     int64_t rows_max, block_tiles, block_rows, mblocks, ntiles, units;
+    /* threads > 1: rows split at equal estimated work (conv_split.c), mblocks = threads * bpt
+     * blocks, bpt per thread; else bpt = 0 and blocks of block_rows */
+    int64_t threads, bpt;
     int small; /* the plan declares 1 unit and runs all of them on the calling thread */
     int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
     int batch_outer; /* rows ordered (n, q0, q1, q2) instead of (q0, q1, q2, n) */
@@ -72,12 +79,14 @@ int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as
     int64_t n = 0;
     for (int64_t a = 0; a < p->k[j]; a++) {
         if (!p->transposed) {
-            if (as) as[n] = a, offs[n] = a * p->d[j] - p->pb[j];
+            if (as) as[n] = a;
+            if (offs) offs[n] = a * p->d[j] - p->pb[j];
             n++;
         } else {
             const int64_t t = r + p->pb[j] - a * p->d[j];
             if (t % p->s[j] != 0) continue;
-            if (as) as[n] = a, offs[n] = t / p->s[j];
+            if (as) as[n] = a;
+            if (offs) offs[n] = t / p->s[j];
             n++;
         }
     }
@@ -92,7 +101,8 @@ static int64_t dim_rows(const dc_conv_problem *p, int j, int64_t r) {
 }
 
 /* Everything derived from the problem and the micro-kernel; identical in plan and run. */
-static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo *g) {
+static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int32_t threads,
+                     geo *g) {
     g->p = p;
     g->packed = packed;
     g->batch_outer = uk->kind == DC_UKR_DOT ? BATCH_OUTER_DOT : BATCH_OUTER_GEMM;
@@ -119,10 +129,29 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, geo
     g->block_rows = g->block_tiles * uk->mr;
     g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
-    g->units = g->nphase * p->groups * g->mblocks * g->ntiles;
     const double macs = (double)g->rows_max * (double)g->nphase * (double)g->ntaps_max *
                         (double)p->cin_g * (double)p->cout_g * (double)p->groups;
     g->small = macs < SMALL_MACS;
+    /* Several threads, where the blocks above already give each one rows of its own: each
+     * gets bpt blocks, cut where the work before is t/T of the whole. The static split hands
+     * thread t units [t U/T, (t+1) U/T), exactly its blocks (and the same blocks of each
+     * group), because U is a multiple of T. The threads' rows may differ from an even share
+     * by rows / (2T) at most, which sizes block_tiles. (Where there are fewer blocks than
+     * threads, the threads share out channel tiles, each streaming only its tiles' weights:
+     * cutting the rows instead made dcgan1 and vol3d 11-14% slower at 2 threads.) */
+    g->threads = threads > 1 && !g->small && g->nphase <= SPLIT_PHASES_MAX &&
+                         g->mblocks >= threads && g->rows_max >= (int64_t)threads * 4 * uk->mr
+                     ? threads
+                     : 1;
+    g->bpt = 0;
+    if (g->threads > 1) {
+        const int64_t T = g->threads, share = g->rows_max / T + g->rows_max / (2 * T) + uk->mr;
+        g->bpt = (share + BLOCK_ROWS - 1) / BLOCK_ROWS;
+        g->block_tiles = ((share + g->bpt - 1) / g->bpt + uk->mr - 1) / uk->mr + 1;
+        g->block_rows = g->block_tiles * uk->mr;
+        g->mblocks = T * g->bpt;
+    }
+    g->units = g->nphase * p->groups * g->mblocks * g->ntiles;
     const int64_t taps = g->ntaps_max > 0 ? g->ntaps_max : 1;
     /* Channel block: as large as the packed-weight budget allows, then evened out over the
      * blocks needed (so no block is a short tail), in multiples of 8 lanes. */
@@ -189,10 +218,32 @@ static unit_at unit_of(const geo *g, int64_t u) {
     return w;
 }
 
+/* Rows [*row0, *row1) of block mb (before clipping to a phase's rows). split[] caches the
+ * thread boundaries of the last thread asked for: {t, start, end}. */
+static void block_range(const geo *g, int64_t mb, int64_t split[3], int64_t *row0,
+                        int64_t *row1) {
+    if (g->bpt == 0) {
+        *row0 = mb * g->block_rows;
+        *row1 = *row0 + g->block_rows;
+        return;
+    }
+    const int64_t t = mb / g->bpt, i = mb % g->bpt, mr = g->uk.mr;
+    if (split[0] != t) {
+        split[0] = t;
+        split[1] = dc_fast_split_row(g->p, g->batch_outer, g->rows_max, mr, t, g->threads);
+        split[2] = dc_fast_split_row(g->p, g->batch_outer, g->rows_max, mr, t + 1, g->threads);
+    }
+    /* the thread's tiles, shared out evenly over its blocks */
+    const int64_t tiles = (split[2] - split[1] + mr - 1) / mr;
+    *row0 = split[1] + mr * (i * tiles / g->bpt);
+    const int64_t e = split[1] + mr * ((i + 1) * tiles / g->bpt);
+    *row1 = e < split[2] ? e : split[2];
+}
+
 /* Taps of phase ph; returns their count. */
 static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3], tap *taps) {
     const dc_conv_problem *p = g->p;
-    int64_t as[3][MAX_TAPS], offs[3][MAX_TAPS], cnt[3];
+    int64_t as[3][DC_FAST_MAX_TAPS], offs[3][DC_FAST_MAX_TAPS], cnt[3];
     phase_of(g, ph, r);
     for (int j = 0; j < 3; j++) {
         cnt[j] = dc_fast_dim_taps(p, j, r[j], as[j], offs[j]);
@@ -250,7 +301,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
     /* Each tap's input offset, and the taps' extent per dim: a row whose taps all reach the
      * input (an interior row) reads tap t at its own base + toff[t], no bounds to check. */
-    int64_t toff[MAX_TAPS], omin[3] = {0, 0, 0}, omax[3] = {0, 0, 0};
+    int64_t toff[DC_FAST_MAX_TAPS], omin[3] = {0, 0, 0}, omax[3] = {0, 0, 0};
     for (int64_t t = 0; t < ntaps; t++) {
         toff[t] = taps[t].off[0] * st0 + taps[t].off[1] * st1 + taps[t].off[2] * st2;
         for (int j = 0; j < 3; j++) {
@@ -460,7 +511,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
                      const dc_ukr *uk, const dc_fast_packed *fp) {
     const dc_conv_problem *p = a->p;
     geo g;
-    geo_init(p, uk, fp != NULL, &g);
+    geo_init(p, uk, fp != NULL, a->num_threads, &g);
     char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
     char *ws = base + (size_t)thread * g.slice;
     float *bpack = fp ? NULL : (float *)(ws + g.off_b);
@@ -474,6 +525,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     if (g.small) begin = 0, end = g.units;
 
     int64_t cur_phase = -1, ntaps = 0, r[3] = {0, 0, 0}, nq[3] = {0, 0, 0};
+    int64_t split[3] = {-1, 0, 0}; /* block_range's cache */
     for (int64_t u = begin; u < end; u++) {
         /* Phase innermost: phases differ in their number of taps (a 5x5 stride-2 kernel has
          * 9, 6, 6 and 4), so contiguous chunks of units, one per thread, get them alike. */
@@ -484,9 +536,10 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             cur_phase = ph;
         }
         const int64_t nrows = p->y.n * nq[0] * nq[1] * nq[2];
-        const int64_t row0 = mb * g.block_rows;
-        if (row0 >= nrows) continue;
-        const int64_t row1 = row0 + g.block_rows < nrows ? row0 + g.block_rows : nrows;
+        int64_t row0, row1;
+        block_range(&g, mb, split, &row0, &row1);
+        if (row0 >= nrows || row0 >= row1) continue;
+        if (row1 > nrows) row1 = nrows;
         const int64_t key = (grp * g.mblocks + mb) * g.nphase + ph;
         const int64_t slot = g.row_slots > 1 ? ph : 0;
         char *rows = ws + g.off_rows + (size_t)slot * g.slot;
@@ -701,7 +754,7 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     if (p->layout != DECONV_CHANNELS_LAST) return 0;
     if (p->y.count == 0 || p->x.count == 0 || p->cin_g > MAX_CIN) return 0;
     const int64_t kvol = p->k[0] * p->k[1] * p->k[2];
-    if (kvol > MAX_TAPS) return 0;
+    if (kvol > DC_FAST_MAX_TAPS) return 0;
     /* Huge transposed strides make mostly empty phases: leave them to the reference. */
     if (p->transposed && (p->s[0] > MAX_PHASE_STRIDE || p->s[1] > MAX_PHASE_STRIDE ||
                           p->s[2] > MAX_PHASE_STRIDE))
@@ -780,7 +833,7 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
         return 1;
     }
     geo g;
-    geo_init(p, uk, 0, &g);
+    geo_init(p, uk, 0, num_threads, &g);
     plan->units = g.small ? 1 : g.units;
     plan->workspace_bytes = g.slice * (size_t)num_threads + 64;
     return 1;
@@ -821,7 +874,7 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
         return 1;
     }
     geo g;
-    geo_init(p, uk, 1, &g);
+    geo_init(p, uk, 1, 1, &g); /* (the packed layout does not depend on the split) */
     /* Per phase: groups * tiles * taps * cin_g * NR floats, summed in checked arithmetic (a
      * 32-bit size_t may not hold it; the caller then keeps the raw weights). */
     int64_t total = 0;
@@ -889,8 +942,8 @@ void dc_fast_packed_plan(const dc_fast_packed *fp, const dc_conv_problem *p, int
         return;
     }
     geo g;
-    geo_init(p, &fp->uk, 1, &g);
     if (num_threads < 1) num_threads = 1;
+    geo_init(p, &fp->uk, 1, num_threads, &g);
     *units = g.small ? 1 : g.units;
     *workspace_bytes = g.slice * (size_t)num_threads + 64;
 }

@@ -295,10 +295,25 @@ void dc_fast_dot1_sizes(const dc_conv_problem *p, int packed, int32_t num_thread
 /** Runs units [begin, end) with kernel fn; packed_b NULL packs a->w into the workspace. */
 void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                       dc_dot1_fn fn, const float *packed_b);
+/** Most kernel positions (taps) the implicit GEMM takes; larger kernels go to the reference. */
+#define DC_FAST_MAX_TAPS 512
 /** Kernel positions a of dim j that phase r uses (all of them for a conv), with the input
  *  offset of each at q = 0 (input = q * s + off for a conv, q + off for a transposed conv);
  *  as and offs may be NULL. Returns the count (conv_gemm.c). */
 int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs);
+
+/* ---- the threads' split of the implicit GEMM's rows (conv_split.c) ------------------------ */
+
+/** Estimated work of output rows [0, rows) of every phase of p (rows ordered as the implicit
+ *  GEMM orders them, images innermost unless batch_outer): the (row, tap) pairs whose input
+ *  is inside. */
+int64_t dc_fast_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t rows);
+/** Where thread t of T starts, in rows of `rows`: a multiple of mr (or rows) at which the
+ *  rows before cost about t / T of the whole, at most rows / (4T) from the even split's row
+ *  (which bounds one thread's rows by rows / T + rows / (2T) + mr). 0 for t = 0, rows for
+ *  t = T, and never decreasing in t. */
+int64_t dc_fast_split_row(const dc_conv_problem *p, int batch_outer, int64_t rows, int64_t mr,
+                          int64_t t, int64_t T);
 
 /* ---- one output channel as tap planes, then sums (conv_planes.c) ------------------------- */
 
