@@ -308,10 +308,10 @@ int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as
  *  GEMM orders them, images innermost unless batch_outer): the (row, tap) pairs whose input
  *  is inside. */
 int64_t dc_fast_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t rows);
-/** Where thread t of T starts, in rows of `rows`: a multiple of mr (or rows) at which the
- *  rows before cost about t / T of the whole, at most rows / (4T) from the even split's row
- *  (which bounds one thread's rows by rows / T + rows / (2T) + mr). 0 for t = 0, rows for
- *  t = T, and never decreasing in t. */
+/** Where thread t of T starts, in rows of `rows`: the first multiple of mr (or rows) at which
+ *  the rows before cost t / T of the whole, kept within rows / (4T) + mr of the even split's
+ *  row (which bounds one thread's rows by rows / T + rows / (2T) + mr + 1). 0 for t = 0,
+ *  rows for t = T, and never decreasing in t. */
 int64_t dc_fast_split_row(const dc_conv_problem *p, int batch_outer, int64_t rows, int64_t mr,
                           int64_t t, int64_t T);
 
