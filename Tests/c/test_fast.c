@@ -283,6 +283,20 @@ static int64_t brute_rows_cost(const dc_conv_problem *p, int batch_outer, int64_
 }
 
 static int g_split_moved; /* cases whose weighted split is not the even one */
+static int g_split_driver; /* level runs of the implicit GEMM whose 3-thread plan splits rows */
+
+/* The implicit GEMM cuts its rows per thread where each thread gets blocks of its own: its
+ * 3-thread plan then has 3 x (blocks per thread) row blocks, other units than 1 thread's. */
+static void tally_split(const fcase *c) {
+    dc_conv_problem pr;
+    dc_conv_plan p1, p3;
+    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
+                        NULL) != DECONV_OK ||
+        !dc_fast_conv_plan(&pr, 1, &p1) || !dc_fast_conv_plan(&pr, 3, &p3))
+        return;
+    const int implicit = strncmp(p3.name, "fast-gemm", 9) == 0 || strncmp(p3.name, "fast-dot-", 9) == 0;
+    g_split_driver += implicit && p3.units != p1.units && p3.units % 3 == 0;
+}
 
 /* The work estimate against the brute count, and the split rows' promises (fast.h). */
 static void check_split(const fcase *c, uint64_t *rng, const char *what) {
@@ -343,6 +357,7 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         if (isa == DC_ISA_NEON) tally_level(c, "neon", DC_NEON_GEMM_NR, DC_NEON_GEMM_MR, 0);
 #endif
         tally_dot1(c, isa);
+        tally_split(c);
         const size_t ws = case_workspace(c, ctx3);
         const int claimed = ws > 0 && ws != (size_t)-1;
         if (c->prm.layout == DECONV_CHANNELS_LAST) {
@@ -493,6 +508,10 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 9, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},    /* one position, transposed */
         {0, 20, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},   /* 3 one-position tiles share */
         {1, 14, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},   /* 2 share, transposed */
+        /* rows enough for a block per thread (3 threads: > 2 x 576): the rows are split at
+         * equal work (conv_split.c), conv and transposed, images innermost or outermost */
+        {0, 4, 40, 36, 8, 24, 3, 2, DECONV_PADDING_SAME},
+        {1, 3, 22, 22, 8, 16, 4, 2, DECONV_PADDING_SAME},
     };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -512,6 +531,18 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
             }
             free_case(&c);
         }
+    }
+    /* The same with the images outermost (few output channels per group: the dot kernels),
+     * conv and transposed */
+    for (int transposed = 0; transposed <= 1; transposed++) {
+        fcase c;
+        const int64_t sp[2] = {transposed ? 26 : 30, transposed ? 25 : 29}, k[2] = {3, 3};
+        const int64_t s[2] = {1 + transposed, 1 + transposed}, d[2] = {1, 1}, pads[4] = {0};
+        const int ok = make_case(&c, &rng, transposed, 2, DECONV_CHANNELS_LAST, 2, sp, 8, 2, 2,
+                                 k, s, d, DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE);
+        CHECK(ok, "grouped dot case %d is not valid", transposed);
+        if (ok) check_case(&c, ctx1, ctx3, transposed ? "grouped dot, transposed" : "grouped dot");
+        free_case(&c);
     }
 }
 
@@ -556,7 +587,7 @@ void suite_fast(void) {
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
     CHECK(dc_fast_isa_supported(DC_ISA_PORTABLE), "the portable level always exists");
     CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
-    g_cases = g_fast_claimed = g_split_moved = 0;
+    g_cases = g_fast_claimed = g_split_moved = g_split_driver = 0;
     memset(g_dotn, 0, sizeof g_dotn);
     memset(g_dotn_tail, 0, sizeof g_dotn_tail);
     memset(g_dotn_bands, 0, sizeof g_dotn_bands);
@@ -568,6 +599,8 @@ void suite_fast(void) {
           g_cases);
     CHECK(g_split_moved >= 20, "the weighted split moved a thread boundary in only %d cases",
           g_split_moved);
+    CHECK(g_split_driver >= 6, "the implicit GEMM split its rows per thread in only %d level "
+          "runs", g_split_driver);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(g_dot1[isa] >= 10 && g_dot1_tail[isa] >= 3 && g_dot1_bands[isa] >= 2,
