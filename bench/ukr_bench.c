@@ -6,6 +6,9 @@
  *
  *   make bench-ukr BENCH_UKR_ARGS="--kc 5 --ntaps 5 --isa avx512"
  *
+ * --pf N passes each call the driver's prefetch hint for N lines of other weights (as the
+ * implicit GEMM does on its prepared path, dc_ukr_args.pf), walking through 2 MiB of them.
+ *
  * Links the static library for its internal kernels (fast/fast.h); not part of the ABI. */
 #include "fast/fast.h"
 
@@ -55,7 +58,7 @@ static int pick(const char *name, dc_ukr_fn *fn, int *mr, int *nr) {
 }
 
 int main(int argc, char **argv) {
-    int64_t kc = 25, ntaps = 1;
+    int64_t kc = 25, ntaps = 1, pf = 0;
     const char *isa = dc_fast_isa_name(dc_fast_isa());
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--kc") == 0 && i + 1 < argc)
@@ -64,9 +67,11 @@ int main(int argc, char **argv) {
             ntaps = atol(argv[++i]);
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
+        else if (strcmp(argv[i], "--pf") == 0 && i + 1 < argc)
+            pf = atol(argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: %s [--kc N] [--ntaps T] "
+                    "usage: %s [--kc N] [--ntaps T] [--pf LINES] "
                     "[--isa portable|avx2|avx512|avx512-wide|avx512-short|neon]\n",
                     argv[0]);
             return 2;
@@ -74,8 +79,9 @@ int main(int argc, char **argv) {
     }
     dc_ukr_fn fn;
     int mr, nr;
-    if (kc < 1 || kc > 4096 || ntaps < 1 || ntaps > 64 || !pick(isa, &fn, &mr, &nr)) {
-        fprintf(stderr, "kc 1..4096, ntaps 1..64 and a level this CPU has, please\n");
+    if (kc < 1 || kc > 4096 || ntaps < 1 || ntaps > 64 || pf < 0 || pf > 4096 ||
+        !pick(isa, &fn, &mr, &nr)) {
+        fprintf(stderr, "kc 1..4096, ntaps 1..64, pf 0..4096 and a level this CPU has, please\n");
         return 2;
     }
     /* Distinct rows per tap, so the loads are those of a real tile. */
@@ -88,7 +94,9 @@ int main(int argc, char **argv) {
     const float **ap = malloc((size_t)(ntaps * mr) * sizeof(float *));
     float **cp = malloc((size_t)mr * sizeof(float *));
     int32_t *tap = malloc((size_t)ntaps * sizeof(int32_t));
-    if (!a || !b || !c || !ap || !cp || !tap) return 1;
+    const size_t pf_bytes = (size_t)2 << 20;
+    char *pf_mem = calloc(pf_bytes, 1);
+    if (!a || !b || !c || !ap || !cp || !tap || !pf_mem) return 1;
     for (int64_t i = 0; i < ntaps * mr * kc; i++) a[i] = (float)(i % 7) * 0.125f;
     for (int64_t i = 0; i < ntaps * kc * nr; i++) b[i] = (float)(i % 5) * 0.25f;
     for (int64_t t = 0; t < ntaps; t++) {
@@ -112,7 +120,14 @@ int main(int argc, char **argv) {
     double best = 1e30;
     for (int round = 0; round < 7; round++) {
         const double t0 = now();
+        size_t pf_at = 0;
         for (long i = 0; i < reps; i++) {
+            if (pf > 0) {
+                if (pf_at + (size_t)pf * 64 > pf_bytes) pf_at = 0;
+                u.pf = pf_mem + pf_at;
+                u.pf_lines = pf;
+                pf_at += (size_t)pf * 64;
+            }
             fn(&u);
             __asm__ volatile("" ::: "memory"); /* every call stores C; keep them all */
         }
@@ -120,11 +135,11 @@ int main(int argc, char **argv) {
         if (t < best) best = t;
     }
     const double flops = 2.0 * mr * nr * (double)(kc * ntaps) * (double)reps;
-    printf("%s %dx%d kernel, %lld taps x %lld channels: %.1f GFLOP/s, %.1f ns per call "
-           "(best of 7 rounds of %ld calls)\n",
-           isa, mr, nr, (long long)ntaps, (long long)kc, flops / best * 1e-9, best / reps * 1e9,
-           reps);
+    printf("%s %dx%d kernel, %lld taps x %lld channels, %lld lines of prefetch hint: %.1f "
+           "GFLOP/s, %.1f ns per call (best of 7 rounds of %ld calls)\n",
+           isa, mr, nr, (long long)ntaps, (long long)kc, (long long)pf, flops / best * 1e-9,
+           best / reps * 1e9, reps);
     printf("checksum %g\n", (double)c[0] + (double)c[mr * nr - 1]);
-    free(a), free(b_mem), free(c), free(ap), free(cp), free(tap);
+    free(a), free(b_mem), free(c), free(ap), free(cp), free(tap), free(pf_mem);
     return 0;
 }
