@@ -242,10 +242,9 @@ static void tally_level(const fcase *c, const char *suffix, int64_t nr, int64_t 
     g_level_tally.tail += cols % nr != 0;
 }
 
-/* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 /* ---- the threads' split of the implicit GEMM's rows (conv_split.c) ----------------------- */
 
-/* Positions q of dim j in phase r, and (r < 0) the most over the phases. */
+/* Positions q of dim j in phase r (phase 0 has the most). */
 static int64_t split_dim_rows(const dc_conv_problem *p, int j, int64_t r) {
     const int64_t out = p->y.sp[j], s = p->s[j];
     if (!p->transposed) return out;
@@ -294,7 +293,8 @@ static void tally_split(const fcase *c) {
                         NULL) != DECONV_OK ||
         !dc_fast_conv_plan(&pr, 1, &p1) || !dc_fast_conv_plan(&pr, 3, &p3))
         return;
-    const int implicit = strncmp(p3.name, "fast-gemm", 9) == 0 || strncmp(p3.name, "fast-dot-", 9) == 0;
+    const int implicit =
+        strncmp(p3.name, "fast-gemm", 9) == 0 || strncmp(p3.name, "fast-dot-", 9) == 0;
     g_split_driver += implicit && p3.units != p1.units && p3.units % 3 == 0;
 }
 
@@ -310,7 +310,8 @@ static void check_split(const fcase *c, uint64_t *rng, const char *what) {
     for (int bo = 0; bo < 2; bo++) {
         const int64_t at[5] = {0, 1, th_rand_int(rng, 0, rows), rows, rows + 7};
         for (int i = 0; i < 5; i++) {
-            const int64_t want = brute_rows_cost(&pr, bo, at[i]), got = dc_fast_rows_cost(&pr, bo, at[i]);
+            const int64_t want = brute_rows_cost(&pr, bo, at[i]);
+            const int64_t got = dc_fast_rows_cost(&pr, bo, at[i]);
             CHECK(got == want, "%s: cost of %lld rows (batch outer %d) is %lld, counted %lld",
                   what, (long long)at[i], bo, (long long)got, (long long)want);
         }
@@ -321,20 +322,25 @@ static void check_split(const fcase *c, uint64_t *rng, const char *what) {
             const int64_t R = dc_fast_split_row(&pr, bo, rows, mr, t, T);
             const int64_t even = rows / T * t + rows % T * t / T, target = total / T * t;
             int ok = R >= prev && R <= rows && (R % mr == 0 || R == rows);
-            ok &= t == 0 ? R == 0 : t == T ? R == rows : R - even <= slack + mr && even - R <= slack + mr;
+            ok &= t == 0   ? R == 0
+                  : t == T ? R == rows
+                           : R - even <= slack + mr && even - R <= slack + mr;
             if (t > 0 && t < T) {
                 /* the first tile boundary at target, unless the slack stopped it */
                 ok &= dc_fast_rows_cost(&pr, bo, R) >= target || R + mr > even + slack || R == rows;
-                ok &= R < mr || dc_fast_rows_cost(&pr, bo, R - mr) < target || R - mr < even - slack;
+                ok &= R < mr || dc_fast_rows_cost(&pr, bo, R - mr) < target ||
+                      R - mr < even - slack;
                 g_split_moved += bo == 0 && R != (even + mr - 1) / mr * mr;
             }
-            CHECK(ok, "%s: split row %lld of %lld (rows %lld, mr %lld, batch outer %d) = %lld", what,
-                  (long long)t, (long long)T, (long long)rows, (long long)mr, bo, (long long)R);
+            CHECK(ok, "%s: split row %lld of %lld (rows %lld, mr %lld, batch outer %d) = %lld",
+                  what, (long long)t, (long long)T, (long long)rows, (long long)mr, bo,
+                  (long long)R);
             prev = R;
         }
     }
 }
 
+/* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
     dc_fast_force_isa(DC_FAST_OFF);
     deconv_status st = run_case(c, NULL, c->ref);
@@ -509,7 +515,8 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 20, 5, 5, 16, 64, 3, 1, DECONV_PADDING_SAME},   /* 3 one-position tiles share */
         {1, 14, 3, 3, 16, 64, 3, 2, DECONV_PADDING_SAME},   /* 2 share, transposed */
         /* rows enough for a block per thread (3 threads: > 2 x 576): the rows are split at
-         * equal work (conv_split.c), conv and transposed, images innermost or outermost */
+         * equal work (conv_split.c), conv and transposed, images innermost (outermost: the
+         * grouped cases after this table) */
         {0, 4, 40, 36, 8, 24, 3, 2, DECONV_PADDING_SAME},
         {1, 3, 22, 22, 8, 16, 4, 2, DECONV_PADDING_SAME},
     };

@@ -34,8 +34,9 @@ static int64_t first2(int64_t o2, int64_t s2, int64_t pb2) {
  * Intel machine. With these: max_unpool 4.1 -> 3.3 ms at 1 thread, 2.1 -> 1.55 at 2
  * (alternating A/B runs; 2 KiB-16 KiB and 4-16 columns ahead measured alike, NTA hints and
  * non-temporal code stores slower). The prescan also asks for indices 8 KiB ahead into L2
- * (which keeps more lines in flight than L1's fill buffers): 2.11 -> 2.06 ms at 1 thread on
- * the later host (the same into L2 for the pull's values was 3% slower). */
+ * (which keeps more lines in flight than L1's fill buffers): 2.18 -> 2.11 ms at 1 thread on
+ * the later host, medians of 10 alternating runs (the same into L2 for the pull's values
+ * was 3% slower). */
 #define SCAN_AHEAD 256  /* indices (2 KiB), into L1 */
 #define SCAN_FAR 1024   /* indices (8 KiB), into L2 */
 #define PULL_AHEAD 8    /* pooled columns */
