@@ -13,9 +13,9 @@
  * innermost: phases can differ in their number of taps, and the static split gives each
  * thread a contiguous chunk of units, so every chunk should hold the phases alike. A unit
  * packs the weights it needs into its thread's workspace one channel block at a time (so the
- * stateless call needs no separate packing pass) and runs the micro-kernel over its rows. Each output
- * element belongs to exactly one unit and is accumulated in a fixed order (channel block,
- * tap, channel), so the thread count never changes a bit of the result. The row blocks do
+ * stateless call needs no separate packing pass) and runs the micro-kernel over its rows.
+ * Each output element belongs to exactly one unit and is accumulated in a fixed order (channel
+ * block, tap, channel), so the thread count never changes a bit of the result. The row blocks do
  * depend on it (with several threads they are cut at equal work, conv_split.c), and so does
  * which rows share a tile; but a tile only adds, for a row whose tap falls outside the input,
  * products with the zero row: exact zeros, added to sums that start from +0, which change
