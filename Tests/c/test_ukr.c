@@ -35,6 +35,7 @@ enum { N_FIXED = 0 FIXED_SHAPES(SHAPE_COUNT) };
 static const int64_t FIXED[N_FIXED + 1][3] = {FIXED_SHAPES(SHAPE_ROW){0, 0, 0}};
 static int g_fixed_calls[N_FIXED + 1];
 static int g_runs_calls, g_fixed_runs_calls; /* runs calls with 2 or more tiles */
+static int g_fixed_pad_calls; /* fixed-shape calls whose zl or zr reaches the shape's padding */
 
 static const kernel KERNELS[] = {
     {"portable 4x8", DC_ISA_PORTABLE, DC_PORTABLE_GEMM_MR, DC_PORTABLE_GEMM_NR, 0,
@@ -113,6 +114,24 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     float *cp[MAX_MR];
     int32_t tap[MAX_TAPS];
     for (int64_t i = 0; i < MAX_TAPS * tap_floats; i++) A[i] = th_rand_float(rng);
+    /* Whole tiles from zero with a_stride set: half the time the first zl floats of the first
+     * tile's tap rows and the last zr of the last tile's are zeros, as a conv's padding
+     * columns, and the call says so (dc_ukr_args.zl, zr). A kernel that leaves out more
+     * products than those reads nonzero A and fails. */
+    int32_t zl = 0, zr = 0;
+    if (first && a_stride > 0 && mr == MR && th_rand_int(rng, 0, 1)) {
+        /* fixed shapes: around the padding of a SAME conv with the shape's kernel row */
+        const int64_t pad = fixed >= 0 ? (kc / a_stride - 1) / 2 * a_stride : kc / 2;
+        const int64_t pick[4] = {0, pad > 0 ? pad - 1 : 0, pad, pad + 1 <= kc ? pad + 1 : kc};
+        zl = (int32_t)pick[th_rand_int(rng, 0, 3)];
+        zr = (int32_t)pick[th_rand_int(rng, 0, 3)];
+        const int64_t end = a_off + (int64_t)(tiles - 1) * MR * a_stride + (MR - 1) * a_stride + kc;
+        for (int32_t t = 0; t < MAX_TAPS; t++) {
+            for (int64_t i = 0; i < zl; i++) A[t * tap_floats + a_off + i] = 0.0f;
+            for (int64_t i = end - zr; i < end; i++) A[t * tap_floats + i] = 0.0f;
+        }
+        if (fixed >= 0 && pad > 0 && (zl >= pad || zr >= pad)) g_fixed_pad_calls++;
+    }
     for (int64_t i = 0; i < btaps * kc * NR; i++) B[i] = th_rand_float(rng);
     th_poison(C, R * cw);
     /* Fixed shapes take a run of consecutive taps (from tap 0, 1 or 2 of b). */
@@ -159,6 +178,7 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     float pf_buf[16 * 20];
     u.pf = th_rand_int(rng, 0, 1) ? (const char *)pf_buf : NULL;
     u.pf_lines = u.pf ? th_rand_int(rng, 1, 20) : 0;
+    u.zl = zl, u.zr = zr;
     if (runs)
         K->runs(&u, tiles);
     else
@@ -209,13 +229,16 @@ void suite_ukr(void) {
         }
         CHECK(K->mr <= MAX_MR && K->nr <= MAX_NR, "%s: tile larger than the test's", K->name);
         memset(g_fixed_calls, 0, sizeof g_fixed_calls);
-        g_runs_calls = g_fixed_runs_calls = 0;
+        g_runs_calls = g_fixed_runs_calls = g_fixed_pad_calls = 0;
         for (int call = 0; call < 400; call++)
             if (!one_call(K, &rng, call)) break;
         if (K->fixed)
             for (int i = 0; i < N_FIXED; i++)
                 CHECK(g_fixed_calls[i] >= 15, "%s: fixed shape %d got %d calls", K->name, i,
                       g_fixed_calls[i]);
+        if (K->fixed)
+            CHECK(g_fixed_pad_calls >= 12, "%s: %d fixed-shape calls with padding floats",
+                  K->name, g_fixed_pad_calls);
         if (K->runs)
             CHECK(g_runs_calls >= 60 && g_fixed_runs_calls >= 15,
                   "%s: %d runs calls of 2+ tiles, %d of them fixed shapes", K->name,

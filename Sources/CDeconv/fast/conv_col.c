@@ -187,6 +187,7 @@ static void columns(const colgeo *g, const dc_conv_args *a, const float *b, int6
                 ua.first = c0 == 0;
                 ua.c_stride = 0;
                 ua.pf = NULL, ua.pf_lines = 0;
+                ua.zl = ua.zr = 0;
                 for (int64_t ti = 0; ti < tiles; ti++) {
                     const int64_t left = rb1 - rb0 - ti * mr;
                     ua.a = aptr + ti * mr;

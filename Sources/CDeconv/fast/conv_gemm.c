@@ -594,6 +594,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             ua.nr = (int32_t)nr;
             ua.first = c0 == 0;
             ua.c_stride = 0;
+            ua.zl = ua.zr = 0;
             for (int64_t ti = 0; ti < tiles; ti++) {
                 const int64_t left = row1 - row0 - ti * mr;
                 const tile *t = &tl[ti];

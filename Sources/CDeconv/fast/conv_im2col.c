@@ -265,6 +265,8 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     ua.first = 1;
     ua.c_stride = cout;
     ua.pf = NULL, ua.pf_lines = 0;
+    /* padded mode: the input's floats in a padded row, [in0, in1) */
+    const int64_t in0 = p->pb[2] * p->cin_g, in1 = in0 + p->x.sp[2] * p->cin_g;
     for (int64_t u = begin; u < end; u++) {
         const int64_t r0 = u * g.block;
         const int64_t m = g.rows - r0 < g.block ? g.rows - r0 : g.block;
@@ -329,6 +331,14 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             for (int64_t j = 0; j < run; j += per_call) {
                 cp[0] = a->y + (r0 + t + j * mm) * cout;
                 ua.a_off = a_off + j * mm * a_stride;
+                /* tap rows equally spaced: the padding floats before the first tile's
+                 * windows and after the last one's (dc_ukr_args.zl, zr) */
+                ua.zl = ua.zr = 0;
+                if (a_stride && ua.first && mm == mr) {
+                    const int64_t lo = ua.a_off, hi = lo + (per_call * mm - 1) * a_stride + g.kc;
+                    ua.zl = (int32_t)(lo < in0 ? (in0 - lo < g.kc ? in0 - lo : g.kc) : 0);
+                    ua.zr = (int32_t)(hi > in1 ? (hi - in1 < g.kc ? hi - in1 : g.kc) : 0);
+                }
                 for (int64_t nt = 0; nt < g.ntiles; nt++) {
                     ua.b = b + nt * g.K * NR;
                     ua.c_off = nt * NR;

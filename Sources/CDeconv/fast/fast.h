@@ -64,6 +64,13 @@ typedef struct dc_ukr_args {
                             * (the next unit's weights); a kernel may prefetch them into L2
                             * between its multiply-adds, or ignore them */
     int64_t pf_lines;
+    int32_t zl, zr;        /* a hint for whole tiles (mr = MR) from zero (first) with a_stride
+                            * set: the first zl floats of every tap row window that the call's
+                            * first tile reads ((MR - 1) * a_stride + kc floats), and the last
+                            * zr of its last tile's, are +0.0 (a conv's padding columns). A
+                            * kernel may leave out their products: each adds +0.0 or -0.0 to a
+                            * sum that started at +0.0, which changes no bit. Or ignore them;
+                            * 0 and 0 always hold. */
 } dc_ukr_args;
 
 /** Output row r's pointer, honouring c_stride. */

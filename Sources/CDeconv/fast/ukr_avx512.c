@@ -251,10 +251,14 @@ TGT static inline __attribute__((always_inline)) void short_tile(const dc_ukr_ar
  * per tap (a per-tap pointer into b cost lenet_c1 about 7%), and gcc loads each input float
  * once per tap where rows overlap (ST < KC): 11 broadcasts feed lenet_c1's 70 FMAs per tap
  * instead of 35. lenet_c1 at 1 thread on a 2-FMA-port Intel core: 0.58 ms with the 14 x 32
- * generic kernel, 0.45 ms with this one. */
+ * generic kernel, 0.45 ms with this one. The first LZ and the last RZ floats of every tap
+ * row's window (7 rows ST apart, KC floats each) are padding (dc_ukr_args.zl, zr) and their
+ * products are left out: a 28-pixel line's first and last tiles of lenet_c1 skip 3 of their 35
+ * (row, k) pairs per tap row. */
 TGT static inline __attribute__((always_inline)) void short_fixed(const dc_ukr_args *u,
                                                                    const int KC, const int ST,
-                                                                   const int NT, int64_t a_off,
+                                                                   const int NT, const int LZ,
+                                                                   const int RZ, int64_t a_off,
                                                                    float *c) {
     __m512 acc[SHORT_MR][2];
 #pragma GCC unroll 7
@@ -269,6 +273,7 @@ TGT static inline __attribute__((always_inline)) void short_fixed(const dc_ukr_a
             const __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
 #pragma GCC unroll 7
             for (int r = 0; r < SHORT_MR; r++) {
+                if (r * ST + k < LZ || r * ST + k >= (SHORT_MR - 1) * ST + KC - RZ) continue;
                 const __m512 v = _mm512_set1_ps(a[r * ST + k]);
                 acc[r][0] = _mm512_fmadd_ps(v, b0, acc[r][0]);
                 acc[r][1] = _mm512_fmadd_ps(v, b1, acc[r][1]);
@@ -284,15 +289,26 @@ TGT static inline __attribute__((always_inline)) void short_fixed(const dc_ukr_a
 
 /* The fixed reductions (fast.h), each a separate function, so its registers are allocated
  * alone; it runs `tiles` whole tiles one after another (dc_ukr_runs_fn): a line's tiles in
- * one call, as a call per tile cost lenet_c1 about 7% in dispatch and argument setup. */
+ * one call, as a call per tile cost lenet_c1 about 7% in dispatch and argument setup. A
+ * first tile with at least SHORT_PAD padding floats before its windows, or a last one with as
+ * many after them, takes a body without their products: SHORT_PAD is the padding of a
+ * stride-1 SAME conv with the shape's odd kernel row of KC / ST taps of ST channels. */
 #define SHORT_FIXED_LIST DC_AVX512_SHORT_FIXED
+#define SHORT_PAD(KC, ST) (((KC) / (ST) - 1) / 2 * (ST))
 #define SHORT_FIXED_FN(KC, ST, NT)                                                         \
     TGT __attribute__((noinline)) static void short_##KC##_##ST##_##NT(const dc_ukr_args *u,  \
                                                                    int64_t tiles) {        \
         float *c = u->c[0] + u->c_off;                                                     \
-        for (int64_t j = 0; j < tiles; j++)                                                \
-            short_fixed(u, KC, ST, NT, u->a_off + j * SHORT_MR * ST,                       \
-                        c + j * SHORT_MR * u->c_stride);                                   \
+        for (int64_t j = 0; j < tiles; j++) {                                              \
+            const int64_t ao = u->a_off + j * SHORT_MR * ST;                               \
+            float *cj = c + j * SHORT_MR * u->c_stride;                                    \
+            if (j == 0 && u->zl >= SHORT_PAD(KC, ST))                                      \
+                short_fixed(u, KC, ST, NT, SHORT_PAD(KC, ST), 0, ao, cj);                  \
+            else if (j == tiles - 1 && u->zr >= SHORT_PAD(KC, ST))                         \
+                short_fixed(u, KC, ST, NT, 0, SHORT_PAD(KC, ST), ao, cj);                  \
+            else                                                                           \
+                short_fixed(u, KC, ST, NT, 0, 0, ao, cj);                                  \
+        }                                                                                  \
     }
 SHORT_FIXED_LIST(SHORT_FIXED_FN)
 
@@ -326,6 +342,8 @@ TGT void dc_ukr_gemm_avx512_short_runs(const dc_ukr_args *u, int64_t tiles) {
     v.c = &c;
     for (int64_t j = 0; j < tiles; j++, c += SHORT_MR * u->c_stride) {
         v.a_off = u->a_off + j * SHORT_MR * u->a_stride;
+        v.zl = j == 0 ? u->zl : 0;
+        v.zr = j == tiles - 1 ? u->zr : 0;
         dc_ukr_gemm_avx512_short(&v);
     }
 }
