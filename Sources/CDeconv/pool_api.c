@@ -320,9 +320,13 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
         run_ctx = NULL; /* serial: one scan result, on the stack */
     }
     unsigned char *base = ws ? (unsigned char *)ws + (64 - (uintptr_t)ws % 64) % 64 : NULL;
-    /* workspace: scan results, then the codes or the per-thread rings */
+    /* workspace: scan results, then the pull's codes (if it pulls), then the per-thread
+     * rings or column tables */
     unsigned char *fast_ws = base ? base + (argmax ? res_bytes : 0) : NULL;
-    if (fast && f.pull) f.codes = fast_ws;
+    if (fast && f.pull) {
+        f.codes = fast_ws;
+        fast_ws += (f.codes_bytes + 63) / 64 * 64;
+    }
     if (argmax) {
         struct dc_pool_scan_result one, *res = base ? (struct dc_pool_scan_result *)(void *)base
                                                     : &one;

@@ -39,7 +39,6 @@ static int64_t first2(int64_t o2, int64_t s2, int64_t pb2) {
  * was 3% slower). */
 #define SCAN_AHEAD 256  /* indices (2 KiB), into L1 */
 #define SCAN_FAR 1024   /* indices (8 KiB), into L2 */
-#define PULL_AHEAD 8    /* pooled columns */
 
 TGT int dc_pool_scan_codes_row_avx512(const dc_pool_code_row *r, int *local) {
     const int64_t C = r->c, cmask = C - 1;
@@ -98,6 +97,20 @@ TGT int dc_pool_scan_codes_row_avx512(const dc_pool_code_row *r, int *local) {
         cnt = _mm512_mask_sub_epi32(cnt, k_, cnt, minus1);                               \
     } while (0)
 
+/* Runs BODY for each candidate of the cell in pooled memory order (rows as given, then
+ * columns), with o its element offset plus c0 and w the code that names the cell in its
+ * window, broadcast. (Walking the rows and the column table directly, instead of collecting
+ * the candidates in arrays first: max_unpool 12% faster on Zen 4.) */
+#define FOR_CANDIDATES(o, w, c0, BODY)                                                   \
+    for (int64_t q_ = 0; q_ < nrows; q_++) {                                             \
+        const int64_t rb_ = r->rows[q_] + (c0);                                          \
+        for (int32_t j_ = 0; j_ < nc; j_++) {                                            \
+            const int64_t o = rb_ + col[j_].off;                                         \
+            const __m512i w = _mm512_set1_epi32(roww[q_] + col[j_].at);                  \
+            BODY                                                                         \
+        }                                                                                \
+    }
+
 /* Stores 16 finished outputs: non-temporal (whole lines get written back to back, so they
  * combine) when streaming, in 64-byte or 16-byte pieces as the output's alignment allows. */
 TGT static inline void put16(float *p, __m512 a, int stream) {
@@ -114,78 +127,59 @@ TGT static inline void put16(float *p, __m512 a, int stream) {
 }
 
 TGT int64_t dc_pool_unpool_pull_row_avx512(const dc_pool_pull_row *r) {
-    const int64_t C = r->c, s2 = r->s2, pb2 = r->pb2, k2 = r->k2, last = r->y2 - 1;
+    const int64_t C = r->c, nrows = r->nrows;
+    const int stream = r->stream;
     const float *v = r->v;
     const uint8_t *codes = r->codes;
     const __m512i minus1 = _mm512_set1_epi32(-1);
     const __mmask16 tail = (__mmask16)((1u << (C % 16)) - 1u); /* lanes of a partial vector */
     /* per lane: values that found their cell (four counters: no chain between the blocks) */
     __m512i n0 = _mm512_setzero_si512(), n1 = n0, n2 = n0, n3 = n0;
-    int64_t cand[DC_POOL_PULL_MAX];
-    int32_t want[DC_POOL_PULL_MAX];
-    /* Pooled columns [lo, hi] whose windows [o2 * s2 - pb2, + k2) contain i2, kept up to date
-     * as i2 advances (no division per cell); hi is clipped where used. */
-    int64_t lo = 0, hi = -1;
-    for (int64_t i2 = 0; i2 < r->x2; i2++) {
-        const int64_t hi_was = hi;
-        while ((hi + 1) * s2 - pb2 <= i2) hi++;
-        while (lo * s2 - pb2 + k2 <= i2) lo++;
-        const int64_t h = hi < last ? hi : last;
-        /* a new pooled column: fetch the values and codes PULL_AHEAD columns on */
-        if (hi != hi_was && hi + PULL_AHEAD <= last)
-            for (int64_t q = 0; q < r->nrows; q++) {
-                const int64_t o = r->rows[q] + (hi + PULL_AHEAD) * C;
+    int32_t roww[DC_POOL_PULL_MAX];
+    /* a code counts cells from its row's anchor plus its window's first column */
+    for (int64_t q = 0; q < nrows; q++) roww[q] = (int32_t)(r->pos - r->anchors[q]);
+    const dc_pool_pull_col *col = r->cols;
+    for (int64_t i2 = 0; i2 < r->x2; col += r->cells[i2].n, i2++) {
+        const int32_t nc = r->cells[i2].n, pf = r->cells[i2].pf;
+        /* a new pooled column: fetch the values and codes DC_POOL_PULL_AHEAD columns on */
+        if (pf >= 0)
+            for (int64_t q = 0; q < nrows; q++) {
+                const int64_t o = r->rows[q] + pf;
                 for (int64_t c = 0; c < C; c += 16)
                     _mm_prefetch((const char *)(v + o + c), _MM_HINT_T0);
                 for (int64_t c = 0; c < C; c += 64)
                     _mm_prefetch((const char *)(codes + o + c), _MM_HINT_T0);
-            }
-        /* Candidates in pooled memory order (rows are given in order, then columns), each
-         * with the code that names this cell in its window. */
-        int n = 0;
-        for (int64_t q = 0; q < r->nrows; q++)
-            for (int64_t o2 = lo; o2 <= h; o2++, n++) {
-                cand[n] = r->rows[q] + o2 * C;
-                want[n] = (int32_t)(r->pos + i2 - r->anchors[q] - first2(o2, s2, pb2));
             }
         float *out = r->out + i2 * C;
         /* the reference starts from a zeroed output: so do the sums */
         int64_t c0 = 0;
         for (; c0 + 64 <= C; c0 += 64) { /* four vectors at once: independent chains */
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int q = 0; q < n; q++) {
-                const int64_t o = cand[q] + c0;
-                const __m512i w = _mm512_set1_epi32(want[q]);
+            FOR_CANDIDATES(o, w, c0, {
                 PULL_CHECK(a0, n0, o, _mm512_loadu_ps(v + o));
                 PULL_CHECK(a1, n1, o + 16, _mm512_loadu_ps(v + o + 16));
                 PULL_CHECK(a2, n2, o + 32, _mm512_loadu_ps(v + o + 32));
                 PULL_CHECK(a3, n3, o + 48, _mm512_loadu_ps(v + o + 48));
-            }
-            put16(out + c0, a0, r->stream);
-            put16(out + c0 + 16, a1, r->stream);
-            put16(out + c0 + 32, a2, r->stream);
-            put16(out + c0 + 48, a3, r->stream);
+            });
+            put16(out + c0, a0, stream);
+            put16(out + c0 + 16, a1, stream);
+            put16(out + c0 + 32, a2, stream);
+            put16(out + c0 + 48, a3, stream);
         }
         for (; c0 + 16 <= C; c0 += 16) {
             __m512 a0 = _mm512_setzero_ps();
-            for (int q = 0; q < n; q++) {
-                const int64_t o = cand[q] + c0;
-                const __m512i w = _mm512_set1_epi32(want[q]);
-                PULL_CHECK(a0, n0, o, _mm512_loadu_ps(v + o));
-            }
-            put16(out + c0, a0, r->stream);
+            FOR_CANDIDATES(o, w, c0, { PULL_CHECK(a0, n0, o, _mm512_loadu_ps(v + o)); });
+            put16(out + c0, a0, stream);
         }
         if (c0 < C) { /* partial vector: only its lanes are loaded, compared or stored */
             __m512 a0 = _mm512_setzero_ps();
-            for (int q = 0; q < n; q++) {
-                const int64_t o = cand[q] + c0;
-                const __m512i w = _mm512_set1_epi32(want[q]);
+            FOR_CANDIDATES(o, w, c0, {
                 const __mmask16 k_ = _mm512_mask_cmpeq_epi32_mask(
                     tail, _mm512_cvtepu8_epi32(
                               _mm_loadu_si128((const __m128i *)(const void *)(codes + o))), w);
                 a0 = _mm512_mask_add_ps(a0, k_, a0, _mm512_maskz_loadu_ps(tail, v + o));
                 n0 = _mm512_mask_sub_epi32(n0, k_, n0, minus1);
-            }
+            });
             _mm512_mask_storeu_ps(out + c0, tail, a0);
         }
     }

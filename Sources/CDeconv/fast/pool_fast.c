@@ -243,9 +243,20 @@ static int64_t final_after(const dc_pool_problem *p, int64_t o0, int64_t o1) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+/* The pull's column table (dc_pool_pull_cell): a cell of x2 per output cell of a row, and
+ * at most ceil(k2 / s2) columns each. Only rows that long in 1-D could make it large; those
+ * take the ring instead. */
+#define PULL_TABLE_MAX (64 * 1024)
+static int64_t pull_table_bytes(const dc_pool_problem *p) {
+    const int64_t per = p->k[2] / p->s[2] + (p->k[2] % p->s[2] != 0);
+    return p->x.sp[2] * ((int64_t)sizeof(dc_pool_pull_cell) +
+                         min64(per, DC_POOL_PULL_MAX) * (int64_t)sizeof(dc_pool_pull_col));
+}
+
 /* The pull's conditions (pool_fast.h): few windows per cell, C a power of two, windows
- * spanning < 255 cells (codes fit a byte), and images small enough that the kernel's match
- * counts of a row (at most DC_POOL_PULL_MAX pooled rows of values) stay inside int32. */
+ * spanning < 255 cells (codes fit a byte), images small enough that the kernel's match
+ * counts of a row (at most DC_POOL_PULL_MAX pooled rows of values) stay inside int32, and
+ * a column table of at most PULL_TABLE_MAX bytes. */
 static int pull_fits(const dc_pool_problem *p) {
     const dc_layout3 *X = &p->x;
     int64_t cands = 1, ext[3];
@@ -258,7 +269,8 @@ static int pull_fits(const dc_pool_problem *p) {
     /* (at most the image's spatial size, which fits) */
     const int64_t span = (ext[0] * X->sp[1] + ext[1]) * X->sp[2] + ext[2];
     return (X->c & (X->c - 1)) == 0 && span < 255 &&
-           X->stride_n < ((int64_t)1 << 26);
+           X->stride_n < ((int64_t)1 << 26) && /* (bounds x2 before the product) */
+           pull_table_bytes(p) <= PULL_TABLE_MAX;
 }
 #endif
 
@@ -297,8 +309,9 @@ int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
     if (index && allow_pull && dc_fast_isa() == DC_ISA_AVX512 && pull_fits(p)) {
         f->pull = 1;
         f->ring_cap = 0;
-        f->ws_floats = 0;
-        *ws_bytes = 0;
+        /* per thread: the column table (pull_table) */
+        f->ws_floats = (pull_table_bytes(p) / (int64_t)sizeof(float) + 15) / 16 * 16;
+        *ws_bytes = (size_t)f->ws_floats * sizeof(float);
         /* one code per value, padded: the pull reads 16 codes at a time */
         f->codes_bytes = (size_t)p->y.count + 64;
         /* (large malloc blocks are often only 16-byte aligned: those stream too) */
@@ -434,11 +447,35 @@ static int64_t code_anchor(const dc_pool_problem *p, int64_t o0, int64_t o1) {
     return (a0 * p->x.sp[1] + a1) * p->x.sp[2];
 }
 
+/* Fills the column table: for each output cell i2 of a row, the pooled columns o2 whose
+ * windows [o2 * s2 - pb2, + k2) contain it, kept up to date as i2 advances (no division per
+ * cell), and where a new column enters (the prefetch). */
+static void pull_table(const dc_pool_problem *p, dc_pool_pull_cell *cells,
+                       dc_pool_pull_col *cols) {
+    const int64_t s2 = p->s[2], pb2 = p->pb[2], k2 = p->k[2], C = p->x.c;
+    const int64_t last = p->y.sp[2] - 1;
+    int64_t lo = 0, hi = -1;
+    for (int64_t i2 = 0; i2 < p->x.sp[2]; i2++) {
+        const int64_t hi_was = hi;
+        while ((hi + 1) * s2 - pb2 <= i2) hi++;
+        while (lo * s2 - pb2 + k2 <= i2) lo++;
+        const int64_t h = min64(hi, last);
+        cells[i2].n = (int32_t)(h - lo + 1);
+        cells[i2].pf = hi != hi_was && hi + DC_POOL_PULL_AHEAD <= last
+                           ? (int32_t)((hi + DC_POOL_PULL_AHEAD) * C) : -1;
+        for (int64_t o2 = lo; o2 <= h; o2++, cols++) {
+            cols->off = (int32_t)(o2 * C);
+            cols->at = (int32_t)(i2 - max64(o2 * s2 - pb2, 0));
+        }
+    }
+}
+
 /* One image of max_unpool, pulled row by row from the codes (see pool_avx512.c). Every value
  * must match exactly one cell; if some did not (an index outside its window), the image is
  * redone by the in-place scatter in memory order, which is the reference's order because the
  * prescan found every index in its own image and channel. */
-static void pull_image(const dc_pool_fast *f, int64_t b) {
+static void pull_image(const dc_pool_fast *f, const dc_pool_pull_cell *cells,
+                       const dc_pool_pull_col *cols, int64_t b) {
     const dc_pool_problem *p = f->p;
     const dc_layout3 *X = &p->x, *Y = &p->y;
     const int64_t C = X->c, image = X->stride_n;
@@ -450,12 +487,10 @@ static void pull_image(const dc_pool_fast *f, int64_t b) {
     r.codes = f->codes + b * pimage;
     r.rows = rows;
     r.anchors = anchors;
+    r.cells = cells;
+    r.cols = cols;
     r.x2 = X->sp[2];
-    r.y2 = Y->sp[2];
     r.c = C;
-    r.k2 = p->k[2];
-    r.s2 = p->s[2];
-    r.pb2 = p->pb[2];
     r.stream = f->stream;
     int64_t matched = 0;
     for (int64_t i0 = 0; i0 < X->sp[0]; i0++) {
@@ -489,7 +524,11 @@ void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thre
     const dc_pool_fast *f = arg;
 #if defined(__x86_64__) || defined(__i386__)
     if (f->pull) {
-        for (int64_t b = begin; b < end; b++) pull_image(f, b);
+        dc_pool_pull_cell *cells = (dc_pool_pull_cell *)(void *)(f->ws + (int64_t)thread *
+                                                                          f->ws_floats);
+        dc_pool_pull_col *cols = (dc_pool_pull_col *)(void *)(cells + f->p->x.sp[2]);
+        pull_table(f->p, cells, cols);
+        for (int64_t b = begin; b < end; b++) pull_image(f, cells, cols, b);
         fence(f);
         return;
     }

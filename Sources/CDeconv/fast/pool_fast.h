@@ -69,6 +69,8 @@ void dc_pool_sfence_avx2(void);
  * C is a power of two and every window spans fewer than 255 cells (its last cell's spatial
  * index minus its first's). */
 #define DC_POOL_PULL_MAX 16
+/** How many pooled columns ahead the pull asks for values and codes (see pool_avx512.c). */
+#define DC_POOL_PULL_AHEAD 8
 /** Prescan of one channels-last pooled row (o0, o1) of y2 pixels. */
 typedef struct dc_pool_code_row {
     const int64_t *idx;
@@ -83,6 +85,18 @@ typedef struct dc_pool_code_row {
 /** Writes the row's codes; returns 1 if any index is outside [0, limit); clears *local unless
  *  every index lies in its own image and its own channel. */
 int dc_pool_scan_codes_row_avx512(const dc_pool_code_row *r, int *local);
+/** The pull's column table, the same for every output row of an op (pool_fast.c builds it
+ *  once per thread and run): cell i2 of a row lies in the windows of n pooled columns, whose
+ *  entries follow those of cell i2 - 1. pf >= 0: a new pooled column enters here; the values
+ *  and codes at that element offset into each candidate row are worth fetching ahead. */
+typedef struct dc_pool_pull_cell {
+    int32_t n, pf;
+} dc_pool_pull_cell;
+/** One pooled column of a cell: its element offset in a pooled row (o2 * C) and the cell's
+ *  place in its window (i2 minus the window's first cell, clipped). */
+typedef struct dc_pool_pull_col {
+    int32_t off, at;
+} dc_pool_pull_col;
 /** One output row (i0, i1) of one image. */
 typedef struct dc_pool_pull_row {
     float *out;             /* the output row: x2 cells of c channels */
@@ -92,8 +106,9 @@ typedef struct dc_pool_pull_row {
                              * memory order; nrows * ceil(k2 / s2) <= DC_POOL_PULL_MAX */
     const int64_t *anchors; /* their code_row anchors */
     int64_t nrows;
-    int64_t x2, y2, c;      /* cells per output row, pooled cells per row, channels */
-    int64_t k2, s2, pb2;    /* window of dim 2 */
+    const dc_pool_pull_cell *cells; /* x2 cells */
+    const dc_pool_pull_col *cols;   /* their columns, cell after cell */
+    int64_t x2, c;          /* cells per output row, channels */
     int64_t pos;            /* spatial index of the row's first cell */
     int stream;             /* non-temporal stores (c % 16 == 0): 2 = out 64-byte aligned,
                              * 1 = 16-byte aligned; 0 = plain stores */
