@@ -10,6 +10,7 @@
 
 #include "deconv.h"
 #include "fast/fast.h"
+#include "fast/pool_fast.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -377,9 +378,37 @@ static void test_fixed(deconv_context *const *ctxs, int nctx) {
  * (partial vectors below 16, single vectors, blocks of 64), indices anywhere in their windows
  * (duplicates), a few outside them (the image is redone), batch-wide indices, 3-D windows,
  * and a streamed output. */
+/* check_case on a pull case, then what the pull did at the AVX-512 level: it took the case
+ * (pulled >= 0: at least that many images; -1: none, the ring ran) and redid `redone` images
+ * (-1: any number, for stray indices). A too-strict column table or kernel would otherwise
+ * pass: the scatter redoes what the pull misses, with the same bits. */
+static void check_pull(const pcase *c, deconv_context *const *ctxs, int nctx, const char *tag,
+                       int64_t pulled, int64_t redone) {
+#if defined(__x86_64__) || defined(__i386__)
+    int64_t n[2];
+    dc_pool_pull_counts(n, 1);
+    check_case(c, ctxs, nctx, tag);
+    dc_pool_pull_counts(n, 1);
+    if (!dc_fast_isa_supported(DC_ISA_AVX512)) return;
+    if (pulled < 0)
+        CHECK(n[0] == 0, "%s: %lld images pulled, want the ring", tag, (long long)n[0]);
+    else
+        CHECK(n[0] >= pulled, "%s: %lld images pulled, want >= %lld", tag, (long long)n[0],
+              (long long)pulled);
+    if (redone >= 0)
+        CHECK(n[1] == redone, "%s: %lld images redone, want %lld", tag, (long long)n[1],
+              (long long)redone);
+#else
+    (void)pulled, (void)redone;
+    check_case(c, ctxs, nctx, tag);
+#endif
+}
+
 static void test_pull(deconv_context *const *ctxs, int nctx) {
     uint64_t rng = 4242;
     pcase c;
+    /* images per case run at the AVX-512 level: one per image and context */
+    const int64_t runs = nctx;
     const int64_t chans[] = {1, 2, 4, 8, 16, 32, 64, 128};
     for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
         for (int kind = IDX_IN_WINDOW; kind <= IDX_MOSTLY_IN_WINDOW; kind++) {
@@ -388,15 +417,53 @@ static void test_pull(deconv_context *const *ctxs, int nctx) {
             c.pp.include_batch_in_index = (int32_t)(i % 2);
             make_data(&c, &rng, 1, kind);
             snprintf(tag, sizeof tag, "pull C %lld kind %d", (long long)chans[i], kind);
-            check_case(&c, ctxs, nctx, tag);
+            check_pull(&c, ctxs, nctx, tag, 3 * runs, kind == IDX_IN_WINDOW ? 0 : -1);
             free_case(&c);
             /* k 4 s 1: 16 windows over a cell, the most the pull takes */
             fixed_case(&c, 2, 9, 10, chans[i], 4, 1, DECONV_PADDING_SAME);
             make_data(&c, &rng, 0, kind);
             snprintf(tag, sizeof tag, "pull k4s1 C %lld kind %d", (long long)chans[i], kind);
-            check_case(&c, ctxs, nctx, tag);
+            check_pull(&c, ctxs, nctx, tag, 2 * runs, kind == IDX_IN_WINDOW ? 0 : -1);
             free_case(&c);
         }
+    /* The column table (pool_fast.c, pull_table) along the last dim: windows that leave
+     * cells uncovered (k 2 s 3), a window clipped by a 2-cell pad before (EXPLICIT, k 5 s 2:
+     * three columns per cell), VALID windows with a ragged end (k 3 s 3), and a 1-D row too
+     * long for the table (its ring path must give the same bits). */
+    fixed_case(&c, 2, 7, 17, 16, 2, 3, DECONV_PADDING_VALID);
+    make_data(&c, &rng, 0, IDX_MOSTLY_IN_WINDOW);
+    check_pull(&c, ctxs, nctx, "pull k2s3 gaps", 2 * runs, -1);
+    free_case(&c);
+    memset(&c, 0, sizeof c);
+    c.pp = (deconv_pool_params)DECONV_POOL_PARAMS_INIT;
+    c.pp.padding = DECONV_PADDING_EXPLICIT;
+    c.pp.ksize[0] = 3, c.pp.ksize[1] = 5, c.pp.strides[0] = 1, c.pp.strides[1] = 2;
+    c.pp.pads[0] = 1, c.pp.pads[1] = 0, c.pp.pads[2] = 2, c.pp.pads[3] = 1;
+    c.x.rank = 4;
+    c.x.dims[0] = 2, c.x.dims[1] = 6, c.x.dims[2] = 15, c.x.dims[3] = 32;
+    CHECK(deconv_pool_output_shape(&c.pp, &c.x, &c.y, NULL, NULL) == DECONV_OK, "explicit");
+    c.xn = count_of(&c.x);
+    c.yn = count_of(&c.y);
+    make_data(&c, &rng, 1, IDX_IN_WINDOW);
+    check_pull(&c, ctxs, nctx, "pull explicit k5s2 pads 2/1", 2 * runs, 0);
+    free_case(&c);
+    fixed_case(&c, 1, 10, 20, 64, 3, 3, DECONV_PADDING_VALID);
+    make_data(&c, &rng, 0, IDX_IN_WINDOW);
+    check_pull(&c, ctxs, nctx, "pull valid k3s3", runs, 0);
+    free_case(&c);
+    memset(&c, 0, sizeof c);
+    c.pp = (deconv_pool_params)DECONV_POOL_PARAMS_INIT;
+    c.pp.spatial_rank = 1;
+    c.pp.padding = DECONV_PADDING_SAME;
+    c.pp.ksize[0] = 3, c.pp.strides[0] = 2;
+    c.x.rank = 3;
+    c.x.dims[0] = 2, c.x.dims[1] = 6000, c.x.dims[2] = 4;
+    CHECK(deconv_pool_output_shape(&c.pp, &c.x, &c.y, NULL, NULL) == DECONV_OK, "1-D");
+    c.xn = count_of(&c.x);
+    c.yn = count_of(&c.y);
+    make_data(&c, &rng, 0, IDX_MOSTLY_IN_WINDOW);
+    check_pull(&c, ctxs, nctx, "pull 1-D row past the table limit", -1, 0);
+    free_case(&c);
     /* 3-D: windows over depth too */
     memset(&c, 0, sizeof c);
     c.pp = (deconv_pool_params)DECONV_POOL_PARAMS_INIT;
@@ -409,18 +476,18 @@ static void test_pull(deconv_context *const *ctxs, int nctx) {
     c.xn = count_of(&c.x);
     c.yn = count_of(&c.y);
     make_data(&c, &rng, 1, IDX_MOSTLY_IN_WINDOW);
-    check_case(&c, ctxs, nctx, "pull 3-D");
+    check_pull(&c, ctxs, nctx, "pull 3-D", 2 * runs, -1);
     free_case(&c);
     /* a huge window (SAME, k 2^38): the pull's candidate count must not overflow */
     fixed_case(&c, 2, 3, 3, 4, (int64_t)1 << 38, 1, DECONV_PADDING_SAME);
     make_data(&c, &rng, 0, IDX_IN_WINDOW);
-    check_case(&c, ctxs, nctx, "pull huge window");
+    check_pull(&c, ctxs, nctx, "pull huge window", -1, 0); /* declined */
     free_case(&c);
     /* streamed (output >= 8 MiB), with one stray index: images pulled and one redone */
     fixed_case(&c, 2, 112, 112, 128, 3, 2, DECONV_PADDING_SAME);
     make_data(&c, &rng, 0, IDX_IN_WINDOW);
     c.idx[c.yn - 5] = c.yn > 0 ? (c.idx[c.yn - 5] + 128 * 6) % (c.xn / 2) : 0;
-    check_case(&c, ctxs, nctx, "pull streamed");
+    check_pull(&c, ctxs, nctx, "pull streamed", 2 * runs, runs);
     free_case(&c);
 }
 

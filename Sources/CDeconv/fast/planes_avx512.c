@@ -79,7 +79,15 @@ planes_chunk2(const dc_planes_args *u, const float *xt, const float *xt2, int64_
 #pragma GCC unroll 12
     for (int t = 0; t < NT; t++) acc[t] = acc2[t] = _mm512_setzero_ps();
     const float *w = u->w + t0;
+    /* The next pair's pixels (32 x cin floats, 32 per channel step) asked into L1 ahead of
+     * their transposes: where they come from L3 or memory, the hardware prefetcher left the
+     * transposes waiting. Zen 4, 1 thread, medians of alternating runs: dcgan4 2.07 -> 1.75
+     * ms, mnist_k3s2 0.068 -> 0.064 ms (64 or 128 pixels ahead: alike). */
+    /* (as integers: past the input's end is harmless for a prefetch, not for a pointer) */
+    const uintptr_t next = (uintptr_t)(u->x + i0 * u->cin) + (uintptr_t)(32 * u->cin) * 4;
     for (int64_t c = 0; c < u->cin; c++, w += u->ntaps) {
+        _mm_prefetch((const char *)(next + (uintptr_t)c * 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(next + (uintptr_t)c * 128 + 64), _MM_HINT_T0);
         const __m512 v = _mm512_load_ps(xt + c * 16), v2 = _mm512_load_ps(xt2 + c * 16);
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) {

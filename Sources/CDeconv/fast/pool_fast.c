@@ -470,6 +470,16 @@ static void pull_table(const dc_pool_problem *p, dc_pool_pull_cell *cells,
     }
 }
 
+/* Images pulled, and images of those redone by the scatter (some index outside its window),
+ * since the last reset: read by the tests, which check that the pull takes what it should. */
+static int64_t pull_counts[2];
+
+void dc_pool_pull_counts(int64_t counts[2], int reset) {
+    for (int i = 0; i < 2; i++)
+        counts[i] = reset ? __atomic_exchange_n(&pull_counts[i], 0, __ATOMIC_RELAXED)
+                          : __atomic_load_n(&pull_counts[i], __ATOMIC_RELAXED);
+}
+
 /* One image of max_unpool, pulled row by row from the codes (see pool_avx512.c). Every value
  * must match exactly one cell; if some did not (an index outside its window), the image is
  * redone by the in-place scatter in memory order, which is the reference's order because the
@@ -511,7 +521,9 @@ static void pull_image(const dc_pool_fast *f, const dc_pool_pull_cell *cells,
             matched += dc_pool_unpool_pull_row_avx512(&r);
         }
     }
+    __atomic_fetch_add(&pull_counts[0], 1, __ATOMIC_RELAXED);
     if (matched != pimage) {
+        __atomic_fetch_add(&pull_counts[1], 1, __ATOMIC_RELAXED);
         fence(f); /* the streamed stores before the plain ones over them */
         memset(img, 0, (size_t)image * sizeof *img);
         scatter_add(img, -1, p->include_batch_in_index ? b * image : 0, r.v,

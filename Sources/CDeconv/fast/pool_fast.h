@@ -115,6 +115,9 @@ typedef struct dc_pool_pull_row {
 } dc_pool_pull_row;
 /** Writes the row; returns how many values matched a cell of it. */
 int64_t dc_pool_unpool_pull_row_avx512(const dc_pool_pull_row *r);
+/** Images max_unpool pulled (counts[0]) and, of those, images it redid by the scatter
+ *  (counts[1]), since the last reset (reset != 0 also zeroes them). For the tests. */
+void dc_pool_pull_counts(int64_t counts[2], int reset);
 /** max_pool_with_argmax at the AVX-512 level, for C a multiple of 64 (a pixel with a NaN in
  *  its window goes to dc_pool_argmax_px_avx2). */
 void dc_pool_argmax_px_avx512(const dc_pool_px *px);
