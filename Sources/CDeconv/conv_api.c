@@ -379,10 +379,24 @@ static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
  * padding as zeros and would turn an inf or NaN weight on a padding tap into NaN (0 * inf),
  * so a filter with a non-finite value runs on the reference, which skips padding taps. The
  * scan costs one pass over the weights, small beside the convolution. */
+/* 1 if *v is inf or NaN. */
+static inline uint32_t exponent_all_ones(const float *v) {
+    uint32_t bits;
+    memcpy(&bits, v, sizeof bits);
+    return (bits & 0x7f800000u) == 0x7f800000u;
+}
+
 static int weights_finite(const float *w, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(w[i])) return 0;
-    return 1;
+    /* Values whose exponent field is all ones (inf or NaN) counted a chunk at a time, with
+     * no branch per value and a fixed count per chunk, so that gcc -O2 vectorizes the loop
+     * (a per-value isfinite test kept dcgan1's 52 MB scan at about one value per cycle). */
+    enum { CHUNK = 4096 };
+    int64_t i = 0;
+    uint32_t bad = 0;
+    for (; i + CHUNK <= n && !bad; i += CHUNK)
+        for (int k = 0; k < CHUNK; k++) bad += exponent_all_ones(w + i + k);
+    for (; i < n && !bad; i++) bad += exponent_all_ones(w + i);
+    return !bad;
 }
 
 /* Checks the data buffers against a resolved problem, then runs it. */

@@ -404,6 +404,34 @@ static void padding_never_multiplied(void) {
     deconv_context_destroy(ctx);
 }
 
+/* The same with a filter of 18432 weights, which conv_api.c scans for non-finite values in
+ * chunks of 4096: an inf as the last weight of a whole chunk (index 12287: tap (1, 2),
+ * in-channel 31, out-channel 63) and as the first of the tail (16384: tap (2, 2), channels 0,
+ * 0). Tap (1, 2) meets only padding at output column 3, tap (2, 2) at output (3, 3). */
+static void padding_never_multiplied_chunks(void) {
+    enum { CI = 32, CO = 64, XN = 4 * 4 * CI, WN = 3 * 3 * CI * CO, YN = 4 * 4 * CO };
+    static float x[XN], w[WN], y[YN];
+    const int at[2] = {12287, 16384};
+    for (int i = 0; i < XN; i++) x[i] = 1.0f;
+    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
+    p.padding = DECONV_PADDING_SAME;
+    deconv_shape xs = shape4(1, 4, 4, CI), fs = shape4(3, 3, CI, CO);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < WN; i++) w[i] = 0.01f;
+        w[at[k]] = -INFINITY;
+        const int co = at[k] % CO;
+        deconv_error e;
+        CHECK(deconv_conv(NULL, &p, &xs, x, XN, &fs, w, WN, NULL, 0, y, YN, &e) == 0, "%s",
+              e.message);
+        /* (1, 3) for tap (1, 2), (3, 3) for tap (2, 2): the tap reads padding there */
+        const int pad_out = k == 0 ? 1 * 4 + 3 : 3 * 4 + 3, in_out = k == 0 ? 1 * 4 + 2 : 2 * 4 + 2;
+        CHECK(isfinite(y[pad_out * CO + co]), "inf weight %d: y at a padding tap = %g", at[k],
+              (double)y[pad_out * CO + co]);
+        CHECK(isinf(y[in_out * CO + co]), "inf weight %d: y at a real tap = %g", at[k],
+              (double)y[in_out * CO + co]);
+    }
+}
+
 static void context_api(void) {
     deconv_context *ctx = NULL;
     deconv_error e;
@@ -444,6 +472,7 @@ void suite_conv(void) {
     activations_and_bias();
     empty_and_zero_fill();
     padding_never_multiplied();
+    padding_never_multiplied_chunks();
     context_api();
     status_strings();
 }

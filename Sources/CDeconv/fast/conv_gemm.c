@@ -442,9 +442,20 @@ static void pack_b(const geo *g, const float *w, const tap *taps, int64_t ntaps,
                     for (; j < NR; j++) d[j] = 0.0f;
                 }
             } else {
-                /* transposed filter [k, cout_g, cin]: rows of input channels, transposed
-                 * 8 channels at a time so both sides stay sequential */
+                /* transposed filter [k, cout_g, cin]: rows of input channels, transposed */
                 const float *s = w + taps[t].w + co0 * p->x.c + grp * p->cin_g + c0;
+#if defined(__x86_64__) || defined(__i386__)
+                const int isa = dc_fast_isa();
+                if (isa == DC_ISA_AVX512 && NR % 16 == 0) {
+                    dc_pack_transpose_avx512(s, p->x.c, nr, NR, kc, d);
+                    continue;
+                }
+                if ((isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) && NR % 8 == 0) {
+                    dc_pack_transpose_avx2(s, p->x.c, nr, NR, kc, d);
+                    continue;
+                }
+#endif
+                /* (8 channels at a time, so both sides stay sequential) */
                 for (int64_t k0 = 0; k0 < kc; k0 += 8) {
                     const int64_t k1 = k0 + 8 < kc ? k0 + 8 : kc;
                     for (int64_t j = 0; j < NR; j++) {

@@ -9,6 +9,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "fast/transpose_avx2.h"
+
 #define TGT __attribute__((target("avx2,fma")))
 
 /* All-ones in the lanes whose bit is set in m (8 bits). */
@@ -21,30 +23,6 @@ TGT static inline __m256i lane_mask(unsigned m) {
 /* The first n of 8 lanes (n may be <= 0 or >= 8). */
 TGT static inline __m256i first_lanes(int64_t n) {
     return lane_mask(n <= 0 ? 0u : n >= 8 ? 0xffu : (1u << n) - 1u);
-}
-
-/* r[i] (pixel i's 8 channels) becomes r[j] (channel j of the 8 pixels, pixel i in lane i). */
-TGT static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
-    __m256 t[8], u[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    /* t[2g], t[2g + 1]: rows 2g, 2g + 1 interleaved (columns 0 1 4 5 and 2 3 6 7) */
-#pragma GCC unroll 2
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    /* u[4h + j]: column j (low half) and j + 4 (high half) of rows 4h .. 4h + 3 */
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
-        r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
-    }
 }
 
 /* Planes t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt). */
@@ -90,7 +68,7 @@ TGT static void dc_planes_avx2(const dc_planes_args *u) {
                 for (int i = 0; i < 8; i++)
                     r[i] = i < np ? _mm256_maskload_ps(x + i * cin, cm) : _mm256_setzero_ps();
             }
-            transpose8(r);
+            dc_transpose8(r);
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
                 if (j < nc) _mm256_store_ps(xt + (c0 + j) * 8, r[j]);

@@ -7,46 +7,13 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "fast/transpose_avx512.h"
+
 #define TGT __attribute__((target("avx512f")))
 
 /* Mask of the first n of 16 lanes (n may be <= 0 or >= 16). */
 TGT static inline __mmask16 lanes16(int64_t n) {
     return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
-/* r[i] (pixel i's 16 channels) becomes r[j] (channel j of the 16 pixels, pixel i in lane i). */
-TGT static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 16; i += 4) {
-        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 2]);
-        const __m512d c = _mm512_castps_pd(t[i + 1]), d = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-    }
-    /* r[4g + j] now holds columns j, 4 + j, 8 + j, 12 + j of rows 4g..4g+3, a 128-bit block
-     * each; two rounds of block shuffles gather each column's four blocks */
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
-    }
 }
 
 /* Taps t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt): NT
@@ -121,7 +88,7 @@ transpose_block(const dc_planes_args *u, int64_t i0, int64_t np, float *xt) {
             for (int i = 0; i < 16; i++)
                 r[i] = i < np ? _mm512_maskz_loadu_ps(cm, x + i * cin) : _mm512_setzero_ps();
         }
-        transpose16(r);
+        dc_transpose16(r);
         const int64_t nc = cin - c0 < 16 ? cin - c0 : 16;
         if (nc == 16) {
 #pragma GCC unroll 16
