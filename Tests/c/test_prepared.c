@@ -129,6 +129,11 @@ static void check_equal(const pcase *c, deconv_context *ctx1, deconv_context *ct
         th_poison(want, c->yn);
         if (!CHECK(stateless(c, ctx1, c->wd, want) == DECONV_OK, "%s: stateless failed", what))
             break;
+        /* the stateless call with 3 threads too (its packing differs: see the next cases) */
+        th_poison(got, c->yn);
+        CHECK(stateless(c, ctx3, c->wd, got) == DECONV_OK &&
+                  memcmp(want, got, (size_t)c->yn * sizeof(float)) == 0,
+              "%s [isa %d]: stateless with 1 and 3 threads differ", what, isa);
         float *wcopy = malloc((size_t)(c->wn > 0 ? c->wn : 1) * sizeof(float));
         memcpy(wcopy, c->wd, (size_t)c->wn * sizeof(float));
         deconv_prepared_conv *pc = NULL;
@@ -238,6 +243,18 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
     if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 5, 300, 64, 1, 4, 2, 1,
                   DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE))
         check_equal(&c, ctx1, ctx3, "fcn-like transposed, 64-column tiles, channel blocks");
+    free_case(&c);
+    /* Enough row blocks per thread that a stateless thread keeps the packed panels it made
+     * (conv_gemm.c, cache_slot), with two groups (the panels are per group) and 4 phases. */
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 30, 96, 40, 2, 3, 1, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU),
+              "panel cache case 1 is valid"))
+        check_equal(&c, ctx1, ctx3, "stateless panel cache, two groups");
+    free_case(&c);
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 4, 18, 64, 40, 1, 4, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE),
+              "panel cache case 2 is valid"))
+        check_equal(&c, ctx1, ctx3, "stateless panel cache, 4 phases, several tiles");
     free_case(&c);
     /* An inf weight: both paths must take the reference (padding never multiplied). */
     if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,

@@ -41,6 +41,9 @@
 #define ROW_SLOTS_MAX 8        /* phases whose row tables a thread keeps at once (2^3) */
 #define ROW_SLOTS_BYTES 262144 /* and at most this much of them */
 #define SPLIT_PHASES_MAX 16    /* more phases: the work estimate costs too much per call */
+#define CACHE_MAX_FLOATS 262144 /* a stateless thread's cache of packed panels: 1 MiB
+                                * (fcn_k4's 2 MiB gained nothing: reloaded from L3, they
+                                * cost what packing them again did) */
 
 typedef struct tap {
     int64_t off[3]; /* input offset at q = 0 */
@@ -65,12 +68,16 @@ typedef struct geo {
     int64_t threads, bpt;
     int small; /* the plan declares 1 unit and runs all of them on the calling thread */
     int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
+    /* > 0 (stateless, threads with several row blocks each): a thread keeps every (phase,
+     * tile) panel of the group it packed, cache_slot floats each, instead of one block */
+    int64_t cache_slot;
     int batch_outer; /* rows ordered (n, q0, q1, q2) instead of (q0, q1, q2, n) */
     int64_t ntaps_max, kc;
     /* Row tables (build_rows' output) are kept per phase in row_slots slots of slot bytes
      * each, a, c, tile and ti at those offsets within a slot. */
     int64_t row_slots;
-    size_t off_b, off_taps, off_rows, off_a, off_c, off_tile, off_ti, slot, off_zero, slice;
+    size_t off_b, off_have, off_taps, off_rows, off_a, off_c, off_tile, off_ti, slot, off_zero,
+        slice;
 } geo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -167,9 +174,23 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
         kc = p->cin_g;
     }
     g->kc = kc;
+    /* Stateless calls pack each unit's weights into one block, so a thread packed the same
+     * panel again for each of its row blocks (vgg3x3: 6 times at 1 thread). Where the panels
+     * of a group fit the cache, a thread packs each once per call and keeps them, in the
+     * prepared layout. */
+    g->cache_slot = 0;
+    const int64_t slot = (taps * p->cin_g * uk->nr + 15) & ~(int64_t)15;
+    if (!packed && uk->kind == DC_UKR_GEMM && g->mblocks >= 2 * (int64_t)(threads > 1 ? threads : 1) &&
+        slot <= CACHE_MAX_FLOATS / (g->nphase * g->ntiles))
+        g->cache_slot = slot;
     size_t off = 0;
     g->off_b = off;
-    if (!packed) off += round64((size_t)(taps * kc * uk->nr) * sizeof(float));
+    if (g->cache_slot)
+        off += round64((size_t)(g->nphase * g->ntiles * slot) * sizeof(float));
+    else if (!packed)
+        off += round64((size_t)(taps * kc * uk->nr) * sizeof(float));
+    g->off_have = off;
+    if (g->cache_slot) off += round64((size_t)(g->nphase * g->ntiles));
     g->off_taps = off;
     off += round64((size_t)taps * sizeof(tap));
     /* One slot of row tables per phase, so the phases of a row block (innermost in the unit
@@ -526,6 +547,9 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
     char *ws = base + (size_t)thread * g.slice;
     float *bpack = fp ? NULL : (float *)(ws + g.off_b);
+    /* the cache's panels (g.cache_slot): which of the group cache_grp's are packed */
+    unsigned char *have = (unsigned char *)(ws + g.off_have);
+    int64_t cache_grp = -1;
     tap *taps = (tap *)(ws + g.off_taps);
     int64_t slot_key[ROW_SLOTS_MAX]; /* the (group, block, phase) each slot holds, or -1 */
     for (int i = 0; i < ROW_SLOTS_MAX; i++) slot_key[i] = -1;
@@ -573,6 +597,19 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const float *tile_w = fp && ntaps > 0
                                   ? fp->w + packed_offset(&g, fp->phase_off, ph, grp, nt, ntaps)
                                   : NULL;
+        if (g.cache_slot && ntaps > 0) {
+            if (grp != cache_grp) {
+                memset(have, 0, (size_t)(g.nphase * g.ntiles));
+                cache_grp = grp;
+            }
+            const int64_t i = ph * g.ntiles + nt;
+            float *panel = bpack + i * g.cache_slot;
+            for (int64_t c0 = 0; !have[i] && c0 < p->cin_g; c0 += g.kc)
+                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc,
+                       panel + c0 * ntaps * NR);
+            have[i] = 1;
+            tile_w = panel;
+        }
         /* Prepared weights of another block for the next unit: the kernel calls of this one
          * bring them into L2 a share at a time (dc_ukr_args.pf). Where all the weights do not
          * fit in L2 with the rest (fcn_k4, the dcgans: each unit's block came from L3, and a
@@ -593,7 +630,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         for (int64_t c0 = 0; ntaps > 0 && c0 < p->cin_g; c0 += g.kc) {
             const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
             dc_ukr_args ua;
-            if (fp) {
+            if (tile_w) {
                 ua.b = tile_w + c0 * ntaps * NR;
             } else {
                 pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
