@@ -180,7 +180,8 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
      * prepared layout. */
     g->cache_slot = 0;
     const int64_t slot = (taps * p->cin_g * uk->nr + 15) & ~(int64_t)15;
-    if (!packed && uk->kind == DC_UKR_GEMM && g->mblocks >= 2 * (int64_t)(threads > 1 ? threads : 1) &&
+    const int64_t T = threads > 1 ? threads : 1;
+    if (!packed && uk->kind == DC_UKR_GEMM && g->mblocks >= 2 * T &&
         slot <= CACHE_MAX_FLOATS / (g->nphase * g->ntiles))
         g->cache_slot = slot;
     size_t off = 0;
@@ -604,9 +605,10 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             }
             const int64_t i = ph * g.ntiles + nt;
             float *panel = bpack + i * g.cache_slot;
-            for (int64_t c0 = 0; !have[i] && c0 < p->cin_g; c0 += g.kc)
-                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc,
-                       panel + c0 * ntaps * NR);
+            for (int64_t c0 = 0; !have[i] && c0 < p->cin_g; c0 += g.kc) {
+                const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
+                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, panel + c0 * ntaps * NR);
+            }
             have[i] = 1;
             tile_w = panel;
         }
