@@ -375,10 +375,6 @@ static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
     job->plan->run(&job->args, begin, end, thread);
 }
 
-/* Padding cells contribute nothing: they are never multiplied (deconv.h). Fast kernels read
- * padding as zeros and would turn an inf or NaN weight on a padding tap into NaN (0 * inf),
- * so a filter with a non-finite value runs on the reference, which skips padding taps. The
- * scan costs one pass over the weights, small beside the convolution. */
 /* 1 if *v is inf or NaN. */
 static inline uint32_t exponent_all_ones(const float *v) {
     uint32_t bits;
@@ -386,6 +382,10 @@ static inline uint32_t exponent_all_ones(const float *v) {
     return (bits & 0x7f800000u) == 0x7f800000u;
 }
 
+/* Padding cells contribute nothing: they are never multiplied (deconv.h). Fast kernels read
+ * padding as zeros and would turn an inf or NaN weight on a padding tap into NaN (0 * inf),
+ * so a filter with a non-finite value runs on the reference, which skips padding taps. The
+ * scan costs one pass over the weights, small beside the convolution. */
 static int weights_finite(const float *w, int64_t n) {
     /* Values whose exponent field is all ones (inf or NaN) counted a chunk at a time, with
      * no branch per value and a fixed count per chunk, so that gcc -O2 vectorizes the loop

@@ -243,9 +243,9 @@ static int64_t final_after(const dc_pool_problem *p, int64_t o0, int64_t o1) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* The pull's column table (dc_pool_pull_cell): a cell of x2 per output cell of a row, and
- * at most ceil(k2 / s2) columns each. Only rows that long in 1-D could make it large; those
- * take the ring instead. */
+/* Bytes of the pull's column table (pull_table): a dc_pool_pull_cell per output cell of a
+ * row and at most ceil(k2 / s2) columns per cell. Only very long rows (1-D pooling) make it
+ * large; those take the ring instead. */
 #define PULL_TABLE_MAX (64 * 1024)
 static int64_t pull_table_bytes(const dc_pool_problem *p) {
     const int64_t per = p->k[2] / p->s[2] + (p->k[2] % p->s[2] != 0);
