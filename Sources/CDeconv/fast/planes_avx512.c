@@ -48,9 +48,9 @@ planes_chunk2(const dc_planes_args *u, const float *xt, const float *xt2, int64_
     const float *w = u->w + t0;
     /* The next pair's pixels (32 x cin floats, 32 per channel step) asked into L1 ahead of
      * their transposes: where they come from L3 or memory, the hardware prefetcher left the
-     * transposes waiting. Zen 4, 1 thread, medians of alternating runs: dcgan4 2.07 -> 1.75
-     * ms, mnist_k3s2 0.068 -> 0.064 ms (64 or 128 pixels ahead: alike). */
-    /* (as integers: past the input's end is harmless for a prefetch, not for a pointer) */
+     * transposes waiting. Zen 4, 1 thread, medians of alternating runs: dcgan4 1.85 -> 1.60
+     * ms, mnist_k3s2 0.0527 -> 0.0514 ms (64 or 128 pixels ahead: alike). As integers: past
+     * the input's end is harmless for a prefetch, not for a pointer. */
     const uintptr_t next = (uintptr_t)(u->x + i0 * u->cin) + (uintptr_t)(32 * u->cin) * 4;
     for (int64_t c = 0; c < u->cin; c++, w += u->ntaps) {
         _mm_prefetch((const char *)(next + (uintptr_t)c * 128), _MM_HINT_T0);
