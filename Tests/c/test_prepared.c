@@ -196,52 +196,52 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
 static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
     uint64_t rng = 0x51ull;
     pcase c;
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 6, 200, 37, 1, 5, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 6, 200, 37, 1, 5, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan-like, channel blocks");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 3, 7, 32, 1, 1, 3, 2, 1,
-                  DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 3, 7, 32, 1, 1, 3, 2, 1,
+                        DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "mnist-like, one output channel");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 20, 1, 1, 3, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 20, 1, 1, 3, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH), "case valid"))
         check_equal(&c, ctx1, ctx3, "conv to one output channel, padded channels, bands");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 11, 24, 1, 1, 3, 1, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_SIGMOID))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 11, 24, 1, 1, 3, 1, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_SIGMOID), "case valid"))
         check_equal(&c, ctx1, ctx3, "stride-1 conv to one output channel (planes), bands");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 7, 20, 1, 1, 4, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 7, 20, 1, 1, 4, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "k4 s2 transposed to one channel (planes), 2 tap passes");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 9, 1, 32, 1, 5, 1, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 9, 1, 32, 1, 5, 1, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "lenet-like, one input channel");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 40, 8, 3, 1, 5, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 40, 8, 3, 1, 5, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan4-like, several column bands");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 8, 64, 3, 1, 5, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 8, 64, 3, 1, 5, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan4-like, 64 input channels (dotn)");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 24, 4, 1, 3, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 24, 4, 1, 3, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH), "case valid"))
         check_equal(&c, ctx1, ctx3, "conv to four output channels, padded channels (dotn)");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 3, 20, 2, 20, 1, 5, 2, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 3, 20, 2, 20, 1, 5, 2, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "im2col, several row blocks");
     free_case(&c);
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 7, 48, 120, 1, 3, 1, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 7, 48, 120, 1, 3, 1, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "vgg-like, 64-column tiles with a partial one (AVX-512)");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 5, 300, 64, 1, 4, 2, 1,
-                  DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 5, 300, 64, 1, 4, 2, 1,
+                        DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "fcn-like transposed, 64-column tiles, channel blocks");
     free_case(&c);
     /* Enough row blocks per thread that a stateless thread keeps the packed panels it made
@@ -257,20 +257,20 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
         check_equal(&c, ctx1, ctx3, "stateless panel cache, 4 phases, several tiles");
     free_case(&c);
     /* An inf weight: both paths must take the reference (padding never multiplied). */
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
-                  DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE)) {
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
+                        DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid")) {
         c.wd[0] = INFINITY;
         check_equal(&c, ctx1, ctx3, "inf weight");
     }
     free_case(&c);
     /* Empty batch: conv gives an empty output, a transposed conv of an empty input zeros
      * plus bias. */
-    if (make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 0, 5, 3, 4, 1, 3, 1, 1,
-                  DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 0, 5, 3, 4, 1, 3, 1, 1,
+                        DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "empty batch conv");
     free_case(&c);
-    if (make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 0, 3, 4, 1, 3, 2, 1,
-                  DECONV_PADDING_VALID, 1, DECONV_ACTIVATION_NONE))
+    if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 0, 3, 4, 1, 3, 2, 1,
+                        DECONV_PADDING_VALID, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "empty spatial input transpose");
     free_case(&c);
 }
