@@ -1,7 +1,7 @@
-/* fast/pack_avx2.c - pack_avx512.c with 8 x 8 register transposes (AVX2 has no masked loads
- * of floats that skip faults cheaply; a partial block is read into a buffer first). Only
- * copies: the packed bits are those of the scalar loop. Compiled with a target attribute;
- * conv_gemm.c only calls it when cpu.c reports AVX2. */
+/* fast/pack_avx2.c - pack_avx512.c with 8 x 8 register transposes (a partial block of
+ * channels, at most one per row and call, is read through a small buffer). Only copies: the
+ * packed bits are those of the scalar loop. Compiled with a target attribute; conv_gemm.c
+ * only calls it when cpu.c reports AVX2. */
 #include "fast/fast.h"
 
 #if defined(__x86_64__) || defined(__i386__)
