@@ -263,9 +263,11 @@ static int64_t brute_rows_cost(const dc_conv_problem *p, int batch_outer, int64_
             n[j] = dc_fast_dim_taps(p, j, r[j], NULL, offs[j]);
         }
         const int64_t P = nq[0] * nq[1] * nq[2], N = p->y.n;
+        dc_row_order o;
+        dc_fast_row_order(p, batch_outer, r, &o);
         for (int64_t row = 0; row < rows && row < N * P; row++) {
-            const int64_t pos = batch_outer ? row % P : row / N;
-            const int64_t q[3] = {pos / (nq[1] * nq[2]), pos / nq[2] % nq[1], pos % nq[2]};
+            int64_t q[3], img;
+            dc_fast_row_at(&o, row, &img, q);
             int64_t prod = 1;
             for (int j = 0; j < 3; j++) {
                 int64_t cnt = 0;
@@ -279,6 +281,76 @@ static int64_t brute_rows_cost(const dc_conv_problem *p, int batch_outer, int64_
         }
     }
     return sum;
+}
+
+static int g_order_edges; /* phases whose rows put edge columns last */
+
+/* dc_row_order: every (image, position) exactly once; dc_row_next steps as dc_row_at counts;
+ * GEMM order (not batch_outer): the columns [lo, hi) first, each with all its taps inside,
+ * then the others column by column in increasing order, images innermost throughout. */
+static void check_row_order(const fcase *c, const char *what) {
+    dc_conv_problem pr;
+    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed, &pr,
+                        NULL) != DECONV_OK)
+        return;
+    if (pr.k[0] * pr.k[1] * pr.k[2] > DC_FAST_MAX_TAPS) return;
+    int64_t ps[3], nphase = 1;
+    for (int j = 0; j < 3; j++) nphase *= ps[j] = pr.transposed ? pr.s[j] : 1;
+    for (int64_t ph = 0; ph < nphase; ph++)
+        for (int bo = 0; bo < 2; bo++) {
+            const int64_t r[3] = {ph / (ps[1] * ps[2]), ph / ps[2] % ps[1], ph % ps[2]};
+            dc_row_order o;
+            dc_fast_row_order(&pr, bo, r, &o);
+            const int64_t P = o.nq[0] * o.nq[1] * o.nq[2], N = pr.y.n, rows = N * P;
+            if (rows == 0 || rows > 200000) continue;
+            int64_t offs[DC_FAST_MAX_TAPS];
+            const int64_t nt = dc_fast_dim_taps(&pr, 2, r[2], NULL, offs);
+            int ok = o.lo >= 0 && o.lo < o.hi && o.hi <= o.nq[2];
+            ok &= !bo || (o.lo == 0 && o.hi == o.nq[2]);
+            /* [lo, hi): all taps inside; or every column when some column has one outside */
+            int64_t inner = 0;
+            for (int64_t q2 = 0; q2 < o.nq[2]; q2++) {
+                int all_in = 1;
+                for (int64_t t = 0; t < nt; t++) {
+                    const int64_t i = (pr.transposed ? q2 : q2 * pr.s[2]) + offs[t];
+                    all_in &= i >= 0 && i < pr.x.sp[2];
+                }
+                inner += all_in;
+                if (!bo && inner > 0) ok &= all_in == (q2 >= o.lo && q2 < o.hi);
+            }
+            if (!bo && inner == 0) ok &= o.lo == 0 && o.hi == o.nq[2];
+            g_order_edges += !bo && (o.hi - o.lo < o.nq[2]) && o.nq[0] * o.nq[1] * N > 1;
+            unsigned char *seen = calloc((size_t)rows, 1);
+            int64_t wn = 0, wq[3] = {0, 0, 0}, prev_e = -1;
+            for (int64_t row = 0; ok && row < rows; row++) {
+                int64_t n, q[3];
+                dc_fast_row_at(&o, row, &n, q);
+                ok &= n >= 0 && n < N && q[0] >= 0 && q[0] < o.nq[0] && q[1] >= 0 &&
+                      q[1] < o.nq[1] && q[2] >= 0 && q[2] < o.nq[2];
+                if (!ok) break;
+                const int64_t idx = ((n * o.nq[0] + q[0]) * o.nq[1] + q[1]) * o.nq[2] + q[2];
+                ok &= !seen[idx];
+                seen[idx] = 1;
+                if (row > 0) {
+                    const int moved = dc_row_next(&o, &wn, wq);
+                    ok &= wn == n && wq[0] == q[0] && wq[1] == q[1] && wq[2] == q[2];
+                    if (!bo) ok &= moved == (n == 0); /* images innermost */
+                } else {
+                    wn = n;
+                    memcpy(wq, q, sizeof wq);
+                }
+                if (!bo) {
+                    ok &= (n == row % N);
+                    const int edge = q[2] < o.lo || q[2] >= o.hi;
+                    const int64_t first = N * o.nq[0] * o.nq[1] * (o.hi - o.lo);
+                    ok &= edge == (row >= first);
+                    if (edge) ok &= q[2] >= prev_e, prev_e = q[2];
+                }
+            }
+            free(seen);
+            CHECK(ok, "%s: row order of phase %lld (batch outer %d, columns [%lld, %lld) of %lld)",
+                  what, (long long)ph, bo, (long long)o.lo, (long long)o.hi, (long long)o.nq[2]);
+        }
 }
 
 static int g_split_moved; /* cases whose weighted split is not the even one */
@@ -352,6 +424,7 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
     g_cases++;
     uint64_t split_rng = (uint64_t)g_cases * 0x9E3779B97F4A7C15ull;
     check_split(c, &split_rng, what);
+    check_row_order(c, what);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         CHECK(dc_fast_force_isa(isa), "cannot force supported isa %d", isa);
@@ -594,7 +667,7 @@ void suite_fast(void) {
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
     CHECK(dc_fast_isa_supported(DC_ISA_PORTABLE), "the portable level always exists");
     CHECK(!dc_fast_force_isa(DC_ISA_COUNT), "forcing an unknown level must be refused");
-    g_cases = g_fast_claimed = g_split_moved = g_split_driver = 0;
+    g_cases = g_fast_claimed = g_split_moved = g_split_driver = g_order_edges = 0;
     memset(g_dotn, 0, sizeof g_dotn);
     memset(g_dotn_tail, 0, sizeof g_dotn_tail);
     memset(g_dotn_bands, 0, sizeof g_dotn_bands);
@@ -604,6 +677,7 @@ void suite_fast(void) {
     workspace_cases(ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
+    CHECK(g_order_edges >= 20, "only %d phases put edge columns last", g_order_edges);
     CHECK(g_split_moved >= 20, "the weighted split moved a thread boundary in only %d cases",
           g_split_moved);
     CHECK(g_split_driver >= 6, "the implicit GEMM split its rows per thread in only %d level "

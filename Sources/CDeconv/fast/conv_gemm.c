@@ -71,7 +71,7 @@ typedef struct geo {
     /* > 0 (stateless, threads with several row blocks each): a thread keeps every (phase,
      * tile) panel of the group it packed, cache_slot floats each, instead of one block */
     int64_t cache_slot;
-    int batch_outer; /* rows ordered (n, q0, q1, q2) instead of (q0, q1, q2, n) */
+    int batch_outer; /* rows ordered (n, q0, q1, q2), not images innermost (dc_row_order) */
     int64_t ntaps_max, kc;
     /* Row tables (build_rows' output) are kept per phase in row_slots slots of slot bytes
      * each, a, c, tile and ti at those offsets within a slot. */
@@ -284,12 +284,13 @@ static int64_t phase_taps(const geo *g, int64_t ph, int64_t r[3], int64_t nq[3],
     return n;
 }
 
-/* Row and tap pointers of rows [row0, row1) of a phase, tile by tile. Rows are ordered
- * (q0, q1, q2, n), batch innermost, so a tile's rows share positions and so their padding;
- * a tile keeps only the taps that reach the input for at least one of its rows (the others
- * would multiply zeros only). tl[tile] and tidx[tile][] record which taps remain. */
+/* Row and tap pointers of rows [row0, row1) of a phase, tile by tile, in order ro (GEMM
+ * kernels: images innermost and the edge columns last, so a tile's rows share positions and
+ * so their padding); a tile keeps only the taps that reach the input for at least one of its
+ * rows (the others would multiply zeros only). tl[tile] and tidx[tile][] record which taps
+ * remain. */
 static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
-                       const int64_t nq[3], const tap *taps, int64_t ntaps, int64_t grp,
+                       const dc_row_order *ro, const tap *taps, int64_t ntaps, int64_t grp,
                        int64_t row0, int64_t row1, const float **aptr, float **cptr,
                        tile *tl, int32_t *tidx, const float *zero) {
     const dc_conv_problem *p = g->p;
@@ -298,26 +299,9 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
     int64_t ib[16][3], xbase[16], xrow[16]; /* every micro-kernel has mr <= 16 */
     int same[16];                 /* row rr has the spatial position of row rr - 1 */
     int64_t prev_ib[3] = {0, 0, 0}, xbase_src = 0; /* the last one-position tile built */
-    /* Decompose row0 once, then step (q0, q1, q2, n) like an odometer: no division per row. */
+    /* Decompose row0 once, then step like an odometer: no division per row. */
     int64_t q[3], n;
-    {
-        int64_t rest = row0;
-        if (g->batch_outer) {
-            q[2] = rest % nq[2];
-            rest /= nq[2];
-            q[1] = rest % nq[1];
-            rest /= nq[1];
-            q[0] = rest % nq[0];
-            n = rest / nq[0];
-        } else {
-            n = rest % p->y.n;
-            rest /= p->y.n;
-            q[2] = rest % nq[2];
-            rest /= nq[2];
-            q[1] = rest % nq[1];
-            q[0] = rest / nq[1];
-        }
-    }
+    dc_fast_row_at(ro, row0, &n, q);
     const uint64_t sp0 = (uint64_t)p->x.sp[0], sp1 = (uint64_t)p->x.sp[1],
                    sp2 = (uint64_t)p->x.sp[2];
     const int64_t st0 = p->x.stride_sp[0], st1 = p->x.stride_sp[1], st2 = p->x.stride_sp[2];
@@ -358,23 +342,7 @@ static void build_rows(const geo *g, const dc_conv_args *a, const int64_t r[3],
             xrow[rr] = xbase[rr] + xpos;
             interior &= inter_pos;
             cptr[ti * mr + rr] = a->y + n * p->y.stride_n + grp * p->cout_g + ypos;
-            if (g->batch_outer) {
-                fresh = 1;
-                if (++q[2] == nq[2]) {
-                    q[2] = 0;
-                    if (++q[1] == nq[1]) {
-                        q[1] = 0;
-                        if (++q[0] == nq[0]) q[0] = 0, n++;
-                    }
-                }
-            } else if (++n == p->y.n) {
-                n = 0;
-                fresh = 1;
-                if (++q[2] == nq[2]) {
-                    q[2] = 0;
-                    if (++q[1] == nq[1]) q[1] = 0, q[0]++;
-                }
-            }
+            fresh = dc_row_next(ro, &n, q);
         }
         const float **ap = aptr + ti * ntaps * mr;
         int32_t *ti_idx = tidx + ti * ntaps;
@@ -561,6 +529,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     if (g.small) begin = 0, end = g.units;
 
     int64_t cur_phase = -1, ntaps = 0, r[3] = {0, 0, 0}, nq[3] = {0, 0, 0};
+    dc_row_order order;
     int64_t split[3] = {-1, 0, 0}; /* block_range's cache */
     for (int64_t u = begin; u < end; u++) {
         /* Phase innermost: phases differ in their number of taps (a 5x5 stride-2 kernel has
@@ -569,6 +538,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         const int64_t ph = at.ph, nt = at.nt, mb = at.mb, grp = at.grp;
         if (ph != cur_phase) {
             ntaps = phase_taps(&g, ph, r, nq, taps);
+            dc_fast_row_order(p, g.batch_outer, r, &order);
             cur_phase = ph;
         }
         const int64_t nrows = p->y.n * nq[0] * nq[1] * nq[2];
@@ -584,7 +554,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
         tile *tl = (tile *)(rows + g.off_tile);
         int32_t *tidx = (int32_t *)(rows + g.off_ti);
         if (key != slot_key[slot]) {
-            build_rows(&g, a, r, nq, taps, ntaps, grp, row0, row1, aptr, cptr, tl, tidx, zero);
+            build_rows(&g, a, r, &order, taps, ntaps, grp, row0, row1, aptr, cptr, tl, tidx, zero);
             slot_key[slot] = key;
         }
         const int64_t co0 = nt * NR;

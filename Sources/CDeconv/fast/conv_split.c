@@ -34,30 +34,63 @@ static int64_t dim_pairs(const dim_taps *d, int64_t x) {
     return sum;
 }
 
-/* In-bound (row, tap) pairs of one image's positions [0, pos), flattened (q0, q1, q2). */
-static int64_t positions_pairs(const dim_taps d[3], const int64_t all[3], int64_t pos) {
-    const int64_t q0 = pos / (d[1].nq * d[2].nq), q1 = pos / d[2].nq % d[1].nq,
-                  q2 = pos % d[2].nq;
+/* In-bound (row, tap) pairs of one image's positions [0, pos), flattened (q0, q1, q2), of
+ * columns [lo, lo + w) (dim 2's positions; all[2] is their pairs). */
+static int64_t positions_pairs(const dim_taps d[3], const int64_t all[3], int64_t lo,
+                               int64_t w, int64_t pos) {
+    if (w == 0) return 0;
+    const int64_t q0 = pos / (d[1].nq * w), q1 = pos / w % d[1].nq, q2 = pos % w;
     const int64_t c0 = dim_pairs(&d[0], q0), n0 = dim_pairs(&d[0], q0 + 1) - c0;
     const int64_t c1 = dim_pairs(&d[1], q1), n1 = dim_pairs(&d[1], q1 + 1) - c1;
-    return c0 * all[1] * all[2] + n0 * (c1 * all[2] + n1 * dim_pairs(&d[2], q2));
+    return c0 * all[1] * all[2] +
+           n0 * (c1 * all[2] + n1 * (dim_pairs(&d[2], lo + q2) - dim_pairs(&d[2], lo)));
 }
 
-/* In-bound (row, tap) pairs of the first `rows` rows of a phase, rows ordered (q0, q1, q2, n)
- * or, batch_outer, (n, q0, q1, q2). */
-static int64_t phase_pairs(const dc_conv_problem *p, const dim_taps d[3], int batch_outer,
-                           int64_t rows) {
+/* Pairs of the first e edge columns (those outside [lo, hi), in order). */
+static int64_t edge_pairs(const dim_taps *d, int64_t lo, int64_t hi, int64_t e) {
+    if (e <= lo) return dim_pairs(d, e);
+    return dim_pairs(d, lo) + dim_pairs(d, hi + (e - lo)) - dim_pairs(d, hi);
+}
+
+/* In-bound pairs of one image's edge positions [0, pos), flattened (e, q0, q1). */
+static int64_t edge_positions_pairs(const dim_taps d[3], const int64_t all[3], int64_t lo,
+                                    int64_t hi, int64_t pos) {
+    const int64_t per = d[0].nq * d[1].nq, e = pos / per, q0 = pos % per / d[1].nq,
+                  q1 = pos % d[1].nq;
+    const int64_t ce = edge_pairs(&d[2], lo, hi, e), ne = edge_pairs(&d[2], lo, hi, e + 1) - ce;
+    const int64_t c0 = dim_pairs(&d[0], q0), n0 = dim_pairs(&d[0], q0 + 1) - c0;
+    return ce * all[0] * all[1] + ne * (c0 * all[1] + n0 * dim_pairs(&d[1], q1));
+}
+
+/* Pairs of the first `rows` rows when each position's N images are consecutive rows, the
+ * positions' pairs counted by f(pos) (one image). */
+#define IMAGES_INNERMOST(N, rows, f)                                                          \
+    ((rows) % (N) == 0 ? (N) * f((rows) / (N))                                               \
+                       : (N) * f((rows) / (N)) +                                              \
+                             (rows) % (N) * (f((rows) / (N) + 1) - f((rows) / (N))))
+
+/* In-bound (row, tap) pairs of the first `rows` rows of phase r, in dc_row_order's order. */
+static int64_t phase_pairs(const dc_conv_problem *p, const dim_taps d[3], const int64_t r[3],
+                           int batch_outer, int64_t rows) {
     const int64_t N = p->y.n, P = d[0].nq * d[1].nq * d[2].nq;
     if (P == 0 || rows <= 0) return 0;
     if (rows > N * P) rows = N * P;
+    dc_row_order o;
+    dc_fast_row_order(p, batch_outer, r, &o);
     int64_t all[3];
     for (int j = 0; j < 3; j++) all[j] = dim_pairs(&d[j], d[j].nq);
     if (batch_outer)
-        return rows / P * all[0] * all[1] * all[2] + positions_pairs(d, all, rows % P);
-    /* images innermost: whole positions, then the rows of the last one */
-    const int64_t pos = rows / N, a = positions_pairs(d, all, pos);
-    if (rows % N == 0) return N * a;
-    return N * a + rows % N * (positions_pairs(d, all, pos + 1) - a);
+        return rows / P * all[0] * all[1] * all[2] +
+               positions_pairs(d, all, 0, d[2].nq, rows % P);
+    /* the interior columns' rows, then the edge columns' */
+    const int64_t w = o.hi - o.lo, first = N * d[0].nq * d[1].nq * w;
+    int64_t in[3] = {all[0], all[1], dim_pairs(&d[2], o.hi) - dim_pairs(&d[2], o.lo)};
+#define INNER(pos) positions_pairs(d, in, o.lo, w, pos)
+#define EDGE(pos) edge_positions_pairs(d, all, o.lo, o.hi, pos)
+    if (rows <= first) return IMAGES_INNERMOST(N, rows, INNER);
+    return N * INNER(first / N) + IMAGES_INNERMOST(N, rows - first, EDGE);
+#undef INNER
+#undef EDGE
 }
 
 int64_t dc_fast_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t rows) {
@@ -79,7 +112,7 @@ int64_t dc_fast_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t row
             d[j].in = p->x.sp[j];
             d[j].s = p->transposed ? 1 : s;
         }
-        sum += phase_pairs(p, d, batch_outer, rows);
+        sum += phase_pairs(p, d, r, batch_outer, rows);
     }
     return sum;
 }

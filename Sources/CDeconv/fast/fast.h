@@ -316,11 +316,62 @@ void dc_fast_dot1_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
  *  as and offs may be NULL. Returns the count (conv_gemm.c). */
 int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as, int64_t *offs);
 
+/* ---- the implicit GEMM's row order within a phase (row_order.c) --------------------------- */
+
+/** How a phase's output rows are ordered. batch_outer: (n, q0, q1, q2). Else the columns
+ *  (last dim) [lo, hi) first, as (q0, q1, q2, n), then the others column by column, as
+ *  (q2, q0, q1, n); [lo, hi) are the columns whose taps all reach the input, or all of them
+ *  (lo = 0, hi = nq[2]) when there are none or batch_outer. */
+typedef struct dc_row_order {
+    int64_t n, nq[3]; /* images; positions of the phase per dim */
+    int64_t lo, hi;
+    int batch_outer;
+} dc_row_order;
+
+/** The order of phase r's rows (r: its remainders per dim; 0s for a conv). */
+void dc_fast_row_order(const dc_conv_problem *p, int batch_outer, const int64_t r[3],
+                       dc_row_order *o);
+/** Image and position of row `row` (< n * nq[0] * nq[1] * nq[2]). */
+void dc_fast_row_at(const dc_row_order *o, int64_t row, int64_t *n, int64_t q[3]);
+
+/** Steps (n, q) to the next row in order o, as an odometer (no division); returns 1 when the
+ *  position changed, 0 when only the image did. Past the last row the values are unspecified. */
+static inline int dc_row_next(const dc_row_order *o, int64_t *n, int64_t q[3]) {
+    const int64_t *nq = o->nq;
+    if (o->batch_outer) {
+        if (++q[2] < nq[2]) return 1;
+        q[2] = 0;
+        if (++q[1] < nq[1]) return 1;
+        q[1] = 0;
+        if (++q[0] < nq[0]) return 1;
+        q[0] = 0;
+        ++*n;
+        return 1;
+    }
+    if (++*n < o->n) return 0;
+    *n = 0;
+    if (q[2] >= o->lo && q[2] < o->hi) { /* the interior columns */
+        if (++q[2] < o->hi) return 1;
+        q[2] = o->lo;
+        if (++q[1] < nq[1]) return 1;
+        q[1] = 0;
+        if (++q[0] < nq[0]) return 1;
+        q[0] = 0;
+        q[2] = o->lo > 0 ? 0 : o->hi; /* the first edge column */
+        return 1;
+    }
+    if (++q[1] < nq[1]) return 1;
+    q[1] = 0;
+    if (++q[0] < nq[0]) return 1;
+    q[0] = 0;
+    if (++q[2] == o->lo) q[2] = o->hi;
+    return 1;
+}
+
 /* ---- the threads' split of the implicit GEMM's rows (conv_split.c) ------------------------ */
 
-/** Estimated work of output rows [0, rows) of every phase of p (rows ordered as the implicit
- *  GEMM orders them, images innermost unless batch_outer): the (row, tap) pairs whose input
- *  is inside. */
+/** Estimated work of output rows [0, rows) of every phase of p (rows in dc_row_order's
+ *  order): the (row, tap) pairs whose input is inside. */
 int64_t dc_fast_rows_cost(const dc_conv_problem *p, int batch_outer, int64_t rows);
 /** Where thread t of T starts, in rows of `rows`: the first multiple of mr (or rows) at which
  *  the rows before cost t / T of the whole, kept within rows / (4T) + mr of the even split's
