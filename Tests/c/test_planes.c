@@ -21,9 +21,17 @@ static float *aligned_floats(int64_t n) {
     return posix_memalign(&p, 64, (size_t)n * sizeof(float)) == 0 ? p : NULL;
 }
 
+/* Calls whose taps one pass does (the AVX-512 kernel then keeps its transposes in
+ * registers) and calls of several passes, each with whole blocks and a channel tail. */
+static int one_pass_calls, multi_pass_calls;
+
 static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t pixels = th_rand_int(rng, 1, 70), cin = th_rand_int(rng, 1, 70);
     const int64_t ntaps = th_rand_int(rng, 1, 40);
+    if (pixels > 32 && cin > 16 && cin % 16 != 0) {
+        one_pass_calls += ntaps <= DC_PLANES_PASS_MAX;
+        multi_pass_calls += ntaps > DC_PLANES_PASS_MAX;
+    }
     const int64_t pst = (pixels + 15) / 16 * 16 + th_rand_int(rng, 0, 2) * 16 + GUARD;
     float *x = aligned_floats(pixels * cin), *w = aligned_floats(cin * ntaps);
     float *scr = aligned_floats(32 * cin), *p = aligned_floats(ntaps * pst + 16);
@@ -169,7 +177,12 @@ void suite_planes(void) {
         }
         uint64_t rng = 0x91a4e5ull;
         int ok = 1;
+        one_pass_calls = multi_pass_calls = 0;
         for (int call = 0; call < 300 && ok; call++) ok = planes_call(SETS[i].k, &rng, call);
+        CHECK(one_pass_calls >= 10 && multi_pass_calls >= 20,
+              "%s: %d one-pass and %d multi-pass planes calls with whole blocks and a channel "
+              "tail; want 10 and 20",
+              SETS[i].name, one_pass_calls, multi_pass_calls);
         short_lines = short_lines_long = 0;
         for (int call = 0; call < 600 && ok; call++) ok = lines_call(SETS[i].k, &rng, call);
         CHECK(ok, "the %s planes kernels failed (above)", SETS[i].name);

@@ -2,9 +2,9 @@
  * estimated work, not at equal row counts.
  *
  * Why: rows near the input's edges have taps that fall outside it, and the implicit GEMM skips
- * those. With the images innermost in the row order, all the bottom-edge rows come last, so
- * an even split gave the last thread less work (down_s2 at 2 threads: its two halves took
- * 1592 and 1511 thousand cycles). The split never changes a result: every row is computed
+ * those. In its row order (row_order.c) the bottom-edge rows and the edge columns come last,
+ * so an even split gave the last thread less work (down_s2 at 2 threads, before the edge
+ * columns moved: its two halves took 1592 and 1511 thousand cycles). The split never changes a result: every row is computed
  * in one unit, in the same order, whichever thread runs it.
  *
  * The estimate of rows [0, R) of a phase is the number of (row, tap) pairs whose input is
