@@ -200,6 +200,17 @@ static int32_t tile_pointers_padded(const imgeo *g, const float *D, const int64_
     return n;
 }
 
+/* 1 when every tap row of output line (line[1], line[2]) lies inside the input along dims 0
+ * and 1 (tile_pointers_padded then keeps all k0 * k1 of them, in order). */
+static int line_inner(const imgeo *g, const int64_t line[4]) {
+    const dc_conv_problem *p = g->p;
+    for (int j = 0; j < 2; j++) {
+        const int64_t first = line[1 + j] * p->s[j] - p->pb[j];
+        if (first < 0 || first + (p->k[j] - 1) * p->d[j] >= p->x.sp[j]) return 0;
+    }
+    return 1;
+}
+
 /* Padded mode, a tile of mm pixels that crosses output lines (never images): each row gets its
  * own pointer per tap, ap[t * mr + rr], and the kernel runs with a_stride 0; rows past mm
  * repeat row 0. Lines no multiple of mr wide (lenet_c1: 28 of 8-row tiles) then waste no
@@ -244,6 +255,8 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     int64_t ptr_line = -1; /* padded mode: the output line (o0, o1) of D whose tap pointers ap
                             * holds, with line_taps of them */
     int32_t line_taps = 0;
+    int64_t ptr_o0 = 0, ptr_o1 = 0; /* ptr_line's (o0, o1), and whether its taps are all in */
+    int ptr_inner = 0;
     if (g.small) begin = 0, end = g.units;
     const float *b = packed_b;
     if (!b && begin < end) {
@@ -295,9 +308,21 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                      * pointers are made once per line, a tile starts a_off floats on */
                     const int64_t key = line[1] * p->y.sp[1] + line[2];
                     if (key != ptr_line) {
-                        const int64_t start[4] = {line[0], line[1], line[2], 0};
-                        line_taps = tile_pointers_padded(&g, D, start, mr, ap, sel);
+                        /* a line whose tap rows all lie inside the input, after another in
+                         * the same plane: the same taps, the pointers shifted by whole
+                         * rows (lenet_c1: making them anew took 4% of its time) */
+                        const int inner = line_inner(&g, line);
+                        if (inner && ptr_inner && ptr_line >= 0 && line[1] == ptr_o0) {
+                            const int64_t shift = (line[2] - ptr_o1) * p->s[1] * g.P[2] * p->cin_g;
+                            for (int32_t n = 0; n < line_taps; n++) ap[n * mr] += shift;
+                        } else {
+                            const int64_t start[4] = {line[0], line[1], line[2], 0};
+                            line_taps = tile_pointers_padded(&g, D, start, mr, ap, sel);
+                        }
                         ptr_line = key;
+                        ptr_o0 = line[1];
+                        ptr_o1 = line[2];
+                        ptr_inner = inner;
                     }
                     ntaps = line_taps;
                     tap = sel;
