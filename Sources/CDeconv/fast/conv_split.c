@@ -4,16 +4,13 @@
  * Why: rows near the input's edges have taps that fall outside it, and the implicit GEMM skips
  * those. In its row order (row_order.c) the bottom-edge rows and the edge columns come last,
  * so an even split gave the last thread less work (down_s2 at 2 threads, before the edge
- * columns moved: its two halves took 1592 and 1511 thousand cycles). The split never changes a result: every row is computed
- * in one unit, in the same order, whichever thread runs it.
+ * columns moved: its two halves took 1592 and 1511 thousand cycles). The split never changes
+ * a result: every row is computed in one unit, in the same order, whichever thread runs it.
  *
  * The estimate of rows [0, R) of a phase is the number of (row, tap) pairs whose input is
  * inside, counted per dim in closed form (each tap reaches the input for one interval of q),
  * so it costs O(taps) per phase and dim, not O(rows). */
 #include "fast/fast.h"
-
-/* ceil(a / s), s > 0, any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t s) { return a >= 0 ? (a + s - 1) / s : -((-a) / s); }
 
 /* One dim of one phase: the taps' input offsets at q = 0 (dc_fast_dim_taps). */
 typedef struct dim_taps {
@@ -26,7 +23,7 @@ static int64_t dim_pairs(const dim_taps *d, int64_t x) {
     if (x > d->nq) x = d->nq;
     int64_t sum = 0;
     for (int64_t t = 0; t < d->n; t++) {
-        int64_t lo = ceil_div(-d->off[t], d->s), hi = ceil_div(d->in - d->off[t], d->s);
+        int64_t lo = dc_ceil_div(-d->off[t], d->s), hi = dc_ceil_div(d->in - d->off[t], d->s);
         if (lo < 0) lo = 0;
         if (hi > x) hi = x;
         if (hi > lo) sum += hi - lo;

@@ -318,6 +318,11 @@ int64_t dc_fast_dim_taps(const dc_conv_problem *p, int j, int64_t r, int64_t *as
 
 /* ---- the implicit GEMM's row order within a phase (row_order.c) --------------------------- */
 
+/** ceil(a / s) for s > 0 and any sign of a (the tap intervals of row_order.c and conv_split.c). */
+static inline int64_t dc_ceil_div(int64_t a, int64_t s) {
+    return a >= 0 ? (a + s - 1) / s : -((-a) / s);
+}
+
 /** How a phase's output rows are ordered. batch_outer: (n, q0, q1, q2). Else the columns
  *  (last dim) [lo, hi) first, as (q0, q1, q2, n), then the others column by column, as
  *  (q2, q0, q1, n); [lo, hi) are the columns whose taps all reach the input, or all of them

@@ -10,9 +10,6 @@
  * order is the plain (q0, q1, q2, n). DOT kernels order rows (n, q0, q1, q2) unchanged. */
 #include "fast/fast.h"
 
-/* ceil(a / s), s > 0, any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t s) { return a >= 0 ? (a + s - 1) / s : -((-a) / s); }
-
 void dc_fast_row_order(const dc_conv_problem *p, int batch_outer, const int64_t r[3],
                        dc_row_order *o) {
     o->n = p->y.n;
@@ -32,7 +29,7 @@ void dc_fast_row_order(const dc_conv_problem *p, int batch_outer, const int64_t 
     for (int64_t t = 0; t < nt; t++) {
         /* column q reads input q * s + off[t]: inside for ceil(-off / s) <= q < ceil((in -
          * off) / s) */
-        const int64_t a = ceil_div(-off[t], s), b = ceil_div(in - off[t], s);
+        const int64_t a = dc_ceil_div(-off[t], s), b = dc_ceil_div(in - off[t], s);
         if (a > lo) lo = a;
         if (b < hi) hi = b;
     }
