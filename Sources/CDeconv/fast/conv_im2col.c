@@ -310,7 +310,7 @@ void dc_fast_im2col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                     if (key != ptr_line) {
                         /* a line whose tap rows all lie inside the input, after another in
                          * the same plane: the same taps, the pointers shifted by whole
-                         * rows (lenet_c1: making them anew took 4% of its time) */
+                         * rows (lenet_c1: this driver's share of its time 9.3% -> 8.4%) */
                         const int inner = line_inner(&g, line);
                         if (inner && ptr_inner && ptr_line >= 0 && line[1] == ptr_o0) {
                             const int64_t shift = (line[2] - ptr_o1) * p->s[1] * g.P[2] * p->cin_g;
