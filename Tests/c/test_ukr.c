@@ -35,6 +35,7 @@ enum { N_FIXED = 0 FIXED_SHAPES(SHAPE_COUNT) };
 static const int64_t FIXED[N_FIXED + 1][3] = {FIXED_SHAPES(SHAPE_ROW){0, 0, 0}};
 static int g_fixed_calls[N_FIXED + 1];
 static int g_runs_calls, g_fixed_runs_calls; /* runs calls with 2 or more tiles */
+static int g_lines_calls; /* runs calls with 2 or more lines */
 static int g_fixed_pad_calls; /* fixed-shape calls whose zl or zr reaches the shape's padding */
 
 static const kernel KERNELS[] = {
@@ -94,20 +95,33 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     const int tiles = runs ? (int)th_rand_int(rng, 1, MAX_TILES) : 1;
     if (runs) mr = MR, strided = 1, c_strided = 1;
     if (runs && tiles > 1) g_runs_calls++, g_fixed_runs_calls += fixed >= 0;
+    /* Half the runs of 2+ tiles come in 2+ lines (dc_ukr_args.line_tiles), a_line and c_line
+     * apart: further than one line's rows, so a kernel that ignores them reads and writes the
+     * wrong rows (the gap rows of C hold poison). */
+    int lines = 1;
+    if (runs && tiles > 1 && th_rand_int(rng, 0, 1)) {
+        lines = tiles == 4 && th_rand_int(rng, 0, 1) ? 2 : tiles;
+        g_lines_calls++;
+    }
+    const int per = tiles / lines, line_rows = per * MR;
+    const int64_t gap_a = lines > 1 ? th_rand_int(rng, 0, 5) : 0;
+    const int gap_c = lines > 1 ? (int)th_rand_int(rng, 1, 2) : 0;
     const int rows = (tiles - 1) * MR + mr, R = tiles * MR; /* rows computed, rows held */
+    const int RC = R + (lines - 1) * gap_c;                  /* rows of C, with the gaps */
     /* A: one row of a_off + kc floats per (tap, tile row), rows equally spaced when strided:
      * apart (a_stride >= kc) or, as a conv's neighbouring pixels read them, overlapping. */
     const int64_t row_floats = a_off + kc + 3;
     if (strided && fixed < 0) a_stride = th_rand_int(rng, 1, row_floats);
     const int64_t btaps = ntaps + th_rand_int(rng, 0, 2);
-    const int64_t tap_floats = R * row_floats; /* one tap's rows */
+    const int64_t a_line = line_rows * a_stride + gap_a;
+    const int64_t tap_floats = R * row_floats + lines * gap_a; /* one tap's rows */
     float *A = malloc((size_t)(MAX_TAPS * tap_floats) * sizeof(float));
     float *B = malloc((size_t)((btaps > 0 ? btaps : 1) * kc * NR) * sizeof(float));
     const int64_t cw = c_off + NR + 2 * GUARD;
-    float *C = malloc((size_t)(R * cw) * sizeof(float));
+    float *C = malloc((size_t)(RC * cw) * sizeof(float));
     /* Output rows through c[] or, half the time, c[0] and c_stride; then c[1..] point at a
      * poisoned decoy that a kernel ignoring the stride would write to. */
-    float *decoy = malloc((size_t)(R * cw) * sizeof(float));
+    float *decoy = malloc((size_t)(RC * cw) * sizeof(float));
     float *const C0 = C + GUARD; /* row r of the tile: C0 + r * cw, whichever way it is passed */
     float *want = malloc((size_t)(R * NR) * sizeof(float));
     const float *ap[MAX_TAPS * MAX_MR];
@@ -125,15 +139,17 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
         const int64_t pick[4] = {0, pad > 0 ? pad - 1 : 0, pad, pad + 1 <= kc ? pad + 1 : kc};
         zl = (int32_t)pick[th_rand_int(rng, 0, 3)];
         zr = (int32_t)pick[th_rand_int(rng, 0, 3)];
-        const int64_t end = a_off + (int64_t)(tiles - 1) * MR * a_stride + (MR - 1) * a_stride + kc;
-        for (int32_t t = 0; t < MAX_TAPS; t++) {
-            for (int64_t i = 0; i < zl; i++) A[t * tap_floats + a_off + i] = 0.0f;
-            for (int64_t i = end - zr; i < end; i++) A[t * tap_floats + i] = 0.0f;
+        for (int l = 0; l < lines; l++) { /* every line's first and last windows */
+            const int64_t start = a_off + l * a_line, end = start + (line_rows - 1) * a_stride + kc;
+            for (int32_t t = 0; t < MAX_TAPS; t++) {
+                for (int64_t i = start; i < start + zl; i++) A[t * tap_floats + i] = 0.0f;
+                for (int64_t i = end - zr; i < end; i++) A[t * tap_floats + i] = 0.0f;
+            }
         }
         if (fixed >= 0 && pad > 0 && (zl >= pad || zr >= pad)) g_fixed_pad_calls++;
     }
     for (int64_t i = 0; i < btaps * kc * NR; i++) B[i] = th_rand_float(rng);
-    th_poison(C, R * cw);
+    th_poison(C, RC * cw);
     /* Fixed shapes take a run of consecutive taps (from tap 0, 1 or 2 of b). */
     const int32_t run0 = (int32_t)th_rand_int(rng, 0, btaps - ntaps);
     for (int32_t t = 0; t < ntaps; t++) {
@@ -141,18 +157,21 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
         for (int r = 0; r < MR; r++)
             ap[t * MR + r] = A + (int64_t)t * tap_floats + (strided ? 0 : r * row_floats);
     }
-    th_poison(decoy, R * cw);
+    th_poison(decoy, RC * cw);
     for (int r = 0; r < MR; r++) cp[r] = (c_strided && r > 0 ? decoy : C) + r * cw + GUARD;
+    /* Tile row r's offset in a tap's rows (strided) and its row of C: lines apart */
+#define A_ROW(r) ((r) / line_rows * a_line + (r) % line_rows * a_stride)
+#define C_ROW(r) ((r) + (r) / line_rows * gap_c)
     if (!first)
         for (int r = 0; r < rows; r++)
-            for (int j = 0; j < nr; j++) C0[r * cw + c_off + j] = th_rand_float(rng);
+            for (int j = 0; j < nr; j++) C0[C_ROW(r) * cw + c_off + j] = th_rand_float(rng);
     /* The expected tile: per element, taps in order, channels in order, one fmaf each. */
     const double scale = 1.0 + (double)ntaps * (double)kc; /* |a|, |b|, |c| <= 1 */
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < nr; j++) {
-            float acc = first ? 0.0f : C0[r * cw + c_off + j];
+            float acc = first ? 0.0f : C0[C_ROW(r) * cw + c_off + j];
             for (int32_t t = 0; t < ntaps; t++) {
-                const float *a = strided ? ap[t * MR] + a_off + r * a_stride : ap[t * MR + r] + a_off;
+                const float *a = strided ? ap[t * MR] + a_off + A_ROW(r) : ap[t * MR + r] + a_off;
                 const float *b = B + (int64_t)tap[t] * kc * NR + j;
                 for (int64_t k = 0; k < kc; k++) acc = fmaf(a[k], b[k * NR], acc);
             }
@@ -179,37 +198,47 @@ static int one_call(const kernel *K, uint64_t *rng, int idx) {
     u.pf = th_rand_int(rng, 0, 1) ? (const char *)pf_buf : NULL;
     u.pf_lines = u.pf ? th_rand_int(rng, 1, 20) : 0;
     u.zl = zl, u.zr = zr;
+    /* one line: line_tiles 0 or tiles; fn ignores line_tiles (garbage there) */
+    u.line_tiles = lines > 1 ? per : runs ? (th_rand_int(rng, 0, 1) ? tiles : 0) : 3;
+    u.a_line = a_line;
+    u.c_line = (line_rows + gap_c) * cw;
     if (runs)
         K->runs(&u, tiles);
     else
         K->fn(&u);
-    CHECK(th_is_poisoned(decoy, R * cw), "%s call %d: wrote through c[1..] with c_stride set",
+    CHECK(th_is_poisoned(decoy, RC * cw), "%s call %d: wrote through c[1..] with c_stride set",
           K->name, idx);
     /* The first element that differs, or that was written outside the tile. */
-    int bad_r = -1;
+    int bad_r = -1, bad_tile_row = -1; /* C's row, and the tile row it holds (-1: a gap) */
     int64_t bad_j = 0;
-    for (int r = 0; r < R && bad_r < 0; r++)
+    for (int pr = 0; pr < RC && bad_r < 0; pr++) {
+        /* the tile row that C row pr holds, or -1 in a gap between lines */
+        const int in_line = pr % (line_rows + gap_c);
+        const int r = in_line < line_rows ? pr / (line_rows + gap_c) * line_rows + in_line : -1;
         for (int64_t j = -GUARD; j < c_off + NR + GUARD && bad_r < 0; j++) {
-            const float got = C0[r * cw + j];
+            const float got = C0[pr * cw + j];
             int good;
-            if (r < rows && j >= c_off && j < c_off + nr) {
+            if (r >= 0 && r < rows && j >= c_off && j < c_off + nr) {
                 const float w = want[r * NR + (j - c_off)];
                 good = K->fused ? memcmp(&got, &w, sizeof got) == 0
                                 : fabs((double)got - (double)w) <= 1e-6 * scale;
             } else {
                 good = th_is_poisoned(&got, 1);
             }
-            if (!good) bad_r = r, bad_j = j;
+            if (!good) bad_r = pr, bad_j = j, bad_tile_row = r;
         }
-    const int in_tile = bad_r >= 0 && bad_r < rows && bad_j >= c_off && bad_j < c_off + nr;
+    }
+    const int in_tile = bad_tile_row >= 0 && bad_tile_row < rows && bad_j >= c_off && bad_j < c_off + nr;
     const int ok = CHECK(bad_r < 0,
-                         "%s call %d (tiles %d mr %d nr %d ntaps %d kc %lld a_stride %lld "
+                         "%s call %d (tiles %d lines %d mr %d nr %d ntaps %d kc %lld a_stride %lld "
                          "a_off %lld c_off %lld first %d): C[%d][%lld] = %.9g, %s %.9g",
-                         K->name, idx, runs ? tiles : 0, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
+                         K->name, idx, runs ? tiles : 0, lines, mr, nr, (int)ntaps, (long long)kc, (long long)a_stride,
                          (long long)a_off, (long long)c_off, first, bad_r,
                          (long long)(bad_j - c_off), bad_r >= 0 ? (double)C0[bad_r * cw + bad_j] : 0.0,
                          in_tile ? "want" : "outside the tile, where it held poison",
-                         in_tile ? (double)want[bad_r * NR + (bad_j - c_off)] : 0.0);
+                         in_tile ? (double)want[bad_tile_row * NR + (bad_j - c_off)] : 0.0);
+#undef A_ROW
+#undef C_ROW
     free(A);
     free(B);
     free(C);
@@ -229,7 +258,7 @@ void suite_ukr(void) {
         }
         CHECK(K->mr <= MAX_MR && K->nr <= MAX_NR, "%s: tile larger than the test's", K->name);
         memset(g_fixed_calls, 0, sizeof g_fixed_calls);
-        g_runs_calls = g_fixed_runs_calls = g_fixed_pad_calls = 0;
+        g_runs_calls = g_fixed_runs_calls = g_fixed_pad_calls = g_lines_calls = 0;
         for (int call = 0; call < 400; call++)
             if (!one_call(K, &rng, call)) break;
         if (K->fixed)
@@ -243,5 +272,7 @@ void suite_ukr(void) {
             CHECK(g_runs_calls >= 60 && g_fixed_runs_calls >= 15,
                   "%s: %d runs calls of 2+ tiles, %d of them fixed shapes", K->name,
                   g_runs_calls, g_fixed_runs_calls);
+        if (K->runs)
+            CHECK(g_lines_calls >= 25, "%s: %d runs calls of 2+ lines", K->name, g_lines_calls);
     }
 }

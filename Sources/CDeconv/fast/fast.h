@@ -71,6 +71,8 @@ typedef struct dc_ukr_args {
                             * kernel may leave out their products: each adds +0.0 or -0.0 to a
                             * sum that started at +0.0, which changes no bit. Or ignore them;
                             * 0 and 0 always hold. */
+    int64_t line_tiles;    /* dc_ukr_runs_fn only: 0 (one line), or tiles per line */
+    int64_t a_line, c_line; /* ... and then the lines' distances in a and in c */
 } dc_ukr_args;
 
 /** Output row r's pointer, honouring c_stride. */
@@ -87,7 +89,10 @@ static inline const float *dc_ukr_row(const dc_ukr_args *u, const float *const *
 
 /** Optional: `tiles` whole tiles in one call, tile j being u with its rows j * MR further on
  *  (a_off + j * MR * a_stride, c[0] + j * MR * c_stride). Needs mr == MR and both strides set;
- *  each tile gets exactly the bits one call of fn gives it. */
+ *  each tile gets exactly the bits one call of fn gives it. With u->line_tiles > 0 (a divisor
+ *  of tiles) the tiles come in lines of line_tiles instead: tile j of line l starts at
+ *  a_off + l * a_line + j * MR * a_stride and c[0] + l * c_line + j * MR * c_stride, and zl, zr
+ *  hold for the first and the last tile of every line. */
 typedef void (*dc_ukr_runs_fn)(const dc_ukr_args *u, int64_t tiles);
 
 /** A micro-kernel and its tile. kind GEMM: vectors over output channels, B packed

@@ -288,26 +288,29 @@ TGT static inline __attribute__((always_inline)) void short_fixed(const dc_ukr_a
 }
 
 /* The fixed reductions (fast.h), each a separate function, so its registers are allocated
- * alone; it runs `tiles` whole tiles one after another (dc_ukr_runs_fn): a line's tiles in
- * one call, as a call per tile cost lenet_c1 about 7% in dispatch and argument setup. A
- * first tile with at least SHORT_PAD padding floats before its windows, or a last one with as
+ * alone; it runs `lines` lines of `per` whole tiles (dc_ukr_runs_fn) in one call, as a call
+ * per tile cost lenet_c1 about 7% in dispatch and argument setup. A line's first tile with at
+ * least SHORT_PAD padding floats before its windows, or its last one with as
  * many after them, takes a body without their products: SHORT_PAD is the padding of a
  * stride-1 SAME conv with the shape's odd kernel row of KC / ST taps of ST channels. */
 #define SHORT_FIXED_LIST DC_AVX512_SHORT_FIXED
 #define SHORT_PAD(KC, ST) (((KC) / (ST) - 1) / 2 * (ST))
 #define SHORT_FIXED_FN(KC, ST, NT)                                                         \
-    TGT __attribute__((noinline)) static void short_##KC##_##ST##_##NT(const dc_ukr_args *u,  \
-                                                                   int64_t tiles) {        \
-        float *c = u->c[0] + u->c_off;                                                     \
-        for (int64_t j = 0; j < tiles; j++) {                                              \
-            const int64_t ao = u->a_off + j * SHORT_MR * ST;                               \
-            float *cj = c + j * SHORT_MR * u->c_stride;                                    \
-            if (j == 0 && u->zl >= SHORT_PAD(KC, ST))                                      \
-                short_fixed(u, KC, ST, NT, SHORT_PAD(KC, ST), 0, ao, cj);                  \
-            else if (j == tiles - 1 && u->zr >= SHORT_PAD(KC, ST))                         \
-                short_fixed(u, KC, ST, NT, 0, SHORT_PAD(KC, ST), ao, cj);                  \
-            else                                                                           \
-                short_fixed(u, KC, ST, NT, 0, 0, ao, cj);                                  \
+    TGT __attribute__((noinline)) static void short_##KC##_##ST##_##NT(                    \
+        const dc_ukr_args *u, int64_t lines, int64_t per) {                                \
+        for (int64_t l = 0; l < lines; l++) {                                              \
+            float *c = u->c[0] + u->c_off + (lines > 1 ? l * u->c_line : 0);               \
+            const int64_t a0 = u->a_off + (lines > 1 ? l * u->a_line : 0);                 \
+            for (int64_t j = 0; j < per; j++) {                                            \
+                const int64_t ao = a0 + j * SHORT_MR * ST;                                 \
+                float *cj = c + j * SHORT_MR * u->c_stride;                                \
+                if (j == 0 && u->zl >= SHORT_PAD(KC, ST))                                  \
+                    short_fixed(u, KC, ST, NT, SHORT_PAD(KC, ST), 0, ao, cj);              \
+                else if (j == per - 1 && u->zr >= SHORT_PAD(KC, ST))                       \
+                    short_fixed(u, KC, ST, NT, 0, SHORT_PAD(KC, ST), ao, cj);              \
+                else                                                                       \
+                    short_fixed(u, KC, ST, NT, 0, 0, ao, cj);                              \
+            }                                                                              \
         }                                                                                  \
     }
 SHORT_FIXED_LIST(SHORT_FIXED_FN)
@@ -322,7 +325,8 @@ static int short_fixed_fits(const dc_ukr_args *u) {
 }
 
 /* The fixed body for u, or NULL. */
-static void (*short_fixed_for(const dc_ukr_args *u))(const dc_ukr_args *, int64_t) {
+typedef void (*short_fixed_fn)(const dc_ukr_args *u, int64_t lines, int64_t per);
+static short_fixed_fn short_fixed_for(const dc_ukr_args *u) {
 #define SHORT_FIXED_CASE(KC, ST, NT)                                                       \
     if (u->kc == KC && u->a_stride == ST && u->ntaps <= NT && short_fixed_fits(u))         \
         return short_##KC##_##ST##_##NT;
@@ -332,26 +336,29 @@ static void (*short_fixed_for(const dc_ukr_args *u))(const dc_ukr_args *, int64_
 }
 
 TGT void dc_ukr_gemm_avx512_short_runs(const dc_ukr_args *u, int64_t tiles) {
-    void (*fixed)(const dc_ukr_args *, int64_t) = short_fixed_for(u);
+    const int64_t per = u->line_tiles ? u->line_tiles : tiles, lines = tiles / per;
+    short_fixed_fn fixed = short_fixed_for(u);
     if (fixed) {
-        fixed(u, tiles);
+        fixed(u, lines, per);
         return;
     }
     dc_ukr_args v = *u;
-    float *c = u->c[0];
+    float *c;
     v.c = &c;
-    for (int64_t j = 0; j < tiles; j++, c += SHORT_MR * u->c_stride) {
-        v.a_off = u->a_off + j * SHORT_MR * u->a_stride;
-        v.zl = j == 0 ? u->zl : 0;
-        v.zr = j == tiles - 1 ? u->zr : 0;
-        dc_ukr_gemm_avx512_short(&v);
-    }
+    for (int64_t l = 0; l < lines; l++)
+        for (int64_t j = 0; j < per; j++) {
+            c = u->c[0] + (lines > 1 ? l * u->c_line : 0) + j * SHORT_MR * u->c_stride;
+            v.a_off = u->a_off + (lines > 1 ? l * u->a_line : 0) + j * SHORT_MR * u->a_stride;
+            v.zl = j == 0 ? u->zl : 0;
+            v.zr = j == per - 1 ? u->zr : 0;
+            dc_ukr_gemm_avx512_short(&v);
+        }
 }
 
 TGT void dc_ukr_gemm_avx512_short(const dc_ukr_args *u) {
-    void (*fixed)(const dc_ukr_args *, int64_t) = short_fixed_for(u);
+    short_fixed_fn fixed = short_fixed_for(u);
     if (fixed) {
-        fixed(u, 1);
+        fixed(u, 1, 1);
         return;
     }
     switch (u->kc) {
