@@ -370,6 +370,26 @@ static void tally_split(const fcase *c) {
     g_split_driver += implicit && p3.units != p1.units && p3.units % 3 == 0;
 }
 
+/* A stateless implicit GEMM whose panels the threads cannot keep, with two row blocks: on
+ * the 6 x 64 tile (AVX-512), one block per (phase, tile) at 1 and 3 threads, 4 phases x 2
+ * tiles = 8 units (check_case has checked its results). */
+static void check_merged(const fcase *c) {
+    dc_conv_problem pr;
+    dc_conv_plan p1, p3;
+    if (!dc_fast_isa_supported(DC_ISA_AVX512)) {
+        printf("suite_fast: no AVX-512 here; the merged row blocks are not tested\n");
+        return;
+    }
+    dc_fast_force_isa(DC_ISA_AVX512);
+    const int ok = dc_conv_prepare(&c->prm, &c->x, &c->w, &c->y, 1, &pr, NULL) == DECONV_OK &&
+                   dc_fast_conv_plan(&pr, 1, &p1) && dc_fast_conv_plan(&pr, 3, &p3);
+    dc_fast_force_isa(-1);
+    if (!CHECK(ok, "merged case: no fast plan")) return;
+    CHECK(strncmp(p1.name, "fast-gemm", 9) == 0 && p1.units == 8 && p3.units == 8,
+          "merged case: plan %s has %lld units at 1 thread and %lld at 3, want 8 (one row block "
+          "per phase and tile)", p1.name, (long long)p1.units, (long long)p3.units);
+}
+
 /* The work estimate against the brute count, and the split rows' promises (fast.h). */
 static void check_split(const fcase *c, uint64_t *rng, const char *what) {
     dc_conv_problem pr;
@@ -592,7 +612,11 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
          * grouped cases after this table) */
         {0, 4, 40, 36, 8, 24, 3, 2, DECONV_PADDING_SAME},
         {1, 3, 22, 22, 8, 16, 4, 2, DECONV_PADDING_SAME},
+        /* MERGED_CASE: 676 rows per phase (two row blocks) whose 4 x 136 x 64-float panels
+         * are past the stateless cache, so one block per (phase, tile) (geo.merged) */
+        {1, 4, 13, 13, 136, 128, 4, 2, DECONV_PADDING_SAME},
     };
+    enum { MERGED_CASE = sizeof cases / sizeof cases[0] - 1 };
     uint64_t rng = 0xf1edull;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int bias = 0; bias <= 1; bias++) {
@@ -608,6 +632,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
                 char what[64];
                 snprintf(what, sizeof what, "fixed case %d bias %d", (int)i, bias);
                 check_case(&c, ctx1, ctx3, what);
+                if (i == MERGED_CASE && !bias) check_merged(&c);
             }
             free_case(&c);
         }

@@ -38,6 +38,7 @@
 #define BATCH_OUTER_DOT 1
 #define BATCH_OUTER_GEMM 0
 #define SMALL_MACS 200000      /* below this, waking other threads costs more than it saves */
+#define MERGE_BLOCKS_MAX 2      /* stateless row blocks merged into one (geo.merged) */
 #define ROW_SLOTS_MAX 8        /* phases whose row tables a thread keeps at once (2^3) */
 #define ROW_SLOTS_BYTES 262144 /* and at most this much of them */
 #define SPLIT_PHASES_MAX 16    /* more phases: the work estimate costs too much per call */
@@ -67,6 +68,7 @@ typedef struct geo {
      * blocks, bpt per thread; else bpt = 0 and blocks of block_rows */
     int64_t threads, bpt;
     int small; /* the plan declares 1 unit and runs all of them on the calling thread */
+    int merged; /* stateless: the row blocks merged into one (geo_init) */
     int packed; /* weights come prepacked (dc_fast_pack): no packing scratch */
     /* > 0 (stateless, threads with several row blocks each): a thread keeps every (phase,
      * tile) panel of the group it packed, cache_slot floats each, instead of one block */
@@ -136,6 +138,20 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
     g->block_rows = g->block_tiles * uk->mr;
     g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
+    /* Stateless, where a thread cannot keep the packed panels (cache_slot below) and the rows
+     * make only a few blocks: one block, so each unit (phase, tile) packs its panel once per
+     * call instead of once per block, and threads share out the panels, not the rows (which
+     * had each thread pack every panel). vol3d packs 28 MB of weights. */
+    const int64_t taps0 = g->ntaps_max > 0 ? g->ntaps_max : 1;
+    g->merged = !packed && uk->kind == DC_UKR_GEMM && g->mblocks > 1 &&
+                g->mblocks <= MERGE_BLOCKS_MAX &&
+                taps0 * p->cin_g * uk->nr > CACHE_MAX_FLOATS / (g->nphase * g->ntiles) &&
+                g->nphase * p->groups * g->ntiles >= 2 * (int64_t)(threads > 1 ? threads : 1);
+    if (g->merged) {
+        g->block_tiles = (g->rows_max + uk->mr - 1) / uk->mr;
+        g->block_rows = g->block_tiles * uk->mr;
+        g->mblocks = 1;
+    }
     const double macs = (double)g->rows_max * (double)g->nphase * (double)g->ntaps_max *
                         (double)p->cin_g * (double)p->cout_g * (double)p->groups;
     g->small = macs < SMALL_MACS;
