@@ -241,40 +241,47 @@ deconv_status dc_parallel_for(deconv_context *ctx, int64_t units, dc_range_fn fn
     return dc_ok(err);
 }
 
-deconv_status dc_context_begin(deconv_context *ctx, size_t bytes, void **workspace,
-                               void **to_free, deconv_error *err) {
-    *workspace = NULL;
-    *to_free = NULL;
+/* The workspace for an op that holds the lock (see dc_context_reserve). */
+static deconv_status reserve(deconv_context *ctx, size_t bytes, void **workspace, void **to_free,
+                             deconv_error *err) {
+    if (bytes == 0) return DECONV_OK;
     if (!ctx) {
-        if (bytes == 0) return DECONV_OK;
         void *p = malloc(bytes);
         if (!p) return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", bytes);
         *workspace = *to_free = p;
         return DECONV_OK;
     }
-    pthread_mutex_lock(&ctx->op_lock);
-    if (bytes == 0) return DECONV_OK;
     if (ctx->user_ws) {
-        if (ctx->user_ws_size < bytes) {
-            pthread_mutex_unlock(&ctx->op_lock);
+        if (ctx->user_ws_size < bytes)
             return dc_fail(err, DECONV_ERR_WORKSPACE_TOO_SMALL,
                            "workspace holds %zu bytes, this op needs %zu", ctx->user_ws_size, bytes);
-        }
         *workspace = ctx->user_ws;
         return DECONV_OK;
     }
     if (ctx->own_ws_size < bytes) {
         void *p = malloc(bytes);
-        if (!p) {
-            pthread_mutex_unlock(&ctx->op_lock);
-            return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", bytes);
-        }
+        if (!p) return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", bytes);
         free(ctx->own_ws);
         ctx->own_ws = p;
         ctx->own_ws_size = bytes;
     }
     *workspace = ctx->own_ws;
     return DECONV_OK;
+}
+
+deconv_status dc_context_begin(deconv_context *ctx, size_t bytes, void **workspace,
+                               void **to_free, deconv_error *err) {
+    *workspace = NULL;
+    *to_free = NULL;
+    if (ctx) pthread_mutex_lock(&ctx->op_lock);
+    const deconv_status st = reserve(ctx, bytes, workspace, to_free, err);
+    if (st && ctx) pthread_mutex_unlock(&ctx->op_lock);
+    return st;
+}
+
+deconv_status dc_context_reserve(deconv_context *ctx, size_t bytes, void **workspace,
+                                 void **to_free, deconv_error *err) {
+    return reserve(ctx, bytes, workspace, to_free, err);
 }
 
 void dc_context_end(deconv_context *ctx, void *to_free) {

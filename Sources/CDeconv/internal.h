@@ -210,5 +210,16 @@ deconv_status dc_parallel_for(deconv_context *ctx, int64_t units, dc_range_fn fn
 deconv_status dc_context_begin(deconv_context *ctx, size_t bytes, void **workspace,
                                void **to_free, deconv_error *err);
 void dc_context_end(deconv_context *ctx, void *to_free);
+/** After dc_context_begin(ctx, 0, ...): the op's workspace of `bytes`, as dc_context_begin
+ *  would have returned it (*workspace and *to_free must be NULL). On an error the op still
+ *  holds the context: call dc_context_end. */
+deconv_status dc_context_reserve(deconv_context *ctx, size_t bytes, void **workspace,
+                                 void **to_free, deconv_error *err);
+
+/** 1 if none of the n floats at w is inf or NaN (conv_api.c). A filter with one runs on the
+ *  reference, which skips padding taps where the fast kernels multiply zeros (0 * inf = NaN).
+ *  dc_weights_finite_on shares the scan out over ctx's threads; ctx's op must be begun. */
+int dc_weights_finite(const float *w, int64_t n);
+int dc_weights_finite_on(deconv_context *ctx, const float *w, int64_t n);
 
 #endif /* DECONV_INTERNAL_H */

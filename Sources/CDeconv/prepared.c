@@ -20,14 +20,6 @@ struct deconv_prepared_conv {
     float *w;
 };
 
-/* As conv_api.c: a non-finite weight must never meet padding, which only the reference
- * guarantees (it skips padding taps instead of multiplying zeros). */
-static int weights_finite(const float *w, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(w[i])) return 0;
-    return 1;
-}
-
 static deconv_status create(const deconv_conv_params *params, const deconv_shape *input,
                             const deconv_shape *filter, const float *filter_data,
                             int64_t filter_count, const deconv_shape *output_shape,
@@ -51,7 +43,7 @@ static deconv_status create(const deconv_conv_params *params, const deconv_shape
     pc->in_shape = *input;
     for (int32_t i = pc->in_shape.rank; i < DECONV_MAX_RANK; i++) pc->in_shape.dims[i] = 0;
     pc->out_shape = oshape;
-    const int finite = weights_finite(filter_data, filter_count);
+    const int finite = dc_weights_finite(filter_data, filter_count);
     const int got = finite ? dc_fast_pack(&pr, filter_data, &pc->fp) : 0;
     if (got < 0) {
         free(pc);

@@ -432,6 +432,41 @@ static void padding_never_multiplied_chunks(void) {
     }
 }
 
+/* The same where the scan is shared out over a context's threads (1 << 18 floats a unit): a
+ * filter of 589824 weights makes 3 units, one per thread of a 3-thread context. An inf as
+ * the first weight of unit 2 (524288: tap (2, 2), channels 0, 0) and inside unit 1 (458752:
+ * tap (2, 1)). Each output of out-channel 0 is -inf where the tap reads the input and finite
+ * where it reads padding; the fast kernels' tiles mix such outputs. */
+static void padding_never_multiplied_threads(void) {
+    enum { CI = 256, CO = 256, XN = 4 * 4 * CI, WN = 3 * 3 * CI * CO, YN = 4 * 4 * CO };
+    static float x[XN], w[WN], y[YN];
+    const int at[2] = {524288, 458752};
+    for (int i = 0; i < XN; i++) x[i] = 1.0f;
+    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
+    p.padding = DECONV_PADDING_SAME;
+    deconv_shape xs = shape4(1, 4, 4, CI), fs = shape4(3, 3, CI, CO);
+    deconv_context *ctx = NULL;
+    CHECK(deconv_context_create(3, &ctx, NULL) == 0, "context");
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; i < WN; i++) w[i] = 0.01f;
+        w[at[k % 2]] = -INFINITY;
+        const int tap = at[k % 2] / (CI * CO), a = tap / 3, b = tap % 3;
+        deconv_error e;
+        CHECK(deconv_conv(k < 2 ? ctx : NULL, &p, &xs, x, XN, &fs, w, WN, NULL, 0, y, YN, &e) == 0,
+              "%s", e.message);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                const int inside = i + a - 1 >= 0 && i + a - 1 < 4 && j + b - 1 >= 0 && j + b - 1 < 4;
+                const float v = y[(i * 4 + j) * CO];
+                CHECK(inside ? isinf(v) && v < 0 : isfinite(v),
+                      "inf weight %d (%s): y(%d, %d) = %g, tap (%d, %d) reads %s there", at[k % 2],
+                      k < 2 ? "3 threads" : "no context", i, j, (double)v, a, b,
+                      inside ? "the input" : "padding");
+            }
+    }
+    deconv_context_destroy(ctx);
+}
+
 static void context_api(void) {
     deconv_context *ctx = NULL;
     deconv_error e;
@@ -473,6 +508,7 @@ void suite_conv(void) {
     empty_and_zero_fill();
     padding_never_multiplied();
     padding_never_multiplied_chunks();
+    padding_never_multiplied_threads();
     context_api();
     status_strings();
 }
