@@ -404,65 +404,56 @@ static void padding_never_multiplied(void) {
     deconv_context_destroy(ctx);
 }
 
+/* A 4 x 4 SAME 3 x 3 conv of ci -> co channels, every input 1 and every weight 0.01 but one
+ * -inf at weight index `at`: each output of its out-channel is -inf where its tap reads the
+ * input and finite where it reads padding (the fast kernels' tiles mix such outputs). */
+static void check_inf_weight(deconv_context *ctx, int ci, int co, int at, const char *what) {
+    const int xn = 4 * 4 * ci, wn = 3 * 3 * ci * co, yn = 4 * 4 * co;
+    float *x = malloc((size_t)xn * sizeof(float)), *w = malloc((size_t)wn * sizeof(float));
+    float *y = malloc((size_t)yn * sizeof(float));
+    for (int i = 0; i < xn; i++) x[i] = 1.0f;
+    for (int i = 0; i < wn; i++) w[i] = 0.01f;
+    w[at] = -INFINITY;
+    const int tap = at / (ci * co), a = tap / 3, b = tap % 3, oc = at % co;
+    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
+    p.padding = DECONV_PADDING_SAME;
+    deconv_shape xs = shape4(1, 4, 4, ci), fs = shape4(3, 3, ci, co);
+    deconv_error e;
+    CHECK(deconv_conv(ctx, &p, &xs, x, xn, &fs, w, wn, NULL, 0, y, yn, &e) == 0, "%s: %s", what,
+          e.message);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            const int inside = i + a - 1 >= 0 && i + a - 1 < 4 && j + b - 1 >= 0 && j + b - 1 < 4;
+            const float v = y[(i * 4 + j) * co + oc];
+            CHECK(inside ? isinf(v) && v < 0 : isfinite(v),
+                  "%s, inf weight %d: y(%d, %d) = %g, tap (%d, %d) reads %s there", what, at, i, j,
+                  (double)v, a, b, inside ? "the input" : "padding");
+        }
+    free(x);
+    free(w);
+    free(y);
+}
+
 /* The same with a filter of 18432 weights, which conv_api.c scans for non-finite values in
  * chunks of 4096: an inf as the last weight of a whole chunk (index 12287: tap (1, 2),
  * in-channel 31, out-channel 63) and as the first of the tail (16384: tap (2, 2), channels 0,
- * 0). Tap (1, 2) meets only padding at output column 3, tap (2, 2) at output (3, 3). */
+ * 0). */
 static void padding_never_multiplied_chunks(void) {
-    enum { CI = 32, CO = 64, XN = 4 * 4 * CI, WN = 3 * 3 * CI * CO, YN = 4 * 4 * CO };
-    static float x[XN], w[WN], y[YN];
-    const int at[2] = {12287, 16384};
-    for (int i = 0; i < XN; i++) x[i] = 1.0f;
-    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
-    p.padding = DECONV_PADDING_SAME;
-    deconv_shape xs = shape4(1, 4, 4, CI), fs = shape4(3, 3, CI, CO);
-    for (int k = 0; k < 2; k++) {
-        for (int i = 0; i < WN; i++) w[i] = 0.01f;
-        w[at[k]] = -INFINITY;
-        const int co = at[k] % CO;
-        deconv_error e;
-        CHECK(deconv_conv(NULL, &p, &xs, x, XN, &fs, w, WN, NULL, 0, y, YN, &e) == 0, "%s",
-              e.message);
-        /* (1, 3) for tap (1, 2), (3, 3) for tap (2, 2): the tap reads padding there */
-        const int pad_out = k == 0 ? 1 * 4 + 3 : 3 * 4 + 3, in_out = k == 0 ? 1 * 4 + 2 : 2 * 4 + 2;
-        CHECK(isfinite(y[pad_out * CO + co]), "inf weight %d: y at a padding tap = %g", at[k],
-              (double)y[pad_out * CO + co]);
-        CHECK(isinf(y[in_out * CO + co]), "inf weight %d: y at a real tap = %g", at[k],
-              (double)y[in_out * CO + co]);
-    }
+    check_inf_weight(NULL, 32, 64, 12287, "chunks");
+    check_inf_weight(NULL, 32, 64, 16384, "chunks");
 }
 
-/* The same where the scan is shared out over a context's threads (1 << 18 floats a unit): a
+/* And where the scan is shared out over a context's threads (1 << 18 floats a unit): a
  * filter of 589824 weights makes 3 units, one per thread of a 3-thread context. An inf as
  * the first weight of unit 2 (524288: tap (2, 2), channels 0, 0) and inside unit 1 (458752:
- * tap (2, 1)). Each output of out-channel 0 is -inf where the tap reads the input and finite
- * where it reads padding; the fast kernels' tiles mix such outputs. */
+ * tap (2, 1)). */
 static void padding_never_multiplied_threads(void) {
-    enum { CI = 256, CO = 256, XN = 4 * 4 * CI, WN = 3 * 3 * CI * CO, YN = 4 * 4 * CO };
-    static float x[XN], w[WN], y[YN];
-    const int at[2] = {524288, 458752};
-    for (int i = 0; i < XN; i++) x[i] = 1.0f;
-    deconv_conv_params p = DECONV_CONV_PARAMS_INIT;
-    p.padding = DECONV_PADDING_SAME;
-    deconv_shape xs = shape4(1, 4, 4, CI), fs = shape4(3, 3, CI, CO);
     deconv_context *ctx = NULL;
     CHECK(deconv_context_create(3, &ctx, NULL) == 0, "context");
-    for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < WN; i++) w[i] = 0.01f;
-        w[at[k % 2]] = -INFINITY;
-        const int tap = at[k % 2] / (CI * CO), a = tap / 3, b = tap % 3;
-        deconv_error e;
-        CHECK(deconv_conv(k < 2 ? ctx : NULL, &p, &xs, x, XN, &fs, w, WN, NULL, 0, y, YN, &e) == 0,
-              "%s", e.message);
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
-                const int inside = i + a - 1 >= 0 && i + a - 1 < 4 && j + b - 1 >= 0 && j + b - 1 < 4;
-                const float v = y[(i * 4 + j) * CO];
-                CHECK(inside ? isinf(v) && v < 0 : isfinite(v),
-                      "inf weight %d (%s): y(%d, %d) = %g, tap (%d, %d) reads %s there", at[k % 2],
-                      k < 2 ? "3 threads" : "no context", i, j, (double)v, a, b,
-                      inside ? "the input" : "padding");
-            }
+    const int at[2] = {524288, 458752};
+    for (int k = 0; k < 2; k++) {
+        check_inf_weight(ctx, 256, 256, at[k], "3 threads");
+        check_inf_weight(NULL, 256, 256, at[k], "no context");
     }
     deconv_context_destroy(ctx);
 }
