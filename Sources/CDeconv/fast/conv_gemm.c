@@ -138,15 +138,19 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
     g->block_rows = g->block_tiles * uk->mr;
     g->mblocks = (g->rows_max + g->block_rows - 1) / g->block_rows;
     g->ntiles = (p->cout_g + uk->nr - 1) / uk->nr;
-    /* Stateless, where a thread cannot keep the packed panels (cache_slot below) and the rows
-     * make only a few blocks: one block, so each unit (phase, tile) packs its panel once per
-     * call instead of once per block, and threads share out the panels, not the rows (which
-     * had each thread pack every panel). vol3d packs 28 MB of weights. */
-    const int64_t taps0 = g->ntaps_max > 0 ? g->ntaps_max : 1;
+    const int64_t taps = g->ntaps_max > 0 ? g->ntaps_max : 1;
+    const int64_t nthreads = threads > 1 ? threads : 1;
+    /* A stateless thread's packed (phase, tile) panel, and whether all of a group's fit the
+     * cache (cache_slot below) */
+    const int64_t slot = (taps * p->cin_g * uk->nr + 15) & ~(int64_t)15;
+    const int panels_fit = slot <= CACHE_MAX_FLOATS / (g->nphase * g->ntiles);
+    /* Stateless, where a thread cannot keep the packed panels and the rows make only a few
+     * blocks: one block, so each unit (phase, tile) packs its panel once per call instead of
+     * once per block, and threads share out the panels, not the rows (which had each thread
+     * pack every panel). */
     g->merged = !packed && uk->kind == DC_UKR_GEMM && g->mblocks > 1 &&
-                g->mblocks <= MERGE_BLOCKS_MAX &&
-                taps0 * p->cin_g * uk->nr > CACHE_MAX_FLOATS / (g->nphase * g->ntiles) &&
-                g->nphase * p->groups * g->ntiles >= 2 * (int64_t)(threads > 1 ? threads : 1);
+                g->mblocks <= MERGE_BLOCKS_MAX && !panels_fit &&
+                g->nphase * p->groups * g->ntiles >= 2 * nthreads;
     if (g->merged) {
         g->block_tiles = (g->rows_max + uk->mr - 1) / uk->mr;
         g->block_rows = g->block_tiles * uk->mr;
@@ -175,7 +179,6 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
         g->mblocks = T * g->bpt;
     }
     g->units = g->nphase * p->groups * g->mblocks * g->ntiles;
-    const int64_t taps = g->ntaps_max > 0 ? g->ntaps_max : 1;
     /* Channel block: as large as the packed-weight budget allows, then evened out over the
      * blocks needed (so no block is a short tail), in multiples of 8 lanes. */
     int64_t kc = B_BLOCK_FLOATS / (taps * uk->nr);
@@ -195,10 +198,7 @@ static void geo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, int
      * of a group fit the cache, a thread packs each once per call and keeps them, in the
      * prepared layout. */
     g->cache_slot = 0;
-    const int64_t slot = (taps * p->cin_g * uk->nr + 15) & ~(int64_t)15;
-    const int64_t T = threads > 1 ? threads : 1;
-    if (!packed && uk->kind == DC_UKR_GEMM && g->mblocks >= 2 * T &&
-        slot <= CACHE_MAX_FLOATS / (g->nphase * g->ntiles))
+    if (!packed && uk->kind == DC_UKR_GEMM && g->mblocks >= 2 * nthreads && panels_fit)
         g->cache_slot = slot;
     size_t off = 0;
     g->off_b = off;
