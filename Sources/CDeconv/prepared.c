@@ -7,7 +7,6 @@
 #include "internal.h"
 #include "fast/fast.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
