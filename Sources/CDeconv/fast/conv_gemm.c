@@ -661,10 +661,15 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
     }                                                                                         \
     static void run_col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
         dc_fast_col_run(a, b, e, t, &UK, NULL);                                               \
-    }
+    }                                                                                         \
+
 #define IM2COL_RUN(sfx, UK)                                                                   \
     static void run_im2col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {    \
         dc_fast_im2col_run(a, b, e, t, &UK, NULL);                                            \
+    }
+#define WINO_RUN(sfx, UK, XF)                                                                 \
+    static void run_wino_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {      \
+        dc_fast_wino_run(a, b, e, t, &UK, &XF, NULL, a->w);                                   \
     }
 #define DOT_RUN(sfx, UK)                                                                      \
     static void run_dot_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
@@ -676,6 +681,7 @@ static const dc_ukr UKR_GEMM_PORTABLE = {DC_UKR_GEMM, DC_PORTABLE_GEMM_MR, DC_PO
 static const dc_ukr UKR_DOT_PORTABLE = {DC_UKR_DOT, DC_PORTABLE_DOT_MR, DC_PORTABLE_DOT_NR,
                                         dc_ukr_dot_portable, NULL};
 GEMM_RUNS(portable, UKR_GEMM_PORTABLE)
+WINO_RUN(portable, UKR_GEMM_PORTABLE, DC_WINO_XF_PORTABLE)
 IM2COL_RUN(portable, UKR_GEMM_PORTABLE)
 DOT_RUN(portable, UKR_DOT_PORTABLE)
 #if defined(__x86_64__) || defined(__i386__)
@@ -691,12 +697,15 @@ static const dc_ukr UKR_GEMM_AVX512_SHORT = {DC_UKR_GEMM, DC_AVX512_SHORT_MR, DC
                                              dc_ukr_gemm_avx512_short,
                                              dc_ukr_gemm_avx512_short_runs};
 GEMM_RUNS(avx2, UKR_GEMM_AVX2)
+WINO_RUN(avx2, UKR_GEMM_AVX2, DC_WINO_XF_AVX2)
 IM2COL_RUN(avx2, UKR_GEMM_AVX2)
 DOT_RUN(avx2, UKR_DOT_AVX2)
 GEMM_RUNS(avx512, UKR_GEMM_AVX512)
 static void run_gemm_avx512_wide(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     fast_run(a, b, e, t, &UKR_GEMM_AVX512_WIDE, NULL);
 }
+WINO_RUN(avx512, UKR_GEMM_AVX512, DC_WINO_XF_AVX512)
+WINO_RUN(avx512_wide, UKR_GEMM_AVX512_WIDE, DC_WINO_XF_AVX512)
 IM2COL_RUN(avx512_short, UKR_GEMM_AVX512_SHORT)
 #endif
 /* conv_dot1.c's stateless run functions, one per dot1 / dotn kernel. */
@@ -722,13 +731,14 @@ static void run_planes_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
                                      dc_ukr_gemm_neon, NULL};
 GEMM_RUNS(neon, UKR_GEMM_NEON)
+WINO_RUN(neon, UKR_GEMM_NEON, DC_WINO_XF_PORTABLE)
 IM2COL_RUN(neon, UKR_GEMM_NEON)
 #endif
 
 /* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
  * kernel under the implicit GEMM, and LEVEL_DOTN: conv_dot1.c with 2..4 output channels):
  * the stateless run function and the name plans report. */
-enum { LEVEL_DOT = 5, LEVEL_DOTN = 6, LEVEL_KINDS = 7 };
+enum { LEVEL_DOT = 6, LEVEL_DOTN = 7, LEVEL_KINDS = 8 };
 typedef struct level {
     const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
     const dc_ukr *im2col;     /* the GEMM kernel under im2col */
@@ -742,37 +752,37 @@ static const level LEVEL_PORTABLE = {
     &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, &UKR_GEMM_PORTABLE, dc_dot1_portable,
     dc_dotn_portable, NULL,
     {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable, NULL,
-     run_dot_portable, run_dotn_portable},
+     run_wino_portable, run_dot_portable, run_dotn_portable},
     {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
-     NULL, "fast-dot-portable", "fast-dotn-portable"}};
+     NULL, "fast-wino-portable", "fast-dot-portable", "fast-dotn-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
     &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2, &DC_PLANES_AVX2,
     {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_planes_avx2,
-     run_dot_avx2, run_dotn_avx2},
+     run_wino_avx2, run_dot_avx2, run_dotn_avx2},
     {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2",
-     "fast-planes-avx2", "fast-dot-avx2", "fast-dotn-avx2"}};
+     "fast-planes-avx2", "fast-wino-avx2", "fast-dot-avx2", "fast-dotn-avx2"}};
 /* Wider GEMM, dotn and planes kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
     &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
-    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_short, NULL, run_planes_avx512, NULL,
-     run_dotn_avx512},
+    {run_gemm_avx512, run_col_avx512, run_im2col_avx512_short, NULL, run_planes_avx512,
+     run_wino_avx512, NULL, run_dotn_avx512},
     {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, "fast-planes-avx512",
-     NULL, "fast-dotn-avx512"}};
+     "fast-wino-avx512", NULL, "fast-dotn-avx512"}};
 /* The same with the 6 x 64 tile under the implicit GEMM (only that driver takes it). */
 static const level LEVEL_AVX512_WIDE = {
     &UKR_GEMM_AVX512_WIDE, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
-    {run_gemm_avx512_wide, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"fast-gemm-avx512-wide", NULL, NULL, NULL, NULL, NULL, NULL}};
+    {run_gemm_avx512_wide, NULL, NULL, NULL, NULL, run_wino_avx512_wide, NULL, NULL},
+    {"fast-gemm-avx512-wide", NULL, NULL, NULL, NULL, "fast-wino-avx512-wide", NULL, NULL}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
 static const level LEVEL_NEON = {
     &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable, dc_dotn_portable, NULL,
-    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, NULL, run_dot_portable,
-     run_dotn_portable},
+    {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, NULL, run_wino_neon,
+     run_dot_portable, run_dotn_portable},
     {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable", NULL,
-     "fast-dot-portable", "fast-dotn-portable"}};
+     "fast-wino-neon", "fast-dot-portable", "fast-dotn-portable"}};
 #endif
 
 /* n GEMM columns in w-wide tiles waste no more than in w/2-wide ones, or at most 1/8. */
@@ -809,7 +819,9 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
     /* The drivers in order of preference; cols: the GEMM's columns. */
     int k;
     int64_t cols = p->cout_g;
-    if (dc_fast_im2col_claims(p, L->gemm))
+    if (dc_fast_wino_claims(p, L->gemm))
+        k = DC_FAST_MODE_WINO;
+    else if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
     else if (wide && wide->planes ? dc_fast_planes_claims(p, wide->planes)
                                    : L->planes && dc_fast_planes_claims(p, L->planes))
@@ -827,7 +839,9 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
      * its 64-wide one where 64-column tiles waste no more than 32-column ones. */
     const int dotk = k == LEVEL_DOT || k == DC_FAST_MODE_DOT1 || k == LEVEL_DOTN;
     const level *use = wide && !dotk && fits_width(cols, 32) ? wide : L;
-    if (use == wide && wider && k == DC_FAST_MODE_GEMM && fits_width(cols, 64)) use = wider;
+    if (use == wide && wider && (k == DC_FAST_MODE_GEMM || k == DC_FAST_MODE_WINO) &&
+        fits_width(cols, 64))
+        use = wider;
     if (k == LEVEL_DOTN && wide) use = wide;
     if (k == DC_FAST_MODE_PLANES) use = wide && wide->planes ? wide : L;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;
@@ -848,6 +862,8 @@ static void mode_sizes(int mode, const dc_conv_problem *p, const dc_ukr *uk, int
         dc_fast_im2col_sizes(p, uk, packed, num_threads, units, ws, floats);
     else if (mode == DC_FAST_MODE_PLANES)
         dc_fast_planes_sizes(p, packed, num_threads, units, ws, floats);
+    else if (mode == DC_FAST_MODE_WINO)
+        dc_fast_wino_sizes(p, uk, packed, num_threads, units, ws, floats);
     else
         dc_fast_dot1_sizes(p, packed, num_threads, units, ws, floats);
 }
@@ -878,6 +894,17 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 
 /* ---- prepacked weights (the prepared-weights API) ---------------------------------------- */
 
+/* conv_wino.c's transforms for the level of GEMM kernel uk (as its WINO_RUN above). */
+static const dc_wino_xf *wino_xf(const dc_ukr *uk) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (uk->fn == dc_ukr_gemm_avx512 || uk->fn == dc_ukr_gemm_avx512_wide)
+        return &DC_WINO_XF_AVX512;
+    if (uk->fn == dc_ukr_gemm_avx2) return &DC_WINO_XF_AVX2;
+#endif
+    (void)uk;
+    return &DC_WINO_XF_PORTABLE;
+}
+
 int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
     const dc_ukr *uk;
     dc_conv_kernel_fn run;
@@ -901,10 +928,15 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
             dc_fast_im2col_pack_b(p, uk, w, fp->w);
         else if (mode == DC_FAST_MODE_PLANES)
             dc_fast_planes_pack_b(p, w, fp->w);
+        else if (mode == DC_FAST_MODE_WINO) {
+            dc_fast_wino_pack_b(p, uk, w, fp->w);
+            memcpy(fp->w + dc_fast_wino_raw_offset(p, uk), w, (size_t)p->w_count * sizeof(float));
+        }
         else
             dc_fast_dot1_pack_b(p, w, fp->w);
         fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1 : NULL;
         fp->planes = mode == DC_FAST_MODE_PLANES ? planes : NULL;
+        fp->wino = mode == DC_FAST_MODE_WINO ? wino_xf(uk) : NULL;
         fp->uk = *uk;
         fp->name = name;
         fp->mode = mode;
@@ -995,6 +1027,9 @@ void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t
         dc_fast_dot1_run(a, begin, end, thread, fp->dot1, fp->w);
     else if (fp->mode == DC_FAST_MODE_PLANES)
         dc_fast_planes_run(a, begin, end, thread, fp->planes, fp->w);
+    else if (fp->mode == DC_FAST_MODE_WINO)
+        dc_fast_wino_run(a, begin, end, thread, &fp->uk, fp->wino, fp->w,
+                         fp->w + dc_fast_wino_raw_offset(a->p, &fp->uk));
     else
         fast_run(a, begin, end, thread, &fp->uk, fp);
 }

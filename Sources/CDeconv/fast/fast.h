@@ -275,7 +275,8 @@ enum {
     DC_FAST_MODE_COL = 1,
     DC_FAST_MODE_IM2COL = 2,
     DC_FAST_MODE_DOT1 = 3,
-    DC_FAST_MODE_PLANES = 4
+    DC_FAST_MODE_PLANES = 4,
+    DC_FAST_MODE_WINO = 5
 };
 
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
@@ -291,6 +292,36 @@ void dc_fast_col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
 /** Runs units [begin, end); packed_b NULL packs a->w into the thread's workspace first. */
 void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                      const dc_ukr *uk, const float *packed_b);
+
+/* ---- 3 x 3 stride-1 convs as Winograd F(2 x 2, 3 x 3) (conv_wino.c) ------------------------ */
+
+/** 1 when conv_wino.c runs p with the GEMM micro-kernel `gemm`. */
+int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm);
+/** Packs the transformed filter (dc_fast_wino_raw_offset floats) at dst. */
+void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const float *w, float *dst);
+/** Where a packed filter keeps its raw copy (w_count floats, for the tiles run directly). */
+int64_t dc_fast_wino_raw_offset(const dc_conv_problem *p, const dc_ukr *uk);
+/** Units, workspace bytes (packed: without the packing buffer) and packed filter size (the
+ *  transformed filter and the raw copy). */
+void dc_fast_wino_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
+                        int32_t num_threads, int64_t *units, size_t *workspace_bytes,
+                        int64_t *packed_floats);
+/** The transforms (wino_xform.h, built per ISA; adds only, so the same bits everywhere):
+ *  in: V of one tile's 16 pixels q[] over cin channels, 0 when a value is not finite or too
+ *  large for them; out: the tile's 2 x 2 outputs y[] (NULL: outside) of nr channels. */
+typedef struct dc_wino_xf {
+    int (*in)(const float *const q[16], int64_t cin, float *v, int64_t vstride);
+    void (*out)(const float *m, int64_t mstride, int64_t nr, float *const y[4]);
+} dc_wino_xf;
+extern const dc_wino_xf DC_WINO_XF_PORTABLE;
+#if defined(__x86_64__) || defined(__i386__)
+extern const dc_wino_xf DC_WINO_XF_AVX2, DC_WINO_XF_AVX512;
+#endif
+/** Runs units [begin, end); packed_b NULL packs raw_w into the thread's workspace first.
+ *  raw_w: the filter in TF layout (read only for tiles run directly). */
+void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                      const dc_ukr *uk, const dc_wino_xf *xf, const float *packed_b,
+                      const float *raw_w);
 
 /* ---- conv with a short reduction as im2col + GEMM (conv_im2col.c) ------------------------ */
 
@@ -415,6 +446,7 @@ typedef struct dc_fast_packed {
     int mode;           /* DC_FAST_MODE_*: which driver, and so which packing, w holds */
     dc_dot1_fn dot1;    /* DC_FAST_MODE_DOT1: its kernel (uk is unused then) */
     const dc_planes_kernels *planes; /* DC_FAST_MODE_PLANES: its kernels */
+    const dc_wino_xf *wino;          /* DC_FAST_MODE_WINO: its transforms */
     int64_t *phase_off; /* owned, one offset into w per phase */
 } dc_fast_packed;
 

@@ -1,0 +1,182 @@
+/* test_wino.c - conv_wino.c (3 x 3 stride-1 convs as Winograd F(2 x 2, 3 x 3)) through the
+ * public API at every supported ISA level: the plan really is Winograd; results within the
+ * fast paths' 1e-4 of the reference; 1 and 3 threads and the prepared run bitwise equal;
+ * partial tiles (odd output sizes), output-channel tails, every padding mode, bias and
+ * activation; and the tiles it must compute directly: non-finite or huge inputs (same
+ * non-finite pattern as the reference) and huge weights. */
+#include "harness.h"
+#include "fast/fast.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct wcase {
+    int64_t n, h, w, cin, cout;
+    deconv_padding pad;
+    int64_t pads[4]; /* EXPLICIT: top, bottom, left, right */
+    deconv_activation act;
+} wcase;
+
+typedef struct wrun {
+    deconv_conv_params prm;
+    deconv_shape x, w, y;
+    float *xd, *wd, *bd;
+    int64_t xn, wn, bn, yn;
+} wrun;
+
+static int setup(wrun *r, const wcase *c, uint64_t *rng) {
+    memset(r, 0, sizeof *r);
+    deconv_conv_params prm = DECONV_CONV_PARAMS_INIT;
+    prm.padding = c->pad;
+    for (int i = 0; i < 4; i++) prm.pads[i] = c->pads[i];
+    prm.activation = c->act;
+    r->prm = prm;
+    r->x = (deconv_shape){4, {c->n, c->h, c->w, c->cin}};
+    r->w = (deconv_shape){4, {3, 3, c->cin, c->cout}};
+    int64_t pads[6];
+    if (deconv_conv_output_shape(&r->prm, &r->x, &r->w, &r->y, pads, NULL) != DECONV_OK) return 0;
+    r->xn = c->n * c->h * c->w * c->cin;
+    r->wn = 9 * c->cin * c->cout;
+    r->bn = c->act != DECONV_ACTIVATION_NONE ? c->cout : 0;
+    r->yn = r->y.dims[0] * r->y.dims[1] * r->y.dims[2] * r->y.dims[3];
+    r->xd = malloc((size_t)r->xn * sizeof(float));
+    r->wd = malloc((size_t)r->wn * sizeof(float));
+    r->bd = r->bn ? malloc((size_t)r->bn * sizeof(float)) : NULL;
+    for (int64_t i = 0; i < r->xn; i++) r->xd[i] = th_rand_float(rng);
+    for (int64_t i = 0; i < r->wn; i++) r->wd[i] = th_rand_float(rng);
+    for (int64_t i = 0; i < r->bn; i++) r->bd[i] = th_rand_float(rng);
+    return 1;
+}
+
+static void teardown(wrun *r) {
+    free(r->xd);
+    free(r->wd);
+    free(r->bd);
+}
+
+static deconv_status run(const wrun *r, deconv_context *ctx, float *out) {
+    return deconv_conv(ctx, &r->prm, &r->x, r->xd, r->xn, &r->w, r->wd, r->wn, r->bd, r->bn,
+                       out, r->yn, NULL);
+}
+
+/* The plan the current level picks for r. */
+static const char *plan_name(const wrun *r) {
+    dc_conv_problem pr;
+    dc_conv_plan plan;
+    if (dc_conv_prepare(&r->prm, &r->x, &r->w, NULL, 0, &pr, NULL) != DECONV_OK) return "";
+    return dc_fast_conv_plan(&pr, 1, &plan) ? plan.name : "";
+}
+
+/* got matches ref: the same NaN / infinity, or within 1e-4 (relative above 1). */
+static int matches(float ref, float got) {
+    if (isnan(ref) || isnan(got)) return isnan(ref) && isnan(got);
+    if (isinf(ref) || isinf(got)) return ref == got;
+    return fabs((double)ref - got) <= 1e-4 * (fabs(ref) > 1.0 ? fabs(ref) : 1.0);
+}
+
+/* Runs r at every level that plans Winograd for it: close to the reference, 1 and 3 threads
+ * and the prepared run bitwise equal. Returns the number of levels that ran it. */
+static int check_levels(const wrun *r, deconv_context *ctx1, deconv_context *ctx3,
+                        const char *what) {
+    float *ref = malloc((size_t)r->yn * sizeof(float)), *o1 = malloc((size_t)r->yn * sizeof(float));
+    float *o3 = malloc((size_t)r->yn * sizeof(float)), *op = malloc((size_t)r->yn * sizeof(float));
+    int levels = 0;
+    dc_fast_force_isa(DC_FAST_OFF);
+    CHECK(run(r, NULL, ref) == DECONV_OK, "%s: reference failed", what);
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        dc_fast_force_isa(isa);
+        const char *name = plan_name(r);
+        if (!CHECK(strncmp(name, "fast-wino-", 10) == 0, "%s [%s]: planned %s, not Winograd",
+                   what, dc_fast_isa_name(isa), name))
+            continue;
+        levels++;
+        th_poison(o1, r->yn);
+        th_poison(o3, r->yn);
+        th_poison(op, r->yn);
+        CHECK(run(r, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
+        CHECK(run(r, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
+        deconv_prepared_conv *pc = NULL;
+        CHECK(deconv_prepared_conv_create(&r->prm, &r->x, &r->w, r->wd, r->wn, &pc, NULL) ==
+                  DECONV_OK,
+              "%s: prepare failed", what);
+        CHECK(deconv_prepared_conv_run(ctx3, pc, r->xd, r->xn, r->bd, r->bn, op, r->yn, NULL) ==
+                  DECONV_OK,
+              "%s: prepared run failed", what);
+        deconv_prepared_conv_destroy(pc);
+        int64_t bad = -1;
+        for (int64_t i = 0; i < r->yn && bad < 0; i++)
+            if (!matches(ref[i], o1[i])) bad = i;
+        CHECK(bad < 0, "%s [%s]: y[%lld] = %.9g, reference %.9g", what, dc_fast_isa_name(isa),
+              (long long)bad, bad < 0 ? 0.0 : (double)o1[bad], bad < 0 ? 0.0 : (double)ref[bad]);
+        CHECK(memcmp(o1, o3, (size_t)r->yn * sizeof(float)) == 0, "%s [%s]: 1 and 3 threads differ",
+              what, dc_fast_isa_name(isa));
+        CHECK(memcmp(o1, op, (size_t)r->yn * sizeof(float)) == 0,
+              "%s [%s]: prepared and stateless differ", what, dc_fast_isa_name(isa));
+    }
+    dc_fast_force_isa(-1);
+    free(ref);
+    free(o1);
+    free(o3);
+    free(op);
+    return levels;
+}
+
+void suite_wino(void) {
+    deconv_context *ctx1 = NULL, *ctx3 = NULL;
+    CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
+    CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
+    const wcase cases[] = {
+        {1, 7, 9, 32, 32, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},   /* odd sizes */
+        {2, 10, 11, 48, 70, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU}, /* nr tails */
+        {1, 6, 6, 40, 33, DECONV_PADDING_EXPLICIT, {2, 0, 1, 3}, DECONV_ACTIVATION_NONE},
+        {3, 5, 4, 32, 64, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_CLAMP},  /* images */
+        {1, 2, 2, 32, 40, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},   /* one tile */
+        {1, 16, 15, 64, 130, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_TANH}, /* units */
+        {1, 4, 30, 200, 32, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* short V */
+    };
+    uint64_t rng = 0x3141ull;
+    int ran = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wrun r;
+        if (!CHECK(setup(&r, &cases[i], &rng), "case %d is not valid", (int)i)) continue;
+        char what[32];
+        snprintf(what, sizeof what, "wino case %d", (int)i);
+        ran += check_levels(&r, ctx1, ctx3, what);
+        teardown(&r);
+    }
+    CHECK(ran >= 7, "Winograd ran only %d (case, level) pairs", ran);
+
+    /* Tiles run directly: inf, -inf and NaN inputs (the reference's non-finite pattern, which
+     * the transforms would turn into NaN where it has inf), a huge finite input (its products
+     * fit a float only as direct sums), then a huge weight (every tile direct). */
+    const wcase sc = {2, 9, 8, 32, 36, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    wrun r;
+    if (CHECK(setup(&r, &sc, &rng), "special case is not valid")) {
+        const int64_t C = sc.cin, W = sc.w;
+        r.xd[(1 * W + 1) * C + 3] = INFINITY;
+        r.xd[(4 * W + 6) * C + 0] = -INFINITY;
+        r.xd[(7 * W + 2) * C + 31] = NAN;
+        r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 3e30f; /* image 1 */
+        CHECK(check_levels(&r, ctx1, ctx3, "non-finite and huge inputs") > 0,
+              "special inputs not run");
+        float *y = malloc((size_t)r.yn * sizeof(float));
+        run(&r, ctx1, y);
+        int64_t infs = 0, nans = 0;
+        for (int64_t i = 0; i < r.yn; i++) infs += isinf(y[i]), nans += isnan(y[i]);
+        /* the inf and -inf reach 9 pixels x 36 channels each, as +-inf or NaN; the NaN 9 x 36 */
+        CHECK(infs > 0 && nans >= 9 * 36, "special inputs: %lld inf, %lld NaN outputs",
+              (long long)infs, (long long)nans);
+        free(y);
+        r.xd[(1 * W + 1) * C + 3] = 0.5f;
+        r.xd[(4 * W + 6) * C + 0] = 0.5f;
+        r.xd[(7 * W + 2) * C + 31] = 0.5f;
+        r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 0.5f;
+        r.wd[5] = 1e15f;
+        CHECK(check_levels(&r, ctx1, ctx3, "huge weight") > 0, "huge weight not run");
+        teardown(&r);
+    }
+    deconv_context_destroy(ctx1);
+    deconv_context_destroy(ctx3);
+}
