@@ -1,7 +1,8 @@
-/* test_wino.c - conv_wino.c (3 x 3 stride-1 convs as Winograd F(2 x 2, 3 x 3)) through the
- * public API at every supported ISA level: the plan really is Winograd; results within the
- * fast paths' 1e-4 of the reference; 1 and 3 threads and the prepared run bitwise equal;
- * partial tiles (odd output sizes), output-channel tails, every padding mode, bias and
+/* test_wino.c - conv_wino.c (Winograd F(2, 3) / F(2, 2) per dim: 3 x 3 convs at stride 1,
+ * transposed convs by sub-pixel phase) through the public API at every supported ISA level:
+ * the plan really is Winograd; results within the fast paths' 1e-4 of the reference; 1 and 3
+ * threads and the prepared run bitwise equal; partial tiles (odd output sizes), phases of 1,
+ * 2 and 3 taps, output-channel tails, GEMM rows across images, every padding mode, bias and
  * activation; and the tiles it must compute directly: non-finite or huge inputs (same
  * non-finite pattern as the reference) and huge weights. */
 #include "harness.h"
@@ -12,13 +13,15 @@
 #include <string.h>
 
 typedef struct wcase {
-    int64_t n, h, w, cin, cout;
+    int transposed;
+    int64_t n, h, w, cin, cout, k, s;
     deconv_padding pad;
     int64_t pads[4]; /* EXPLICIT: top, bottom, left, right */
     deconv_activation act;
 } wcase;
 
 typedef struct wrun {
+    int transposed;
     deconv_conv_params prm;
     deconv_shape x, w, y;
     float *xd, *wd, *bd;
@@ -31,13 +34,22 @@ static int setup(wrun *r, const wcase *c, uint64_t *rng) {
     prm.padding = c->pad;
     for (int i = 0; i < 4; i++) prm.pads[i] = c->pads[i];
     prm.activation = c->act;
+    prm.strides[0] = prm.strides[1] = c->s;
     r->prm = prm;
+    r->transposed = c->transposed;
     r->x = (deconv_shape){4, {c->n, c->h, c->w, c->cin}};
-    r->w = (deconv_shape){4, {3, 3, c->cin, c->cout}};
+    r->w = c->transposed ? (deconv_shape){4, {c->k, c->k, c->cout, c->cin}}
+                         : (deconv_shape){4, {c->k, c->k, c->cin, c->cout}};
     int64_t pads[6];
-    if (deconv_conv_output_shape(&r->prm, &r->x, &r->w, &r->y, pads, NULL) != DECONV_OK) return 0;
+    if (c->transposed) {
+        const int same = c->pad == DECONV_PADDING_SAME;
+        r->y = (deconv_shape){4, {c->n, same ? c->h * c->s : (c->h - 1) * c->s + c->k,
+                                  same ? c->w * c->s : (c->w - 1) * c->s + c->k, c->cout}};
+    } else if (deconv_conv_output_shape(&r->prm, &r->x, &r->w, &r->y, pads, NULL) != DECONV_OK) {
+        return 0;
+    }
     r->xn = c->n * c->h * c->w * c->cin;
-    r->wn = 9 * c->cin * c->cout;
+    r->wn = c->k * c->k * c->cin * c->cout;
     r->bn = c->act != DECONV_ACTIVATION_NONE ? c->cout : 0;
     r->yn = r->y.dims[0] * r->y.dims[1] * r->y.dims[2] * r->y.dims[3];
     r->xd = malloc((size_t)r->xn * sizeof(float));
@@ -56,6 +68,9 @@ static void teardown(wrun *r) {
 }
 
 static deconv_status run(const wrun *r, deconv_context *ctx, float *out) {
+    if (r->transposed)
+        return deconv_conv_transpose(ctx, &r->prm, &r->x, r->xd, r->xn, &r->w, r->wd, r->wn,
+                                     r->bd, r->bn, &r->y, out, r->yn, NULL);
     return deconv_conv(ctx, &r->prm, &r->x, r->xd, r->xn, &r->w, r->wd, r->wn, r->bd, r->bn,
                        out, r->yn, NULL);
 }
@@ -64,7 +79,9 @@ static deconv_status run(const wrun *r, deconv_context *ctx, float *out) {
 static const char *plan_name(const wrun *r) {
     dc_conv_problem pr;
     dc_conv_plan plan;
-    if (dc_conv_prepare(&r->prm, &r->x, &r->w, NULL, 0, &pr, NULL) != DECONV_OK) return "";
+    if (dc_conv_prepare(&r->prm, &r->x, &r->w, r->transposed ? &r->y : NULL, r->transposed, &pr,
+                        NULL) != DECONV_OK)
+        return "";
     return dc_fast_conv_plan(&pr, 1, &plan) ? plan.name : "";
 }
 
@@ -98,9 +115,12 @@ static int check_levels(const wrun *r, deconv_context *ctx1, deconv_context *ctx
         CHECK(run(r, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
         CHECK(run(r, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
         deconv_prepared_conv *pc = NULL;
-        CHECK(deconv_prepared_conv_create(&r->prm, &r->x, &r->w, r->wd, r->wn, &pc, NULL) ==
-                  DECONV_OK,
-              "%s: prepare failed", what);
+        const deconv_status pst =
+            r->transposed ? deconv_prepared_conv_transpose_create(&r->prm, &r->x, &r->w, r->wd,
+                                                                  r->wn, &r->y, &pc, NULL)
+                          : deconv_prepared_conv_create(&r->prm, &r->x, &r->w, r->wd, r->wn,
+                                                        &pc, NULL);
+        CHECK(pst == DECONV_OK, "%s: prepare failed", what);
         CHECK(deconv_prepared_conv_run(ctx3, pc, r->xd, r->xn, r->bd, r->bn, op, r->yn, NULL) ==
                   DECONV_OK,
               "%s: prepared run failed", what);
@@ -127,14 +147,19 @@ void suite_wino(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
+    /* {transposed, n, h, w, cin, cout, k, s, padding, pads, activation}; every phase needs
+     * 192 GEMM rows (image x tile) to be claimed */
     const wcase cases[] = {
-        {1, 7, 9, 32, 32, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},   /* odd sizes */
-        {2, 10, 11, 48, 70, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU}, /* nr tails */
-        {1, 6, 6, 40, 33, DECONV_PADDING_EXPLICIT, {2, 0, 1, 3}, DECONV_ACTIVATION_NONE},
-        {3, 5, 4, 32, 64, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_CLAMP},  /* images */
-        {1, 2, 2, 32, 40, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},   /* one tile */
-        {1, 16, 15, 64, 130, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_TANH}, /* units */
-        {1, 4, 30, 200, 32, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* short V */
+        {0, 10, 7, 9, 32, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},  /* odd */
+        {0, 10, 10, 11, 48, 70, 3, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU},
+        {0, 16, 6, 6, 40, 33, 3, 1, DECONV_PADDING_EXPLICIT, {2, 0, 1, 3}, DECONV_ACTIVATION_NONE},
+        {0, 3, 16, 15, 64, 130, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_TANH},
+        {0, 7, 4, 62, 200, 32, 3, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_CLAMP},
+        {1, 12, 8, 8, 32, 40, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* dcgan */
+        {1, 3, 15, 17, 48, 64, 4, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU}, /* fcn */
+        {1, 10, 9, 7, 32, 36, 3, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* 2, 1 */
+        {1, 6, 12, 11, 33, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 1 */
+        {1, 22, 5, 6, 32, 32, 7, 3, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 3 */
     };
     uint64_t rng = 0x3141ull;
     int ran = 0;
@@ -146,12 +171,13 @@ void suite_wino(void) {
         ran += check_levels(&r, ctx1, ctx3, what);
         teardown(&r);
     }
-    CHECK(ran >= 7, "Winograd ran only %d (case, level) pairs", ran);
+    CHECK(ran >= (int)(sizeof cases / sizeof cases[0]), "Winograd ran only %d (case, level) pairs",
+          ran);
 
     /* Tiles run directly: inf, -inf and NaN inputs (the reference's non-finite pattern, which
      * the transforms would turn into NaN where it has inf), a huge finite input (its products
      * fit a float only as direct sums), then a huge weight (every tile direct). */
-    const wcase sc = {2, 9, 8, 32, 36, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    const wcase sc = {0, 10, 9, 8, 32, 36, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
     wrun r;
     if (CHECK(setup(&r, &sc, &rng), "special case is not valid")) {
         const int64_t C = sc.cin, W = sc.w;
@@ -164,7 +190,7 @@ void suite_wino(void) {
         float *y = malloc((size_t)r.yn * sizeof(float));
         run(&r, ctx1, y);
         int64_t infs = 0, nans = 0;
-        for (int64_t i = 0; i < r.yn; i++) infs += isinf(y[i]), nans += isnan(y[i]);
+        for (int64_t i = 0; i < r.yn; i++) infs += isinf(y[i]) != 0, nans += isnan(y[i]) != 0;
         /* the inf and -inf reach 9 pixels x 36 channels each, as +-inf or NaN; the NaN 9 x 36 */
         CHECK(infs > 0 && nans >= 9 * 36, "special inputs: %lld inf, %lld NaN outputs",
               (long long)infs, (long long)nans);
@@ -175,6 +201,15 @@ void suite_wino(void) {
         r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 0.5f;
         r.wd[5] = 1e15f;
         CHECK(check_levels(&r, ctx1, ctx3, "huge weight") > 0, "huge weight not run");
+        teardown(&r);
+    }
+    /* A transposed conv with a huge weight in one kernel position: only the phases that read
+     * it run direct (the flag is per phase, so it is the same whichever thread packs). */
+    const wcase tc = {1, 12, 8, 8, 32, 40, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    if (CHECK(setup(&r, &tc, &rng), "transposed special case is not valid")) {
+        r.wd[(1 * 5 + 2) * 40 * 32 + 7] = 1e15f; /* kernel position (1, 2) */
+        CHECK(check_levels(&r, ctx1, ctx3, "huge weight, transposed") > 0,
+              "transposed huge weight not run");
         teardown(&r);
     }
     deconv_context_destroy(ctx1);

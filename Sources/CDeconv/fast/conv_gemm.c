@@ -929,7 +929,14 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
         else if (mode == DC_FAST_MODE_PLANES)
             dc_fast_planes_pack_b(p, w, fp->w);
         else if (mode == DC_FAST_MODE_WINO) {
-            dc_fast_wino_pack_b(p, uk, w, fp->w);
+            float *tmp = malloc((size_t)DC_WINO_PACK_TMP * sizeof(float));
+            if (!tmp) {
+                free(fp->mem);
+                memset(fp, 0, sizeof *fp);
+                return -1;
+            }
+            dc_fast_wino_pack_b(p, uk, wino_xf(uk), w, fp->w, tmp);
+            free(tmp);
             memcpy(fp->w + dc_fast_wino_raw_offset(p, uk), w, (size_t)p->w_count * sizeof(float));
         }
         else

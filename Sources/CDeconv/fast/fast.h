@@ -293,12 +293,30 @@ void dc_fast_col_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
 void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                      const dc_ukr *uk, const float *packed_b);
 
-/* ---- 3 x 3 stride-1 convs as Winograd F(2 x 2, 3 x 3) (conv_wino.c) ------------------------ */
+/* ---- Winograd F(2, 3) / F(2, 2) per dim (conv_wino.c) --------------------------------------- */
 
+/** The transforms (wino_xform.h, built per ISA; adds only, so the same bits everywhere), for
+ *  tiles of a1 x a2 inputs (a = 2, 3 or 4 per dim): in: V of one tile's pixels q[a2 * i + j]
+ *  over cin channels, 0 when a value is not finite or too large for them; out: the tile's
+ *  2 x 2 outputs y[] (NULL: outside) of nr channels. */
+typedef struct dc_wino_xf {
+    int (*in)(const float *const *q, int a1, int a2, int64_t cin, float *v, int64_t vstride);
+    void (*out)(const float *m, int64_t mstride, int a1, int a2, int64_t nr, float *const y[4]);
+    /* the transformed filter: u[xi][c] for n channels from the nt1 x nt2 taps' rows g[];
+     * 0 when a weight is not finite or too large */
+    int (*u)(const float *const *g, int nt1, int nt2, int64_t n, float *const *u);
+} dc_wino_xf;
+extern const dc_wino_xf DC_WINO_XF_PORTABLE;
+#if defined(__x86_64__) || defined(__i386__)
+extern const dc_wino_xf DC_WINO_XF_AVX2, DC_WINO_XF_AVX512;
+#endif
 /** 1 when conv_wino.c runs p with the GEMM micro-kernel `gemm`. */
 int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm);
-/** Packs the transformed filter (dc_fast_wino_raw_offset floats) at dst. */
-void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const float *w, float *dst);
+/** Packs the transformed filter (dc_fast_wino_raw_offset floats) at dst with transforms xf;
+ *  tmp: DC_WINO_PACK_TMP floats. */
+#define DC_WINO_PACK_TMP 2304
+void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const dc_wino_xf *xf,
+                         const float *w, float *dst, float *tmp);
 /** Where a packed filter keeps its raw copy (w_count floats, for the tiles run directly). */
 int64_t dc_fast_wino_raw_offset(const dc_conv_problem *p, const dc_ukr *uk);
 /** Units, workspace bytes (packed: without the packing buffer) and packed filter size (the
@@ -306,17 +324,6 @@ int64_t dc_fast_wino_raw_offset(const dc_conv_problem *p, const dc_ukr *uk);
 void dc_fast_wino_sizes(const dc_conv_problem *p, const dc_ukr *uk, int packed,
                         int32_t num_threads, int64_t *units, size_t *workspace_bytes,
                         int64_t *packed_floats);
-/** The transforms (wino_xform.h, built per ISA; adds only, so the same bits everywhere):
- *  in: V of one tile's 16 pixels q[] over cin channels, 0 when a value is not finite or too
- *  large for them; out: the tile's 2 x 2 outputs y[] (NULL: outside) of nr channels. */
-typedef struct dc_wino_xf {
-    int (*in)(const float *const q[16], int64_t cin, float *v, int64_t vstride);
-    void (*out)(const float *m, int64_t mstride, int64_t nr, float *const y[4]);
-} dc_wino_xf;
-extern const dc_wino_xf DC_WINO_XF_PORTABLE;
-#if defined(__x86_64__) || defined(__i386__)
-extern const dc_wino_xf DC_WINO_XF_AVX2, DC_WINO_XF_AVX512;
-#endif
 /** Runs units [begin, end); packed_b NULL packs raw_w into the thread's workspace first.
  *  raw_w: the filter in TF layout (read only for tiles run directly). */
 void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,

@@ -6,7 +6,7 @@
 #define WX_NAME(x) x##_avx2
 #include "fast/wino_xform.h"
 
-const dc_wino_xf DC_WINO_XF_AVX2 = {dc_wino_in_avx2, dc_wino_out_avx2};
+const dc_wino_xf DC_WINO_XF_AVX2 = {dc_wino_in_avx2, dc_wino_out_avx2, dc_wino_u_avx2};
 #else
 typedef int dc_wino_avx2_unused;
 #endif

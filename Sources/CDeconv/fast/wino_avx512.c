@@ -6,7 +6,7 @@
 #define WX_NAME(x) x##_avx512
 #include "fast/wino_xform.h"
 
-const dc_wino_xf DC_WINO_XF_AVX512 = {dc_wino_in_avx512, dc_wino_out_avx512};
+const dc_wino_xf DC_WINO_XF_AVX512 = {dc_wino_in_avx512, dc_wino_out_avx512, dc_wino_u_avx512};
 #else
 typedef int dc_wino_avx512_unused;
 #endif

@@ -1,7 +1,12 @@
 /* fast/wino_xform.h - conv_wino.c's input and output transforms, written once with GCC/clang
  * vector extensions and compiled per ISA level (wino_avx512.c, wino_avx2.c, and portable in
  * conv_wino.c): the includer defines WX_TGT (a target attribute or nothing) and WX_NAME(x).
- * Only adds and subtracts: every build gives the same bits. */
+ * Only adds and subtracts: every build gives the same bits.
+ *
+ * Per dim, a tile of 2 outputs of a correlation with nt taps (1..3) reads alpha = nt + 1
+ * inputs (2 for nt = 1). B^T d: alpha 4 (F(2,3)): d0 - d2, d1 + d2, d2 - d1, d1 - d3;
+ * alpha 3 (F(2,2)): d0 - d1, d1, d2 - d1; alpha 2: d0, d1. A^T m: alpha 4: m0 + m1 + m2,
+ * m1 - m2 - m3; alpha 3: m0 + m1, m1 + m2; alpha 2: m0, m1. */
 #include <stdint.h>
 #include <string.h>
 
@@ -9,88 +14,193 @@ typedef float wx_v16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t wx_i16 __attribute__((vector_size(64), aligned(4), may_alias));
 
 #define WX_XMAX 1099511627776.0f /* 2^40, as WINO_XMAX */
+#define WX_INLINE static inline __attribute__((always_inline))
 
-/* V[xi * vstride + c] = (B^T d B)[xi] for channels [0, cin), d the 16 pixels q[] (padding
- * points at zeros). Returns 0 when a value is not finite or above WX_XMAX in magnitude. */
-WX_TGT int WX_NAME(dc_wino_in)(const float *const q[16], int64_t cin, float *v, int64_t vstride) {
+/* B^T along one dim: u[i * us] from d[i * ds], i < A. T is float or wx_v16. */
+#define WX_BT(T, A, d, ds, u, us)                                                           \
+    do {                                                                                    \
+        if ((A) == 4) {                                                                     \
+            (u)[0] = (d)[0] - (d)[2 * (ds)];                                                \
+            (u)[(us)] = (d)[(ds)] + (d)[2 * (ds)];                                          \
+            (u)[2 * (us)] = (d)[2 * (ds)] - (d)[(ds)];                                      \
+            (u)[3 * (us)] = (d)[(ds)] - (d)[3 * (ds)];                                      \
+        } else if ((A) == 3) {                                                              \
+            (u)[0] = (d)[0] - (d)[(ds)];                                                    \
+            (u)[(us)] = (d)[(ds)];                                                          \
+            (u)[2 * (us)] = (d)[2 * (ds)] - (d)[(ds)];                                      \
+        } else {                                                                            \
+            (u)[0] = (d)[0];                                                                \
+            (u)[(us)] = (d)[(ds)];                                                          \
+        }                                                                                   \
+    } while (0)
+
+/* A^T along one dim: y0, y1 from m[i * ms], i < A. */
+#define WX_AT(A, m, ms, y0, y1)                                                             \
+    do {                                                                                    \
+        if ((A) == 4) {                                                                     \
+            y0 = (m)[0] + (m)[(ms)] + (m)[2 * (ms)];                                        \
+            y1 = (m)[(ms)] - (m)[2 * (ms)] - (m)[3 * (ms)];                                 \
+        } else if ((A) == 3) {                                                              \
+            y0 = (m)[0] + (m)[(ms)];                                                        \
+            y1 = (m)[(ms)] + (m)[2 * (ms)];                                                 \
+        } else {                                                                            \
+            y0 = (m)[0];                                                                    \
+            y1 = (m)[(ms)];                                                                 \
+        }                                                                                   \
+    } while (0)
+
+/* V[(A2 * a + b) * vstride + c] = (B1^T d B2)[a][b] for channels [0, cin), d[a][b] the
+ * A1 x A2 pixels q[A2 * a + b] (padding points at zeros). 0 when a value is not finite or
+ * above WX_XMAX in magnitude. */
+WX_TGT WX_INLINE int WX_NAME(wx_in_body)(const float *const *q, int64_t cin, float *v,
+                                          int64_t vstride, const int A1, const int A2) {
     int64_t c = 0;
     wx_i16 okv = (wx_i16){0} - 1;
     for (; c + 16 <= cin; c += 16) {
         wx_v16 d[16], u[16];
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < A1 * A2; i++) {
             d[i] = *(const wx_v16 *)(q[i] + c);
             const wx_v16 ab = (wx_v16)((wx_i16)d[i] & 0x7fffffff);
             okv &= (wx_i16)(ab <= WX_XMAX);
         }
-        for (int s = 0; s < 4; s++) {
-            u[s] = d[s] - d[8 + s];
-            u[4 + s] = d[4 + s] + d[8 + s];
-            u[8 + s] = d[8 + s] - d[4 + s];
-            u[12 + s] = d[4 + s] - d[12 + s];
-        }
-        for (int r = 0; r < 4; r++) {
-            float *o = v + (4 * r) * vstride + c;
-            *(wx_v16 *)o = u[4 * r] - u[4 * r + 2];
-            *(wx_v16 *)(o + vstride) = u[4 * r + 1] + u[4 * r + 2];
-            *(wx_v16 *)(o + 2 * vstride) = u[4 * r + 2] - u[4 * r + 1];
-            *(wx_v16 *)(o + 3 * vstride) = u[4 * r + 1] - u[4 * r + 3];
+        for (int b = 0; b < A2; b++) WX_BT(wx_v16, A1, d + b, A2, u + b, A2);
+        for (int a = 0; a < A1; a++) {
+            wx_v16 o[4];
+            WX_BT(wx_v16, A2, u + A2 * a, 1, o, 1);
+            for (int b = 0; b < A2; b++) *(wx_v16 *)(v + (A2 * a + b) * vstride + c) = o[b];
         }
     }
     int ok = 1;
     for (int j = 0; j < 16; j++) ok &= okv[j] != 0;
     for (; c < cin; c++) {
         float d[16], u[16];
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < A1 * A2; i++) {
             d[i] = q[i][c];
             ok &= d[i] <= WX_XMAX && d[i] >= -WX_XMAX;
         }
-        for (int s = 0; s < 4; s++) {
-            u[s] = d[s] - d[8 + s];
-            u[4 + s] = d[4 + s] + d[8 + s];
-            u[8 + s] = d[8 + s] - d[4 + s];
-            u[12 + s] = d[4 + s] - d[12 + s];
-        }
-        for (int r = 0; r < 4; r++) {
-            float *o = v + (4 * r) * vstride + c;
-            o[0] = u[4 * r] - u[4 * r + 2];
-            o[vstride] = u[4 * r + 1] + u[4 * r + 2];
-            o[2 * vstride] = u[4 * r + 2] - u[4 * r + 1];
-            o[3 * vstride] = u[4 * r + 1] - u[4 * r + 3];
+        for (int b = 0; b < A2; b++) WX_BT(float, A1, d + b, A2, u + b, A2);
+        for (int a = 0; a < A1; a++) {
+            float o[4];
+            WX_BT(float, A2, u + A2 * a, 1, o, 1);
+            for (int b = 0; b < A2; b++) v[(A2 * a + b) * vstride + c] = o[b];
         }
     }
     return ok;
 }
 
+WX_TGT int WX_NAME(dc_wino_in)(const float *const *q, int a1, int a2, int64_t cin, float *v,
+                               int64_t vstride) {
+#define WX_IN_CASE(x, y)                                                                    \
+    case 8 * (x) + (y): return WX_NAME(wx_in_body)(q, cin, v, vstride, x, y);
+    switch (8 * a1 + a2) {
+        WX_IN_CASE(4, 4) WX_IN_CASE(4, 3) WX_IN_CASE(3, 4) WX_IN_CASE(3, 3)
+        WX_IN_CASE(4, 2) WX_IN_CASE(2, 4) WX_IN_CASE(3, 2) WX_IN_CASE(2, 3)
+        default: return WX_NAME(wx_in_body)(q, cin, v, vstride, 2, 2);
+    }
+#undef WX_IN_CASE
+}
+
 /* The 2 x 2 outputs y[2i + k] (NULL: outside the output) of channels [0, nr) from
- * M[xi * mstride + j]: y = A^T M A. */
-WX_TGT void WX_NAME(dc_wino_out)(const float *m, int64_t mstride, int64_t nr, float *const y[4]) {
+ * M[(A2 * a + b) * mstride + j]: y = A1^T M A2. */
+WX_TGT WX_INLINE void WX_NAME(wx_out_body)(const float *m, int64_t mstride, int64_t nr,
+                                            float *const y[4], const int A1, const int A2) {
     int64_t j = 0;
     for (; j + 16 <= nr; j += 16) {
-        wx_v16 s[2][4];
-        for (int b = 0; b < 4; b++) {
-            const wx_v16 m0 = *(const wx_v16 *)(m + b * mstride + j);
-            const wx_v16 m1 = *(const wx_v16 *)(m + (4 + b) * mstride + j);
-            const wx_v16 m2 = *(const wx_v16 *)(m + (8 + b) * mstride + j);
-            const wx_v16 m3 = *(const wx_v16 *)(m + (12 + b) * mstride + j);
-            s[0][b] = m0 + m1 + m2;
-            s[1][b] = m1 - m2 - m3;
-        }
+        wx_v16 mm[16], s[2][4];
+        for (int i = 0; i < A1 * A2; i++) mm[i] = *(const wx_v16 *)(m + i * mstride + j);
+        for (int b = 0; b < A2; b++) WX_AT(A1, mm + b, A2, s[0][b], s[1][b]);
         for (int i = 0; i < 2; i++) {
-            if (y[2 * i]) *(wx_v16 *)(y[2 * i] + j) = s[i][0] + s[i][1] + s[i][2];
-            if (y[2 * i + 1]) *(wx_v16 *)(y[2 * i + 1] + j) = s[i][1] - s[i][2] - s[i][3];
+            wx_v16 y0, y1;
+            WX_AT(A2, s[i], 1, y0, y1);
+            if (y[2 * i]) *(wx_v16 *)(y[2 * i] + j) = y0;
+            if (y[2 * i + 1]) *(wx_v16 *)(y[2 * i + 1] + j) = y1;
         }
     }
     for (; j < nr; j++) {
-        float s[2][4];
-        for (int b = 0; b < 4; b++) {
-            const float m0 = m[b * mstride + j], m1 = m[(4 + b) * mstride + j];
-            const float m2 = m[(8 + b) * mstride + j], m3 = m[(12 + b) * mstride + j];
-            s[0][b] = m0 + m1 + m2;
-            s[1][b] = m1 - m2 - m3;
-        }
+        float mm[16], s[2][4];
+        for (int i = 0; i < A1 * A2; i++) mm[i] = m[i * mstride + j];
+        for (int b = 0; b < A2; b++) WX_AT(A1, mm + b, A2, s[0][b], s[1][b]);
         for (int i = 0; i < 2; i++) {
-            if (y[2 * i]) y[2 * i][j] = s[i][0] + s[i][1] + s[i][2];
-            if (y[2 * i + 1]) y[2 * i + 1][j] = s[i][1] - s[i][2] - s[i][3];
+            float y0, y1;
+            WX_AT(A2, s[i], 1, y0, y1);
+            if (y[2 * i]) y[2 * i][j] = y0;
+            if (y[2 * i + 1]) y[2 * i + 1][j] = y1;
         }
     }
+}
+
+WX_TGT void WX_NAME(dc_wino_out)(const float *m, int64_t mstride, int a1, int a2, int64_t nr,
+                                 float *const y[4]) {
+#define WX_OUT_CASE(x, y_)                                                                  \
+    case 8 * (x) + (y_): WX_NAME(wx_out_body)(m, mstride, nr, y, x, y_); return;
+    switch (8 * a1 + a2) {
+        WX_OUT_CASE(4, 4) WX_OUT_CASE(4, 3) WX_OUT_CASE(3, 4) WX_OUT_CASE(3, 3)
+        WX_OUT_CASE(4, 2) WX_OUT_CASE(2, 4) WX_OUT_CASE(3, 2) WX_OUT_CASE(2, 3)
+        default: WX_NAME(wx_out_body)(m, mstride, nr, y, 2, 2); return;
+    }
+#undef WX_OUT_CASE
+}
+
+/* G along one dim for nt taps (alpha = 4, 3, 2): o[i * os] from x[t * xs]. */
+#define WX_G(nt, x, xs, o, os)                                                              \
+    do {                                                                                    \
+        if ((nt) == 3) {                                                                    \
+            (o)[0] = (x)[0];                                                                \
+            (o)[(os)] = ((x)[0] + (x)[(xs)] + (x)[2 * (xs)]) * 0.5f;                        \
+            (o)[2 * (os)] = ((x)[0] - (x)[(xs)] + (x)[2 * (xs)]) * 0.5f;                    \
+            (o)[3 * (os)] = (x)[2 * (xs)];                                                  \
+        } else if ((nt) == 2) {                                                             \
+            (o)[0] = (x)[0];                                                                \
+            (o)[(os)] = (x)[0] + (x)[(xs)];                                                 \
+            (o)[2 * (os)] = (x)[(xs)];                                                      \
+        } else {                                                                            \
+            (o)[0] = (x)[0];                                                                \
+            (o)[(os)] = (x)[0];                                                             \
+        }                                                                                   \
+    } while (0)
+
+/* u[A2 * i + k][c] = (G1 g G2^T)[i][k] for c < n, g[nt2 * t1 + t2][c] the taps' filter values
+ * (n contiguous floats each). Returns 0 when a value is above WX_XMAX in magnitude (or not
+ * finite). */
+WX_TGT WX_INLINE int WX_NAME(wx_u_body)(const float *const *g, int64_t n, float *const *u,
+                                         const int N1, const int N2) {
+    const int A1 = N1 == 1 ? 2 : N1 + 1, A2 = N2 == 1 ? 2 : N2 + 1;
+    int64_t c = 0;
+    wx_i16 okv = (wx_i16){0} - 1;
+    for (; c + 16 <= n; c += 16) {
+        wx_v16 x[9], t[12], r[16];
+        for (int i = 0; i < N1 * N2; i++) {
+            x[i] = *(const wx_v16 *)(g[i] + c);
+            const wx_v16 ab = (wx_v16)((wx_i16)x[i] & 0x7fffffff);
+            okv &= (wx_i16)(ab <= WX_XMAX);
+        }
+        for (int t2 = 0; t2 < N2; t2++) WX_G(N1, x + t2, N2, t + t2, N2);
+        for (int i = 0; i < A1; i++) WX_G(N2, t + N2 * i, 1, r + A2 * i, 1);
+        for (int i = 0; i < A1 * A2; i++) *(wx_v16 *)(u[i] + c) = r[i];
+    }
+    int ok = 1;
+    for (int j = 0; j < 16; j++) ok &= okv[j] != 0;
+    for (; c < n; c++) {
+        float x[9], t[12], r[16];
+        for (int i = 0; i < N1 * N2; i++) {
+            x[i] = g[i][c];
+            ok &= x[i] <= WX_XMAX && x[i] >= -WX_XMAX;
+        }
+        for (int t2 = 0; t2 < N2; t2++) WX_G(N1, x + t2, N2, t + t2, N2);
+        for (int i = 0; i < A1; i++) WX_G(N2, t + N2 * i, 1, r + A2 * i, 1);
+        for (int i = 0; i < A1 * A2; i++) u[i][c] = r[i];
+    }
+    return ok;
+}
+
+WX_TGT int WX_NAME(dc_wino_u)(const float *const *g, int nt1, int nt2, int64_t n,
+                              float *const *u) {
+#define WX_U_CASE(x, y)                                                                     \
+    case 4 * (x) + (y): return WX_NAME(wx_u_body)(g, n, u, x, y);
+    switch (4 * nt1 + nt2) {
+        WX_U_CASE(3, 3) WX_U_CASE(3, 2) WX_U_CASE(2, 3) WX_U_CASE(2, 2)
+        WX_U_CASE(3, 1) WX_U_CASE(1, 3) WX_U_CASE(2, 1) WX_U_CASE(1, 2)
+        default: return WX_NAME(wx_u_body)(g, n, u, 1, 1);
+    }
+#undef WX_U_CASE
 }
