@@ -1,10 +1,12 @@
-/* test_wino.c - conv_wino.c (Winograd F(2, 3) / F(2, 2) per dim: 3 x 3 convs at stride 1,
- * transposed convs by sub-pixel phase) through the public API at every supported ISA level:
- * the plan really is Winograd; results within the fast paths' 1e-4 of the reference; 1 and 3
- * threads and the prepared run bitwise equal; partial tiles (odd output sizes), phases of 1,
- * 2 and 3 taps, output-channel tails, GEMM rows across images, every padding mode, bias and
- * activation; and the tiles it must compute directly: non-finite or huge inputs (same
- * non-finite pattern as the reference) and huge weights. */
+/* test_wino.c - conv_wino.c (Winograd F(2, 3) / F(2, 2) per dim and part: convs at any
+ * stride as parts per input phase, kernels longer than 3 cut into parts, transposed convs by
+ * sub-pixel phase) through the public API at every supported ISA level: the plan really is
+ * Winograd; results within the fast paths' 1e-4 of the reference and, without a squashing
+ * activation, within 2e-6 of the largest output; 1 and 3 threads and the prepared run
+ * bitwise equal; partial tiles (odd output sizes), parts of 1, 2 and 3 taps, output-channel
+ * tails, GEMM rows across images, every padding mode, bias and activation; and the tiles it
+ * must compute directly: non-finite or huge inputs (same non-finite pattern as the
+ * reference) and huge weights. */
 #include "harness.h"
 #include "fast/fast.h"
 
@@ -173,6 +175,12 @@ void suite_wino(void) {
         {1, 10, 9, 7, 32, 36, 3, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* 2, 1 */
         {1, 6, 12, 11, 33, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 1 */
         {1, 22, 5, 6, 32, 32, 7, 3, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 3 */
+        /* convs as parts: per input phase (stride 2, 3), and kernels of 4 and 5 as 3 + 1, 3 + 2 */
+        {0, 12, 16, 16, 32, 40, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU}, /* down_s2 */
+        {0, 4, 14, 14, 32, 64, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* lenet_c2 */
+        {0, 10, 9, 10, 32, 32, 2, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
+        {0, 5, 12, 13, 32, 33, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 16, 20, 19, 32, 32, 5, 3, DECONV_PADDING_EXPLICIT, {1, 2, 0, 3}, DECONV_ACTIVATION_NONE},
     };
     uint64_t rng = 0x3141ull;
     int ran = 0;
@@ -214,6 +222,16 @@ void suite_wino(void) {
         r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 0.5f;
         r.wd[5] = 1e15f;
         CHECK(check_levels(&r, ctx1, ctx3, "huge weight") > 0, "huge weight not run");
+        teardown(&r);
+    }
+    /* A conv of several parts (5 x 5 at stride 2) with non-finite inputs: every part's patch
+     * is checked before the parts' sums are added. */
+    const wcase pc = {0, 12, 17, 15, 32, 36, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    if (CHECK(setup(&r, &pc, &rng), "parts special case is not valid")) {
+        r.xd[(2 * 15 + 4) * 32 + 5] = INFINITY;
+        r.xd[(17 * 15 + 9 * 15 + 14) * 32 + 30] = NAN; /* image 1, last column */
+        CHECK(check_levels(&r, ctx1, ctx3, "non-finite inputs, parts") > 0,
+              "parts special inputs not run");
         teardown(&r);
     }
     /* A transposed conv with a huge weight in one kernel position: only the phases that read
