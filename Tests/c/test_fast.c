@@ -3,6 +3,7 @@
  * randomized shapes that hit every vector-width tail, all paddings, groups, dilations, both
  * layouts, bias and activations, and channel blocking. */
 #include "harness.h"
+#include "conv_case.h"
 
 #include "deconv.h"
 #include "fast/fast.h"
@@ -11,41 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct fcase {
-    int transposed;
-    deconv_conv_params prm;
-    deconv_shape x, w, y;
-    float *xd, *wd, *bd, *ref;
-    int64_t xn, wn, bn, yn;
-} fcase;
-
-static void free_case(fcase *c) {
-    free(c->xd);
-    free(c->wd);
-    free(c->bd);
-    free(c->ref);
-    memset(c, 0, sizeof *c);
-}
-
-static int64_t count_of(const deconv_shape *s) {
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
-    return n;
-}
-
-static float *rand_buf(uint64_t *rng, int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    for (int64_t i = 0; i < n; i++) p[i] = th_rand_float(rng);
-    return p;
-}
-
-static deconv_status run_case(const fcase *c, deconv_context *ctx, float *out) {
-    if (c->transposed)
-        return deconv_conv_transpose(ctx, &c->prm, &c->x, c->xd, c->xn, &c->w, c->wd, c->wn,
-                                     c->bd, c->bn, &c->y, out, c->yn, NULL);
-    return deconv_conv(ctx, &c->prm, &c->x, c->xd, c->xn, &c->w, c->wd, c->wn, c->bd, c->bn,
-                       out, c->yn, NULL);
-}
+typedef th_conv fcase;
 
 static size_t case_workspace(const fcase *c, deconv_context *ctx) {
     size_t b = 0;
@@ -107,14 +74,14 @@ static int make_case(fcase *c, uint64_t *rng, int transposed, int sr, deconv_lay
             c->y.dims[sp0 + i] = th_rand_int(rng, lo[i], hi[i]);
         }
     }
-    c->xn = count_of(&c->x);
-    c->wn = count_of(&c->w);
-    c->yn = count_of(&c->y);
+    c->xn = th_count(&c->x);
+    c->wn = th_count(&c->w);
+    c->yn = th_count(&c->y);
     c->bn = bias ? cout_g * groups : 0;
     if (c->yn == 0 || c->yn > 400000) return 0;
-    c->xd = rand_buf(rng, c->xn);
-    c->wd = rand_buf(rng, c->wn);
-    c->bd = bias ? rand_buf(rng, c->bn) : NULL;
+    c->xd = th_rand_buf(rng, c->xn);
+    c->wd = th_rand_buf(rng, c->wn);
+    c->bd = bias ? th_rand_buf(rng, c->bn) : NULL;
     c->ref = malloc((size_t)c->yn * sizeof(float));
     return 1;
 }
@@ -435,7 +402,7 @@ static void check_split(const fcase *c, uint64_t *rng, const char *what) {
 /* Reference, then every supported ISA level with contexts of 1 and 3 threads and NULL. */
 static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, const char *what) {
     dc_fast_force_isa(DC_FAST_OFF);
-    deconv_status st = run_case(c, NULL, c->ref);
+    deconv_status st = th_conv_run(c, NULL, c->ref);
     CHECK(st == DECONV_OK, "%s: reference failed with %d", what, (int)st);
     CHECK(case_workspace(c, ctx3) == 0, "%s: reference plan should need no workspace", what);
     float *o1 = malloc((size_t)c->yn * sizeof(float));
@@ -467,9 +434,9 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
         th_poison(o1, c->yn);
         th_poison(o3, c->yn);
         th_poison(o0, c->yn);
-        CHECK(run_case(c, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
-        CHECK(run_case(c, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
-        CHECK(run_case(c, NULL, o0) == DECONV_OK, "%s: NULL context failed", what);
+        CHECK(th_conv_run(c, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
+        CHECK(th_conv_run(c, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
+        CHECK(th_conv_run(c, NULL, o0) == DECONV_OK, "%s: NULL context failed", what);
         int64_t at = 0;
         /* apart from the CHECK: its arguments (at) may be read before its condition runs */
         const int close = close_to_ref(c, o1, &at);
@@ -526,7 +493,7 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
         const int64_t n = th_rand_int(&rng, 1, big ? 4 : 3);
         if (!make_case(&c, &rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
                        pad, pads, bias, act)) {
-            free_case(&c);
+            th_conv_free(&c);
             continue;
         }
         char what[160];
@@ -536,7 +503,7 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
                  layout == DECONV_CHANNELS_LAST ? "NHWC" : "NCHW", (int)pad, (long long)n,
                  (long long)cin_g, (long long)cout_g, (long long)groups);
         check_case(&c, ctx1, ctx3, what);
-        free_case(&c);
+        th_conv_free(&c);
         done++;
     }
     CHECK(done == 300, "only %d random cases were valid in %d tries", done, tries);
@@ -635,7 +602,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
                 check_case(&c, ctx1, ctx3, what);
                 if (i == MERGED_CASE && !bias) check_merged(&c);
             }
-            free_case(&c);
+            th_conv_free(&c);
         }
     }
     /* The same with the images outermost (few output channels per group: the dot kernels),
@@ -648,7 +615,7 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
                                  k, s, d, DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE);
         CHECK(ok, "grouped dot case %d is not valid", transposed);
         if (ok) check_case(&c, ctx1, ctx3, transposed ? "grouped dot, transposed" : "grouped dot");
-        free_case(&c);
+        th_conv_free(&c);
     }
 }
 
@@ -661,7 +628,7 @@ static void workspace_cases(deconv_context *ctx3) {
     if (!CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, sp, 20, 24, 1, k, s, d,
                          DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE),
                "workspace case invalid")) {
-        free_case(&c);
+        th_conv_free(&c);
         return;
     }
     const size_t ws = case_workspace(&c, ctx3);
@@ -669,22 +636,22 @@ static void workspace_cases(deconv_context *ctx3) {
     void *mem = malloc(ws);
     float *out = malloc((size_t)c.yn * sizeof(float));
     dc_fast_force_isa(DC_FAST_OFF);
-    run_case(&c, NULL, c.ref);
+    th_conv_run(&c, NULL, c.ref);
     dc_fast_force_isa(-1);
     CHECK(deconv_context_set_workspace(ctx3, mem, ws - 1, NULL) == DECONV_OK, "set workspace");
     th_poison(out, c.yn);
-    CHECK(run_case(&c, ctx3, out) == DECONV_ERR_WORKSPACE_TOO_SMALL,
+    CHECK(th_conv_run(&c, ctx3, out) == DECONV_ERR_WORKSPACE_TOO_SMALL,
           "a workspace one byte short must be refused");
     CHECK(th_is_poisoned(out, c.yn), "output written although the workspace was too small");
     CHECK(deconv_context_set_workspace(ctx3, mem, ws, NULL) == DECONV_OK, "set workspace");
-    CHECK(run_case(&c, ctx3, out) == DECONV_OK, "exact workspace must be enough");
+    CHECK(th_conv_run(&c, ctx3, out) == DECONV_OK, "exact workspace must be enough");
     int64_t at = 0;
     CHECK(close_to_ref(&c, out, &at), "caller workspace: y[%lld] = %g, reference %g",
           (long long)at, (double)out[at], (double)c.ref[at]);
     CHECK(deconv_context_set_workspace(ctx3, NULL, 0, NULL) == DECONV_OK, "unset workspace");
     free(out);
     free(mem);
-    free_case(&c);
+    th_conv_free(&c);
 }
 
 void suite_fast(void) {

@@ -4,6 +4,7 @@
  * weights, empty tensors); every error path with outputs left untouched; concurrent runs of
  * one object from several threads. */
 #include "harness.h"
+#include "conv_case.h"
 
 #include "deconv.h"
 #include "fast/fast.h"
@@ -13,32 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct pcase {
-    int transposed;
-    deconv_conv_params prm;
-    deconv_shape x, w, y;
-    float *xd, *wd, *bd;
-    int64_t xn, wn, bn, yn;
-} pcase;
-
-static int64_t count_of(const deconv_shape *s) {
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
-    return n;
-}
-
-static float *rand_buf(uint64_t *rng, int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    for (int64_t i = 0; i < n; i++) p[i] = th_rand_float(rng);
-    return p;
-}
-
-static void free_case(pcase *c) {
-    free(c->xd);
-    free(c->wd);
-    free(c->bd);
-    memset(c, 0, sizeof *c);
-}
+typedef th_conv pcase;
 
 /* A 2-D case (or 1-D / 3-D with sr); returns 0 when the configuration is not valid. */
 static int make_case(pcase *c, uint64_t *rng, int transposed, int sr, deconv_layout layout,
@@ -87,14 +63,14 @@ static int make_case(pcase *c, uint64_t *rng, int transposed, int sr, deconv_lay
             c->y.dims[sp0 + i] = th_rand_int(rng, lo[i], hi[i]);
         }
     }
-    c->xn = count_of(&c->x);
-    c->wn = count_of(&c->w);
-    c->yn = count_of(&c->y);
+    c->xn = th_count(&c->x);
+    c->wn = th_count(&c->w);
+    c->yn = th_count(&c->y);
     c->bn = bias ? cout_g * groups : 0;
     if (c->yn > 300000) return 0;
-    c->xd = rand_buf(rng, c->xn);
-    c->wd = rand_buf(rng, c->wn);
-    c->bd = bias ? rand_buf(rng, c->bn) : NULL;
+    c->xd = th_rand_buf(rng, c->xn);
+    c->wd = th_rand_buf(rng, c->wn);
+    c->bd = bias ? th_rand_buf(rng, c->bn) : NULL;
     return 1;
 }
 
@@ -187,7 +163,7 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
             check_equal(&c, ctx1, ctx3, what);
             done++;
         }
-        free_case(&c);
+        th_conv_free(&c);
     }
     CHECK(done == 80, "only %d prepared cases were valid in %d tries", done, tries);
 }
@@ -199,80 +175,80 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 6, 200, 37, 1, 5, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan-like, channel blocks");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 3, 7, 32, 1, 1, 3, 2, 1,
                         DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "mnist-like, one output channel");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 20, 1, 1, 3, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH), "case valid"))
         check_equal(&c, ctx1, ctx3, "conv to one output channel, padded channels, bands");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 11, 24, 1, 1, 3, 1, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_SIGMOID), "case valid"))
         check_equal(&c, ctx1, ctx3, "stride-1 conv to one output channel (planes), bands");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 7, 20, 1, 1, 4, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "k4 s2 transposed to one channel (planes), 2 tap passes");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 9, 1, 32, 1, 5, 1, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "lenet-like, one input channel");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 40, 8, 3, 1, 5, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan4-like, several column bands");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 8, 64, 3, 1, 5, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "dcgan4-like, 64 input channels (dotn)");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 9, 24, 4, 1, 3, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_TANH), "case valid"))
         check_equal(&c, ctx1, ctx3, "conv to four output channels, padded channels (dotn)");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 3, 20, 2, 20, 1, 5, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "im2col, several row blocks");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 7, 48, 120, 1, 3, 1, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU), "case valid"))
         check_equal(&c, ctx1, ctx3, "vgg-like, 64-column tiles with a partial one (AVX-512)");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 5, 300, 64, 1, 4, 2, 1,
                         DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "fcn-like transposed, 64-column tiles, channel blocks");
-    free_case(&c);
+    th_conv_free(&c);
     /* Enough row blocks per thread that a stateless thread keeps the packed panels it made
      * (conv_gemm.c, cache_slot), with two groups (the panels are per group) and 4 phases. */
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 2, 30, 96, 40, 2, 3, 1, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_RELU),
               "panel cache case 1 is valid"))
         check_equal(&c, ctx1, ctx3, "stateless panel cache, two groups");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 4, 18, 64, 40, 1, 4, 2, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE),
               "panel cache case 2 is valid"))
         check_equal(&c, ctx1, ctx3, "stateless panel cache, 4 phases, several tiles");
-    free_case(&c);
+    th_conv_free(&c);
     /* An inf weight: both paths must take the reference (padding never multiplied). */
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
                         DECONV_PADDING_SAME, 0, DECONV_ACTIVATION_NONE), "case valid")) {
         c.wd[0] = INFINITY;
         check_equal(&c, ctx1, ctx3, "inf weight");
     }
-    free_case(&c);
+    th_conv_free(&c);
     /* Empty batch: conv gives an empty output, a transposed conv of an empty input zeros
      * plus bias. */
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 0, 5, 3, 4, 1, 3, 1, 1,
                         DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "empty batch conv");
-    free_case(&c);
+    th_conv_free(&c);
     if (CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 1, 0, 3, 4, 1, 3, 2, 1,
                         DECONV_PADDING_VALID, 1, DECONV_ACTIVATION_NONE), "case valid"))
         check_equal(&c, ctx1, ctx3, "empty spatial input transpose");
-    free_case(&c);
+    th_conv_free(&c);
 }
 
 /* The shapes query, the workspace query (smaller than the stateless one for a packed
@@ -283,7 +259,7 @@ static void query_cases(deconv_context *ctx3) {
     if (!CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 6, 40, 24, 1, 3, 2, 1,
                          DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE),
                "query case invalid")) {
-        free_case(&c);
+        th_conv_free(&c);
         return;
     }
     deconv_prepared_conv *pc = NULL;
@@ -323,7 +299,7 @@ static void query_cases(deconv_context *ctx3) {
     free(want);
     free(got);
     deconv_prepared_conv_destroy(pc);
-    free_case(&c);
+    th_conv_free(&c);
 }
 
 /* Every error path: the status, the message, and nothing written. */
@@ -333,7 +309,7 @@ static void error_cases(void) {
     if (!CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 1, 5, 3, 4, 1, 3, 1, 1,
                          DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE),
                "error case invalid")) {
-        free_case(&c);
+        th_conv_free(&c);
         return;
     }
     deconv_error err;
@@ -457,7 +433,7 @@ static void error_cases(void) {
     deconv_prepared_conv_destroy(NULL);
     free(out);
     free(big);
-    free_case(&c);
+    th_conv_free(&c);
 }
 
 /* One object, several threads running it at once (own contexts and NULL): all bitwise
@@ -492,7 +468,7 @@ static void concurrent_cases(void) {
     if (!CHECK(make_case(&c, &rng, 1, 2, DECONV_CHANNELS_LAST, 2, 8, 48, 20, 1, 3, 2, 1,
                          DECONV_PADDING_SAME, 1, DECONV_ACTIVATION_NONE),
                "concurrency case invalid")) {
-        free_case(&c);
+        th_conv_free(&c);
         return;
     }
     deconv_prepared_conv *pc = NULL;
@@ -521,7 +497,7 @@ static void concurrent_cases(void) {
     }
     free(want);
     deconv_prepared_conv_destroy(pc);
-    free_case(&c);
+    th_conv_free(&c);
 }
 
 void suite_prepared(void) {

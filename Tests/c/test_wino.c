@@ -8,6 +8,7 @@
  * must compute directly: non-finite or huge inputs (same non-finite pattern as the
  * reference) and huge weights. */
 #include "harness.h"
+#include "conv_case.h"
 #include "fast/fast.h"
 
 #include <math.h>
@@ -22,15 +23,7 @@ typedef struct wcase {
     deconv_activation act;
 } wcase;
 
-typedef struct wrun {
-    int transposed;
-    deconv_conv_params prm;
-    deconv_shape x, w, y;
-    float *xd, *wd, *bd;
-    int64_t xn, wn, bn, yn;
-} wrun;
-
-static int setup(wrun *r, const wcase *c, uint64_t *rng) {
+static int setup(th_conv *r, const wcase *c, uint64_t *rng) {
     memset(r, 0, sizeof *r);
     deconv_conv_params prm = DECONV_CONV_PARAMS_INIT;
     prm.padding = c->pad;
@@ -50,35 +43,18 @@ static int setup(wrun *r, const wcase *c, uint64_t *rng) {
     } else if (deconv_conv_output_shape(&r->prm, &r->x, &r->w, &r->y, pads, NULL) != DECONV_OK) {
         return 0;
     }
-    r->xn = c->n * c->h * c->w * c->cin;
-    r->wn = c->k * c->k * c->cin * c->cout;
+    r->xn = th_count(&r->x);
+    r->wn = th_count(&r->w);
     r->bn = c->act != DECONV_ACTIVATION_NONE ? c->cout : 0;
-    r->yn = r->y.dims[0] * r->y.dims[1] * r->y.dims[2] * r->y.dims[3];
-    r->xd = malloc((size_t)r->xn * sizeof(float));
-    r->wd = malloc((size_t)r->wn * sizeof(float));
-    r->bd = r->bn ? malloc((size_t)r->bn * sizeof(float)) : NULL;
-    for (int64_t i = 0; i < r->xn; i++) r->xd[i] = th_rand_float(rng);
-    for (int64_t i = 0; i < r->wn; i++) r->wd[i] = th_rand_float(rng);
-    for (int64_t i = 0; i < r->bn; i++) r->bd[i] = th_rand_float(rng);
+    r->yn = th_count(&r->y);
+    r->xd = th_rand_buf(rng, r->xn);
+    r->wd = th_rand_buf(rng, r->wn);
+    r->bd = r->bn ? th_rand_buf(rng, r->bn) : NULL;
     return 1;
 }
 
-static void teardown(wrun *r) {
-    free(r->xd);
-    free(r->wd);
-    free(r->bd);
-}
-
-static deconv_status run(const wrun *r, deconv_context *ctx, float *out) {
-    if (r->transposed)
-        return deconv_conv_transpose(ctx, &r->prm, &r->x, r->xd, r->xn, &r->w, r->wd, r->wn,
-                                     r->bd, r->bn, &r->y, out, r->yn, NULL);
-    return deconv_conv(ctx, &r->prm, &r->x, r->xd, r->xn, &r->w, r->wd, r->wn, r->bd, r->bn,
-                       out, r->yn, NULL);
-}
-
 /* The plan the current level picks for r. */
-static const char *plan_name(const wrun *r) {
+static const char *plan_name(const th_conv *r) {
     dc_conv_problem pr;
     dc_conv_plan plan;
     if (dc_conv_prepare(&r->prm, &r->x, &r->w, r->transposed ? &r->y : NULL, r->transposed, &pr,
@@ -96,13 +72,13 @@ static int matches(float ref, float got) {
 
 /* Runs r at every level that plans Winograd for it: close to the reference, 1 and 3 threads
  * and the prepared run bitwise equal. Returns the number of levels that ran it. */
-static int check_levels(const wrun *r, deconv_context *ctx1, deconv_context *ctx3,
+static int check_levels(const th_conv *r, deconv_context *ctx1, deconv_context *ctx3,
                         const char *what) {
     float *ref = malloc((size_t)r->yn * sizeof(float)), *o1 = malloc((size_t)r->yn * sizeof(float));
     float *o3 = malloc((size_t)r->yn * sizeof(float)), *op = malloc((size_t)r->yn * sizeof(float));
     int levels = 0;
     dc_fast_force_isa(DC_FAST_OFF);
-    CHECK(run(r, NULL, ref) == DECONV_OK, "%s: reference failed", what);
+    CHECK(th_conv_run(r, NULL, ref) == DECONV_OK, "%s: reference failed", what);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         dc_fast_force_isa(isa);
@@ -114,8 +90,8 @@ static int check_levels(const wrun *r, deconv_context *ctx1, deconv_context *ctx
         th_poison(o1, r->yn);
         th_poison(o3, r->yn);
         th_poison(op, r->yn);
-        CHECK(run(r, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
-        CHECK(run(r, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
+        CHECK(th_conv_run(r, ctx1, o1) == DECONV_OK, "%s: 1 thread failed", what);
+        CHECK(th_conv_run(r, ctx3, o3) == DECONV_OK, "%s: 3 threads failed", what);
         deconv_prepared_conv *pc = NULL;
         const deconv_status pst =
             r->transposed ? deconv_prepared_conv_transpose_create(&r->prm, &r->x, &r->w, r->wd,
@@ -185,12 +161,12 @@ void suite_wino(void) {
     uint64_t rng = 0x3141ull;
     int ran = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        wrun r;
+        th_conv r;
         if (!CHECK(setup(&r, &cases[i], &rng), "case %d is not valid", (int)i)) continue;
         char what[32];
         snprintf(what, sizeof what, "wino case %d", (int)i);
         ran += check_levels(&r, ctx1, ctx3, what);
-        teardown(&r);
+        th_conv_free(&r);
     }
     CHECK(ran >= (int)(sizeof cases / sizeof cases[0]), "Winograd ran only %d (case, level) pairs",
           ran);
@@ -199,7 +175,7 @@ void suite_wino(void) {
      * the transforms would turn into NaN where it has inf), a huge finite input (its products
      * fit a float only as direct sums), then a huge weight (every tile direct). */
     const wcase sc = {0, 10, 9, 8, 32, 36, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
-    wrun r;
+    th_conv r;
     if (CHECK(setup(&r, &sc, &rng), "special case is not valid")) {
         const int64_t C = sc.cin, W = sc.w;
         r.xd[(1 * W + 1) * C + 3] = INFINITY;
@@ -209,7 +185,7 @@ void suite_wino(void) {
         CHECK(check_levels(&r, ctx1, ctx3, "non-finite and huge inputs") > 0,
               "special inputs not run");
         float *y = malloc((size_t)r.yn * sizeof(float));
-        run(&r, ctx1, y);
+        th_conv_run(&r, ctx1, y);
         int64_t infs = 0, nans = 0;
         for (int64_t i = 0; i < r.yn; i++) infs += isinf(y[i]) != 0, nans += isnan(y[i]) != 0;
         /* the inf and -inf reach 9 pixels x 36 channels each, as +-inf or NaN; the NaN 9 x 36 */
@@ -222,7 +198,7 @@ void suite_wino(void) {
         r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 0.5f;
         r.wd[5] = 1e15f;
         CHECK(check_levels(&r, ctx1, ctx3, "huge weight") > 0, "huge weight not run");
-        teardown(&r);
+        th_conv_free(&r);
     }
     /* A conv of several parts (5 x 5 at stride 2) with non-finite inputs: every part's patch
      * is checked before the parts' sums are added. */
@@ -232,7 +208,7 @@ void suite_wino(void) {
         r.xd[(17 * 15 + 9 * 15 + 14) * 32 + 30] = NAN; /* image 1, last column */
         CHECK(check_levels(&r, ctx1, ctx3, "non-finite inputs, parts") > 0,
               "parts special inputs not run");
-        teardown(&r);
+        th_conv_free(&r);
     }
     /* A transposed conv with a huge weight in one kernel position: only the phases that read
      * it run direct (the flag is per phase, so it is the same whichever thread packs). */
@@ -241,7 +217,7 @@ void suite_wino(void) {
         r.wd[(1 * 5 + 2) * 40 * 32 + 7] = 1e15f; /* kernel position (1, 2) */
         CHECK(check_levels(&r, ctx1, ctx3, "huge weight, transposed") > 0,
               "transposed huge weight not run");
-        teardown(&r);
+        th_conv_free(&r);
     }
     deconv_context_destroy(ctx1);
     deconv_context_destroy(ctx3);
