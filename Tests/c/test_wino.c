@@ -151,12 +151,12 @@ void suite_wino(void) {
         {1, 10, 9, 7, 32, 36, 3, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* 2, 1 */
         {1, 6, 12, 11, 33, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 1 */
         {1, 22, 5, 6, 32, 32, 7, 3, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 3 */
-        /* convs as parts: per input phase (stride 2, 3), and kernels of 4 and 5 as 3 + 1, 3 + 2 */
-        {0, 12, 16, 16, 32, 40, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU}, /* down_s2 */
-        {0, 4, 14, 14, 32, 64, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* lenet_c2 */
-        {0, 10, 9, 10, 32, 32, 2, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
-        {0, 5, 12, 13, 32, 33, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
-        {0, 16, 20, 19, 32, 32, 5, 3, DECONV_PADDING_EXPLICIT, {1, 2, 0, 3}, DECONV_ACTIVATION_NONE},
+        {0, 10, 9, 10, 32, 32, 2, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* 2x2 */
+        /* convs as several parts (128 channels and more): 5 x 5 as 3 + 2 taps per dim, 4 x 4
+         * as 3 + 1, and 5 x 5 at stride 2 as input phases of 2 and 3 taps */
+        {0, 12, 8, 8, 128, 128, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU},
+        {0, 5, 12, 13, 128, 130, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 12, 16, 15, 128, 128, 5, 2, DECONV_PADDING_EXPLICIT, {2, 1, 0, 3}, DECONV_ACTIVATION_NONE},
     };
     uint64_t rng = 0x3141ull;
     int ran = 0;
@@ -202,10 +202,10 @@ void suite_wino(void) {
     }
     /* A conv of several parts (5 x 5 at stride 2) with non-finite inputs: every part's patch
      * is checked before the parts' sums are added. */
-    const wcase pc = {0, 12, 17, 15, 32, 36, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    const wcase pc = {0, 10, 17, 15, 128, 128, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
     if (CHECK(setup(&r, &pc, &rng), "parts special case is not valid")) {
-        r.xd[(2 * 15 + 4) * 32 + 5] = INFINITY;
-        r.xd[(17 * 15 + 9 * 15 + 14) * 32 + 30] = NAN; /* image 1, last column */
+        r.xd[(2 * 15 + 4) * 128 + 5] = INFINITY;
+        r.xd[(17 * 15 + 9 * 15 + 14) * 128 + 30] = NAN; /* image 1, last column */
         CHECK(check_levels(&r, ctx1, ctx3, "non-finite inputs, parts") > 0,
               "parts special inputs not run");
         th_conv_free(&r);
@@ -217,6 +217,27 @@ void suite_wino(void) {
         r.wd[(1 * 5 + 2) * 40 * 32 + 7] = 1e15f; /* kernel position (1, 2) */
         CHECK(check_levels(&r, ctx1, ctx3, "huge weight, transposed") > 0,
               "transposed huge weight not run");
+        th_conv_free(&r);
+    }
+    /* Where the rules leave the implicit GEMM (see dc_fast_wino_claims): several parts with
+     * few channels (down_s2, lenet_c2), too few rows per phase (dcgan1's 8 images x 4
+     * tiles), 1-tap phases (unet_up's 2 x 2 at stride 2), a 1 x 1 conv. */
+    const wcase no[] = {
+        {0, 8, 32, 32, 64, 128, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 64, 14, 14, 32, 64, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 8, 4, 4, 64, 64, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 1, 32, 32, 64, 64, 2, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
+        {0, 4, 16, 16, 64, 64, 1, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        if (!CHECK(setup(&r, &no[i], &rng), "no-Winograd case %d is not valid", (int)i)) continue;
+        for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+            if (!dc_fast_isa_supported(isa)) continue;
+            dc_fast_force_isa(isa);
+            CHECK(strncmp(plan_name(&r), "fast-wino-", 10) != 0,
+                  "no-Winograd case %d [%s] planned Winograd", (int)i, dc_fast_isa_name(isa));
+        }
+        dc_fast_force_isa(-1);
         th_conv_free(&r);
     }
     deconv_context_destroy(ctx1);

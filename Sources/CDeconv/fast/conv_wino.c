@@ -37,6 +37,7 @@
 #include <string.h>
 
 #define WINO_MIN_CH 32                   /* fewer channels: the transforms cost too much */
+#define WINO_PARTS_MIN_CH 128            /* the same where a phase has several parts */
 #define WINO_MAX_S 8                     /* strides (phases per dim) */
 #define WINO_MAX_PARTS 8                 /* parts per dim and phase */
 #define WINO_MAX_COMBOS 64               /* 2-D parts over all phases */
@@ -180,6 +181,15 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
         if (rows < WINO_MIN_ROWS) return 0;
     }
     if (wino > 0.75 * direct) return 0;
+    /* Several parts add their outputs, and each has its own input and output transforms:
+     * they paid off only with many channels and a large saving. 1 thread, prepared, against
+     * the implicit GEMM: 5 x 5, 128 -> 128 channels 47.4 -> 32.8 ms, but lenet_c2 (32 -> 64)
+     * 10.0 -> 13.0 ms; 3 x 3 at stride 2 (25 products for 36) 5.43 -> 5.49 ms at 128 -> 128,
+     * 23.5 -> 21.5 ms at 256 -> 256, and down_s2 (64 -> 128) 2.69 -> 3.69 ms. A single part
+     * pays off from 32 channels (3 x 3, 56 x 56: 0.60 -> 0.55 ms; 64 channels 2.21 -> 1.42). */
+    if (g.combo0[g.nphase] > g.nphase &&
+        (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH || wino > 0.6 * direct))
+        return 0;
     /* The packed U and a unit's buffers stay far below what size_t holds. */
     const double u = 16.0 * (double)g.combo0[g.nphase] * (double)p->cin_g *
                      (double)(p->cout_g + gemm->nr);
