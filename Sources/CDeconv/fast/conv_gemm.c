@@ -653,16 +653,16 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
 }
 
 /* The stateless run functions of a GEMM micro-kernel under the implicit GEMM and conv_col
- * (GEMM_RUNS) and under conv_im2col (IM2COL_RUN: the AVX-512 level runs a tile unrolled
- * for short reductions there), and of a DOT kernel under the implicit GEMM. */
+ * (GEMM_RUNS), under conv_im2col (IM2COL_RUN: the AVX-512 level runs a tile unrolled for
+ * short reductions there) and under conv_wino with the level's transforms (WINO_RUN), and of
+ * a DOT kernel under the implicit GEMM. */
 #define GEMM_RUNS(sfx, UK)                                                                    \
     static void run_gemm_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {      \
         fast_run(a, b, e, t, &UK, NULL);                                                      \
     }                                                                                         \
     static void run_col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {       \
         dc_fast_col_run(a, b, e, t, &UK, NULL);                                               \
-    }                                                                                         \
-
+    }
 #define IM2COL_RUN(sfx, UK)                                                                   \
     static void run_im2col_##sfx(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {    \
         dc_fast_im2col_run(a, b, e, t, &UK, NULL);                                            \

@@ -267,9 +267,10 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
 
 /* Drivers: the implicit GEMM (conv_gemm.c), GEMM + gather for transposed convs with few
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
- * (conv_im2col.c), all on the GEMM / DOT micro-kernels above; direct dot products for 1..4
- * output channels (conv_dot1.c) on the dot1 / dotn kernels; and tap planes summed per line
- * for 1..4 output channels (conv_planes.c) on the planes kernels. */
+ * (conv_im2col.c), Winograd convolution for many channels (conv_wino.c), all on the GEMM /
+ * DOT micro-kernels above; direct dot products for 1..4 output channels (conv_dot1.c) on
+ * the dot1 / dotn kernels; and tap planes summed per line for 1..4 output channels
+ * (conv_planes.c) on the planes kernels. */
 enum {
     DC_FAST_MODE_GEMM = 0,
     DC_FAST_MODE_COL = 1,

@@ -1,7 +1,8 @@
-/* fast/wino_xform.h - conv_wino.c's input and output transforms, written once with GCC/clang
- * vector extensions and compiled per ISA level (wino_avx512.c, wino_avx2.c, and portable in
- * conv_wino.c): the includer defines WX_TGT (a target attribute or nothing) and WX_NAME(x).
- * Only adds and subtracts: every build gives the same bits.
+/* fast/wino_xform.h - conv_wino.c's transforms of the input (B^T d B), the output (A^T M A)
+ * and the filter (G g G^T), written once with GCC/clang vector extensions and compiled per
+ * ISA level (wino_avx512.c, wino_avx2.c, and portable in conv_wino.c): the includer defines
+ * WX_TGT (a target attribute or nothing) and WX_NAME(x). Adds, subtracts and halvings in a
+ * fixed order, no FMA: every build gives the same bits.
  *
  * Per dim, a tile of 2 outputs of a correlation with nt taps (1..3) reads alpha = nt + 1
  * inputs (2 for nt = 1). B^T d: alpha 4 (F(2,3)): d0 - d2, d1 + d2, d2 - d1, d1 - d3;
