@@ -237,14 +237,6 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     g->slice = off;
 }
 
-/* Filter value of kernel position (k1, k2), input channel ci, output channel co (TF layouts:
- * conv [1, k1, k2, cin, cout], transposed [1, k1, k2, cout, cin]). */
-static float wval(const dc_conv_problem *p, const float *w, int64_t k1, int64_t k2, int64_t ci,
-                  int64_t co) {
-    const int64_t at = k1 * p->w_stride_k[1] + k2 * p->w_stride_k[2];
-    return p->transposed ? w[at + co * p->cin_g + ci] : w[at + ci * p->cout_g + co];
-}
-
 /* U of 2-D part (a, b) at u: [alpha_a * alpha_b][npanel][cin][NR] = G g G^T per (ci, co)
  * (xf->u, in float in a fixed order), columns past cout +0.0. Returns 0 when a weight it
  * reads is not finite or above WINO_WMAX. tmp: WINO_TMP floats (a transposed filter's rows
@@ -332,39 +324,28 @@ static float *out_at(const wgeo *g, float *yimg, int64_t r1, int64_t r2, int64_t
     return yimg + (q1 * s1 + r1) * p->y.stride_sp[1] + (q2 * s2 + r2) * p->y.stride_sp[2] + co0;
 }
 
-/* A tile the transforms must not take: its outputs summed directly in double over the parts
- * and their taps, padding taps left out (as the reference), then bias and activation. */
+/* A tile the transforms must not take: its outputs computed by the reference kernel (a
+ * double sum, padding left out, then bias and activation), with the raw filter. A tile's
+ * output pixel is cout consecutive reference units (channels innermost). */
 static void direct_tile(const wgeo *g, const dc_conv_args *a, const float *w, int64_t n,
                         int64_t ph, int64_t ti, int64_t tj) {
     const dc_conv_problem *p = g->p;
     const int64_t r1 = ph / g->nph[1], r2 = ph % g->nph[1];
-    const float *img = a->x + n * p->x.stride_n;
+    const int64_t s1 = p->transposed ? p->s[1] : 1, s2 = p->transposed ? p->s[2] : 1;
+    dc_conv_plan ref;
+    dc_conv_args ra = *a;
+    ra.w = w;
+    if (p->transposed)
+        dc_ref_conv_transpose_plan(p, &ref);
+    else
+        dc_ref_conv_plan(p, &ref);
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < 2; k++) {
             const int64_t q1 = 2 * ti + i, q2 = 2 * tj + k;
-            float *y = out_at(g, a->y + n * p->y.stride_n, r1, r2, q1, q2, 0);
-            if (!y) continue;
-            for (int64_t co = 0; co < p->cout_g; co++) {
-                double acc = 0.0;
-                for (int64_t c = 0; c < g->combo0[ph + 1] - g->combo0[ph]; c++) {
-                    const wpart *f1, *f2;
-                    combo_parts(g, ph, c, &f1, &f2);
-                    for (int64_t t1 = 0; t1 < f1->nt; t1++)
-                        for (int64_t t2 = 0; t2 < f2->nt; t2++) {
-                            const int64_t h = f1->s * (q1 + f1->base + t1) + f1->p;
-                            const int64_t x = f2->s * (q2 + f2->base + t2) + f2->p;
-                            if (h < 0 || h >= p->x.sp[1] || x < 0 || x >= p->x.sp[2]) continue;
-                            const float *xp = img + h * p->x.stride_sp[1] + x * p->x.stride_sp[2];
-                            for (int64_t ci = 0; ci < p->cin_g; ci++)
-                                acc += (double)xp[ci] *
-                                       (double)wval(p, w, f1->k[t1], f2->k[t2], ci, co);
-                        }
-                }
-                const float v = (float)acc;
-                y[co] = a->bias || p->activation != DECONV_ACTIVATION_NONE
-                            ? dc_activate(p, a->bias ? v + a->bias[co] : v)
-                            : v;
-            }
+            if (q1 >= g->ph[0][r1].nq || q2 >= g->ph[1][r2].nq) continue;
+            /* 2-D: the problem's spatial dim 0 has size 1 */
+            const int64_t pix = (n * p->y.sp[1] + q1 * s1 + r1) * p->y.sp[2] + q2 * s2 + r2;
+            ref.run(&ra, pix * p->y.c, (pix + 1) * p->y.c, 0);
         }
 }
 
