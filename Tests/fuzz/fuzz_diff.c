@@ -14,7 +14,12 @@
 
 #include <math.h>
 
-#define LIMIT ((int64_t)1 << 14)
+/* Elements per tensor, and multiply-adds per reference run: large enough for conv_wino
+ * (32+ channels and 192+ tiles of 2 x 2 outputs per phase, e.g. 12 images of 9 x 9 into a
+ * transposed k4 s2), small enough that a run stays well under a second. */
+#define LIMIT ((int64_t)1 << 17)
+#define MAC_LIMIT ((double)(1 << 25))
+#define POOL_LIMIT ((int64_t)1 << 14)
 
 static deconv_context *g_ctx;
 
@@ -153,6 +158,10 @@ static void diff_conv(fz *f) {
     const int64_t xn = fz_shape_count(&in, LIMIT), wn = fz_shape_count(&w, LIMIT),
                   yn = fz_shape_count(&os, LIMIT);
     if (xn < 0 || wn < 0 || yn < 0) return;
+    /* a transposed conv's output gets about 1 / prod(strides) of the taps */
+    double macs = (double)yn * (double)(wn / (os.dims[cax] > 0 ? os.dims[cax] : 1));
+    for (int i = 0; i < sr && transposed; i++) macs /= (double)p.strides[i];
+    if (macs > MAC_LIMIT) return;
     const int64_t oc = os.dims[cax];
     const int has_bias = fz_u8(f) & 1;
     const int64_t bn = has_bias ? oc : 0;
@@ -299,7 +308,7 @@ static void diff_pool(fz *f) {
     deconv_error e;
     int64_t pads[6];
     if (deconv_pool_output_shape(&p, &xs, &ys, pads, &e) != DECONV_OK) return;
-    const int64_t xn = fz_shape_count(&xs, LIMIT), yn = fz_shape_count(&ys, LIMIT);
+    const int64_t xn = fz_shape_count(&xs, POOL_LIMIT), yn = fz_shape_count(&ys, POOL_LIMIT);
     if (xn < 0 || yn < 0) return;
 
     dc_pool_problem pr;
