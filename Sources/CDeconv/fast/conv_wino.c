@@ -70,6 +70,7 @@ typedef struct wgeo {
     int64_t nphase, tb, nblk, units;     /* phases, rows per unit, units per phase, units */
     int64_t combo0[WINO_MAX_S * WINO_MAX_S + 1]; /* a phase's first 2-D part (flat index) */
     int64_t u_off[WINO_MAX_COMBOS], u_floats;    /* packed U of each 2-D part, in all */
+    int64_t u_phase_max;                         /* the most U floats of one phase */
     int64_t npanel;                      /* NR-wide panels of output channels */
     int small;
     size_t off_u, off_t, off_v, off_m, off_f, off_z, slice;
@@ -203,8 +204,9 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     const int64_t mr = uk->mr, NR = uk->nr, cin = p->cin_g;
     g->npanel = (p->cout_g + NR - 1) / NR;
     int64_t rows_max = 1; /* a phase's rows: (image, tile) pairs, image-major */
-    g->u_floats = 0;
+    g->u_floats = g->u_phase_max = 0;
     for (int64_t ph = 0; ph < g->nphase; ph++) {
+        const int64_t u0 = g->u_floats;
         const int64_t t = p->x.n * g->ph[0][ph / g->nph[1]].tiles * g->ph[1][ph % g->nph[1]].tiles;
         rows_max = t > rows_max ? t : rows_max;
         for (int64_t c = 0; c < g->combo0[ph + 1] - g->combo0[ph]; c++) {
@@ -213,6 +215,7 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
             g->u_off[g->combo0[ph] + c] = g->u_floats;
             g->u_floats += a->alpha * b->alpha * g->npanel * cin * NR;
         }
+        if (g->u_floats - u0 > g->u_phase_max) g->u_phase_max = g->u_floats - u0;
     }
     int64_t tb = WINO_V_BUDGET / (16 * cin) / mr * mr;
     if (tb < mr) tb = mr;
@@ -223,7 +226,7 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     g->small = (double)p->y.count * (double)cin * 9.0 < WINO_SMALL_MACS;
     size_t off = 0;
     g->off_u = off;
-    if (!packed) off += round64((size_t)(WINO_HDR + g->u_floats) * sizeof(float));
+    if (!packed) off += round64((size_t)(WINO_HDR + g->u_phase_max) * sizeof(float));
     g->off_t = off;
     if (!packed) off += round64((size_t)WINO_TMP * sizeof(float));
     g->off_v = off;
@@ -258,15 +261,18 @@ static int pack_part(const wgeo *g, const dc_wino_xf *xf, const float *w, const 
             const int64_t cb = cin - c0 < 16 ? cin - c0 : 16;
             /* the taps' values as [ci][co] rows: read in place for a conv ([.., cin, cout]);
              * a transposed filter's ([.., cout, cin]) transposed into tmp, 16 x 16 at a time
-             * (a store per value across the panels ran at 2 ns a value) */
+             * in registers (xf->t16; a store per value in C took a third of a stateless
+             * dcgan2-shaped call) */
             for (int64_t t1 = 0; t1 < n1; t1++)
                 for (int64_t t2 = 0; t2 < n2; t2++) {
                     const float *src = w + a->k[t1] * ws1 + b->k[t2] * ws2;
                     if (!p->transposed || !nco) continue;
-                    float *tt = tmp + (n2 * t1 + t2) * 256;
-                    src += co0 * cin + c0;
-                    for (int64_t jj = 0; jj < nco; jj++)
-                        for (int64_t ci = 0; ci < cb; ci++) tt[ci * 16 + jj] = src[jj * cin + ci];
+                    /* the rows' lines 4 blocks on: 16 x 9 strided streams outrun the
+                     * hardware prefetcher */
+                    if (c0 + 64 < cin)
+                        for (int64_t jj = 0; jj < nco; jj++)
+                            __builtin_prefetch(src + (co0 + jj) * cin + c0 + 64);
+                    xf->t16(src + co0 * cin + c0, cin, nco, cb, tmp + (n2 * t1 + t2) * 256);
                 }
             for (int64_t ci = 0; ci < cb; ci++) {
                 for (int64_t t1 = 0; t1 < n1; t1++)
@@ -286,17 +292,18 @@ static int pack_part(const wgeo *g, const dc_wino_xf *xf, const float *w, const 
     return ok;
 }
 
-/* dst: [WINO_HDR], then U of every 2-D part (pack_part), for phases [ph0, ph1) only;
- * dst[c] = 1 when part c's weights are all finite and within WINO_WMAX (per part, so the
- * flags do not depend on which thread packs which phases). */
-static void pack_u(const wgeo *g, const dc_wino_xf *xf, const float *w, float *dst, float *tmp,
-                   int64_t ph0, int64_t ph1) {
-    for (int64_t ph = ph0; ph < ph1; ph++)
-        for (int64_t c = g->combo0[ph]; c < g->combo0[ph + 1]; c++) {
-            const wpart *a, *b;
-            combo_parts(g, ph, c - g->combo0[ph], &a, &b);
-            dst[c] = pack_part(g, xf, w, a, b, dst + WINO_HDR + g->u_off[c], tmp) ? 1.0f : 0.0f;
-        }
+/* Phase ph's U (its 2-D parts', pack_part) from u, and hdr[c] = 1 when part c's weights are
+ * all finite and within WINO_WMAX (per part, so the flags do not depend on which thread
+ * packs which phases). */
+static void pack_phase(const wgeo *g, const dc_wino_xf *xf, const float *w, float *hdr,
+                       float *u, float *tmp, int64_t ph) {
+    for (int64_t c = g->combo0[ph]; c < g->combo0[ph + 1]; c++) {
+        const wpart *a, *b;
+        combo_parts(g, ph, c - g->combo0[ph], &a, &b);
+        hdr[c] = pack_part(g, xf, w, a, b, u + g->u_off[c] - g->u_off[g->combo0[ph]], tmp)
+                     ? 1.0f
+                     : 0.0f;
+    }
 }
 
 void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const dc_wino_xf *xf,
@@ -304,15 +311,22 @@ void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const dc_wi
     wgeo g;
     wgeo_init(p, uk, 1, &g);
     memset(dst, 0, WINO_HDR * sizeof(float));
-    pack_u(&g, xf, w, dst, tmp, 0, g.nphase);
+    for (int64_t ph = 0; ph < g.nphase; ph++)
+        pack_phase(&g, xf, w, dst, dst + WINO_HDR + g.u_off[g.combo0[ph]], tmp, ph);
 }
 
 #define WX_TGT
 #define WX_NAME(x) x##_portable
 #include "fast/wino_xform.h"
 
+static void t16_portable(const float *src, int64_t ld, int64_t rows, int64_t cols,
+                         float *dst) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) dst[c * 16 + r] = src[r * ld + c];
+}
+
 const dc_wino_xf DC_WINO_XF_PORTABLE = {dc_wino_in_portable, dc_wino_out_portable,
-                                        dc_wino_u_portable};
+                                        dc_wino_u_portable, t16_portable};
 
 /* Output pointer of phase (r1, r2)'s output (q1, q2) in image yimg, channel co0; NULL
  * outside. */
@@ -362,13 +376,10 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
     float *z = (float *)(ws + g.off_z);
     if (g.small) begin = 0, end = g.units;
     if (begin >= end) return;
-    const float *packed = packed_b;
-    if (!packed) {
-        /* only the phases of this thread's units (they are phase-major) */
-        pack_u(&g, xf, a->w, (float *)(ws + g.off_u), (float *)(ws + g.off_t), begin / g.nblk,
-               (end - 1) / g.nblk + 1);
-        packed = (const float *)(ws + g.off_u);
-    }
+    /* Stateless: each phase's U is packed when the thread's first unit of it comes (units
+     * are phase-major), into one phase's room, so it is still in cache for the GEMMs. */
+    const float *packed = packed_b ? packed_b : (const float *)(ws + g.off_u);
+    int64_t packed_ph = -1;
     memset(z, 0, (size_t)p->cin_g * sizeof(float));
     const int need = a->bias || p->activation != DECONV_ACTIVATION_NONE;
     const int64_t cin = p->cin_g, NR = uk->nr, mr = uk->mr, tb = g.tb;
@@ -381,6 +392,15 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
         if (t0 >= p->x.n * tiles) continue;
         const int64_t nt = p->x.n * tiles - t0 < tb ? p->x.n * tiles - t0 : tb;
         const int64_t ncombo = g.combo0[ph + 1] - g.combo0[ph];
+        /* U of the phase's first part at packed + WINO_HDR + ubase */
+        int64_t ubase = 0;
+        if (!packed_b) {
+            if (ph != packed_ph)
+                pack_phase(&g, xf, a->w, (float *)(ws + g.off_u),
+                           (float *)(ws + g.off_u) + WINO_HDR, (float *)(ws + g.off_t), ph);
+            packed_ph = ph;
+            ubase = -g.u_off[g.combo0[ph]];
+        }
         int w_ok = 1;
         for (int64_t c = g.combo0[ph]; c < g.combo0[ph + 1]; c++) w_ok &= packed[c] == 1.0f;
         memset(ok, w_ok, (size_t)nt);
@@ -404,7 +424,7 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                 ok[t] = (unsigned char)xf->in(px, A1, A2, cin, V + t * cin, vstride);
                 any |= ok[t];
             }
-            const float *U = packed + WINO_HDR + g.u_off[g.combo0[ph] + c];
+            const float *U = packed + WINO_HDR + ubase + g.u_off[g.combo0[ph] + c];
             for (int64_t pn = 0; any && pn < g.npanel; pn++) {
                 const int64_t co0 = pn * NR, nr = p->cout_g - co0 < NR ? p->cout_g - co0 : NR;
                 for (int xi = 0; xi < A; xi++)

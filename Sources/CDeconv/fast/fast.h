@@ -307,6 +307,9 @@ typedef struct dc_wino_xf {
     /* the transformed filter: u[xi][c] for n channels from the nt1 x nt2 taps' rows g[];
      * 0 when a weight is not finite or too large */
     int (*u)(const float *const *g, int nt1, int nt2, int64_t n, float *const *u);
+    /* dst[c * 16 + r] = src[r * ld + c] for r < rows, c < cols (at most 16 each): a
+     * transposed filter's rows into rows along the output channels, for u */
+    void (*t16)(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst);
 } dc_wino_xf;
 extern const dc_wino_xf DC_WINO_XF_PORTABLE;
 #if defined(__x86_64__) || defined(__i386__)
