@@ -36,8 +36,10 @@ hardening: sanitize valgrind tsan check-abi check-m32 check-aarch64 fuzz
 # ---- fuzzing -------------------------------------------------------------------------------
 # Each target links the library sources (instrumented) directly, so it can also reach the
 # reference plans in internal.h. New inputs go to $(BUILD)-fuzz/corpus; the committed seeds
-# in Tests/fuzz/corpus/<target> are only read. A crash, sanitizer report, mismatch (the
-# harness aborts) or timeout makes libFuzzer exit non-zero, which fails the target.
+# in Tests/fuzz/corpus/<target> are only read. Tests/fuzz/regress/<target> holds inputs too
+# slow to mutate (fuzz_diff's large tier): each runs once before the target is fuzzed. A
+# crash, sanitizer report, mismatch (the harness aborts) or timeout makes libFuzzer exit
+# non-zero, which fails the target.
 FUZZ_DIR := $(BUILD)-fuzz
 FUZZ_CFLAGS := -O1 -g $(SAN_FLAGS) -std=c99 -Wall -Wextra -Wpedantic -Werror \
                -D_POSIX_C_SOURCE=200809L -Iinclude -ISources/CDeconv -ITests/fuzz -pthread
@@ -51,6 +53,16 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
+	    if [ -d Tests/fuzz/regress/$$t ]; then \
+	        echo "== fuzz $$t: the inputs of Tests/fuzz/regress/$$t, once each"; \
+	        if ! $(FUZZ_DIR)/fuzz_$$t -timeout=120 -rss_limit_mb=4096 \
+	             -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t-regress- \
+	             Tests/fuzz/regress/$$t/* > $(FUZZ_DIR)/$$t-regress.log 2>&1; then \
+	            tail -60 $(FUZZ_DIR)/$$t-regress.log; \
+	            echo "fuzz $$t FAILED on a regress input (log $(FUZZ_DIR)/$$t-regress.log)"; exit 1; \
+	        fi; \
+	        grep -c '^Executed' $(FUZZ_DIR)/$$t-regress.log | sed 's/^/   inputs run: /'; \
+	    fi; \
 	    echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 	    if ! $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
 	         -rss_limit_mb=2048 -max_len=1024 -print_final_stats=1 \

@@ -174,9 +174,9 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
         }
         /* Enough GEMM rows per phase to reuse each packed U panel: with few, streaming U
          * (about twice the filter's size) costs more than the products saved (dcgan1, 8 x 4
-         * rows: 24.4 -> 27.5 ms prepared), and the stateless call's packing of U, about 10
-         * cycles a value, as much as the GEMMs (dcgan2, 8 x 16 rows: 18.8 ms prepared, but
-         * 29.7 -> 34 ms stateless). */
+         * rows: 24.4 -> 27.5 ms prepared), and the stateless call's packing of U, bound by
+         * memory, about what the GEMMs save (dcgan2, 8 x 16 rows: 27.6 -> 18.6 ms
+         * prepared, but stateless 29.6 -> 28.7 ms at 1 thread and 15.6 -> 17.2 at 2). */
         const double rows = (double)p->x.n * (double)g.ph[0][ph / g.nph[1]].tiles *
                             (double)g.ph[1][ph % g.nph[1]].tiles;
         if (rows < WINO_MIN_ROWS) return 0;
