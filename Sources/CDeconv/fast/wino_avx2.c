@@ -7,12 +7,12 @@
 #include "fast/wino_xform.h"
 #include "fast/transpose_avx2.h"
 
-/* Full blocks as four 8 x 8 register transposes; partial ones (the filter's edges) in C. */
+/* Full blocks as four 8 x 8 register transposes; partial ones (the filter's edges) by the
+ * portable build's. */
 WX_TGT static void t16_avx2(const float *src, int64_t ld, int64_t rows, int64_t cols,
                             float *dst) {
     if (rows < 16 || cols < 16) {
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c = 0; c < cols; c++) dst[c * 16 + r] = src[r * ld + c];
+        DC_WINO_XF_PORTABLE.t16(src, ld, rows, cols, dst);
         return;
     }
     for (int r0 = 0; r0 < 16; r0 += 8)
