@@ -131,9 +131,10 @@ static int g_dotn[DC_ISA_COUNT][DN_TALLY], g_dotn_tail[DC_ISA_COUNT], g_dotn_ban
 
 /* Cases the AVX-512 level ran through conv_planes.c: transposed with two line phases, convs,
  * a partial last 16-pixel block in a band, input channels no multiple of 16, more planes than
- * one pass holds (12), row bands, and 2..4 output channels. */
+ * one pass holds (12), row bands, 2..4 output channels, and images whose last block takes
+ * the next image's first pixels. */
 typedef struct planes_tally {
-    int cases, pairs, convs, pixel_tail, chan_tail, passes, bands, multi;
+    int cases, pairs, convs, pixel_tail, chan_tail, passes, bands, multi, streams;
 } planes_tally;
 static planes_tally g_planes[DC_ISA_COUNT];
 
@@ -167,6 +168,7 @@ static void tally_dot1(const fcase *c, int isa) {
         pl->passes += pr.k[1] * pr.k[2] * pr.cout_g > 12;
         pl->multi += pr.cout_g > 1;
         pl->bands += pr.y.n < 4 && pr.y.sp[1] > 1;
+        pl->streams += dc_fast_planes_streams(&pr);
         return;
     }
     if (strncmp(plan.name, "fast-dot1-", 10) != 0) return;
@@ -557,6 +559,9 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
         {1, 1, 9, 21, 33, 1, 5, 2, DECONV_PADDING_VALID},   /* planes: 41-wide lines, bands */
         {1, 2, 8, 8, 64, 3, 5, 2, DECONV_PADDING_SAME},     /* planes: dcgan4-like, 75 planes */
         {0, 1, 12, 10, 16, 4, 3, 1, DECONV_PADDING_SAME},   /* planes: conv, 4 channels */
+        {1, 5, 14, 14, 32, 1, 3, 2, DECONV_PADDING_SAME},   /* planes: mnist_k3s2, streamed */
+        {0, 4, 7, 9, 16, 1, 3, 1, DECONV_PADDING_SAME},     /* planes: conv, streamed */
+        {1, 6, 5, 7, 24, 3, 3, 2, DECONV_PADDING_SAME},     /* planes: 3 channels, streamed */
         {0, 2, 10, 9, 20, 2, 3, 2, DECONV_PADDING_SAME},    /* dotn (every level): conv s2 */
         {1, 1, 6, 5, 17, 2, 3, 3, DECONV_PADDING_SAME},     /* dotn (every level): stride 3 */
         {0, 1, 7, 9, 20, 64, 3, 1, DECONV_PADDING_SAME},    /* 6x64 tile: conv, whole tiles */
@@ -696,12 +701,13 @@ void suite_fast(void) {
         CHECK(pl->cases >= 25 && pl->pairs >= 12 && pl->convs >= 6 &&
                   pl->cases - pl->pairs - pl->convs >= 2 && pl->pixel_tail >= 10 &&
                   pl->chan_tail >= 10 && pl->passes >= 6 && pl->bands >= 10 &&
-                  pl->multi >= multi_want && (multi_want > 0 || pl->multi == 0),
+                  pl->multi >= multi_want && (multi_want > 0 || pl->multi == 0) &&
+                  pl->streams >= 4,
               "[%s] conv_planes too little exercised: %d cases, %d with two line phases, %d "
               "convs, %d with a partial pixel block, %d with a channel tail, %d with several "
-              "plane passes, %d in bands, %d with 2..4 output channels",
+              "plane passes, %d in bands, %d with 2..4 output channels, %d streamed",
               dc_fast_isa_name(isa), pl->cases, pl->pairs, pl->convs, pl->pixel_tail,
-              pl->chan_tail, pl->passes, pl->bands, pl->multi);
+              pl->chan_tail, pl->passes, pl->bands, pl->multi, pl->streams);
 #endif
     }
     const kernel_tally *t = &g_level_tally;

@@ -24,6 +24,9 @@ static float *aligned_floats(int64_t n) {
 /* Calls whose taps one pass does (the AVX-512 kernel then keeps its transposes in
  * registers) and calls of several passes, each with whole blocks and a channel tail. */
 static int one_pass_calls, multi_pass_calls;
+/* Calls that split the pixels between the two planes inside a block, and with a whole block
+ * after the split (one-pass and multi-pass calls alike). */
+static int split_calls, split_block_after;
 
 static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t pixels = th_rand_int(rng, 1, 70), cin = th_rand_int(rng, 1, 70);
@@ -35,31 +38,41 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t pst = (pixels + 15) / 16 * 16 + th_rand_int(rng, 0, 2) * 16 + GUARD;
     float *x = aligned_floats(pixels * cin), *w = aligned_floats(cin * ntaps);
     float *scr = aligned_floats(32 * cin), *p = aligned_floats(ntaps * pst + 16);
+    float *p2 = aligned_floats(ntaps * pst + 16);
+    /* half the calls put the pixels from `split` on into the second planes (fast.h) */
+    const int64_t split = th_rand_int(rng, 0, 1) ? pixels : th_rand_int(rng, 1, pixels);
+    split_calls += split < pixels && split % 8 != 0;
+    split_block_after += pixels - split >= 32;
     int ok = 1;
     for (int64_t i = 0; i < pixels * cin; i++) x[i] = th_rand_float(rng);
     for (int64_t i = 0; i < cin * ntaps; i++) w[i] = th_rand_float(rng);
     th_poison(p, ntaps * pst + 16);
-    dc_planes_args u = {x, w, p + 16, scr, pixels, cin, ntaps, pst};
+    th_poison(p2, ntaps * pst + 16);
+    dc_planes_args u = {x, w, p + 16, scr, pixels, cin, ntaps, pst, split, p2 + 16};
     K->planes(&u);
-    ok &= CHECK(th_is_poisoned(p, 16), "planes call %d: wrote before the first plane", idx);
+    ok &= CHECK(th_is_poisoned(p, 16) && th_is_poisoned(p2, 16),
+                "planes call %d: wrote before the first plane", idx);
     for (int64_t t = 0; t < ntaps && ok; t++) {
-        const float *pt = p + 16 + t * pst;
+        const float *pt = p + 16 + t * pst, *pt2 = p2 + 16 + t * pst;
         for (int64_t i = 0; i < pixels; i++) {
+            const float got = i < split ? pt[i] : pt2[i - split];
             float s = 0.0f;
             for (int64_t c = 0; c < cin; c++) s = fmaf(w[c * ntaps + t], x[i * cin + c], s);
-            if (!CHECK(memcmp(&s, &pt[i], sizeof s) == 0,
-                       "planes call %d (%lld pixels, %lld channels, %lld taps): p[%lld][%lld] = "
-                       "%.9g, want %.9g",
-                       idx, (long long)pixels, (long long)cin, (long long)ntaps, (long long)t,
-                       (long long)i, (double)pt[i], (double)s)) {
+            if (!CHECK(memcmp(&s, &got, sizeof s) == 0,
+                       "planes call %d (%lld pixels, split at %lld, %lld channels, %lld taps): "
+                       "p[%lld][%lld] = %.9g, want %.9g",
+                       idx, (long long)pixels, (long long)split, (long long)cin,
+                       (long long)ntaps, (long long)t, (long long)i, (double)got, (double)s)) {
                 ok = 0;
                 break;
             }
         }
-        ok &= CHECK(th_is_poisoned(pt + pixels, pst - pixels),
-                    "planes call %d: wrote past pixel %lld of plane %lld", idx, (long long)pixels,
-                    (long long)t);
+        ok &= CHECK(th_is_poisoned(pt + split, pst - split) &&
+                        th_is_poisoned(pt2 + (pixels - split), pst - (pixels - split)),
+                    "planes call %d: wrote past pixel %lld (split at %lld) of plane %lld", idx,
+                    (long long)pixels, (long long)split, (long long)t);
     }
+    free(p2);
     free(x);
     free(w);
     free(scr);
@@ -177,12 +190,16 @@ void suite_planes(void) {
         }
         uint64_t rng = 0x91a4e5ull;
         int ok = 1;
-        one_pass_calls = multi_pass_calls = 0;
+        one_pass_calls = multi_pass_calls = split_calls = split_block_after = 0;
         for (int call = 0; call < 300 && ok; call++) ok = planes_call(SETS[i].k, &rng, call);
         CHECK(one_pass_calls >= 10 && multi_pass_calls >= 20,
               "%s: %d one-pass and %d multi-pass planes calls with whole blocks and a channel "
               "tail; want 10 and 20",
               SETS[i].name, one_pass_calls, multi_pass_calls);
+        CHECK(split_calls >= 50 && split_block_after >= 20,
+              "%s: %d planes calls split inside a block and %d with a whole block after the "
+              "split; want 50 and 20",
+              SETS[i].name, split_calls, split_block_after);
         short_lines = short_lines_long = 0;
         for (int call = 0; call < 600 && ok; call++) ok = lines_call(SETS[i].k, &rng, call);
         CHECK(ok, "the %s planes kernels failed (above)", SETS[i].name);

@@ -195,12 +195,15 @@ void dc_dotn_avx512(const dc_dot1_args *u);
 /** planes kernels (conv_planes.c). The planes kernel: for `pixels` input pixels (pixel i's
  *  cin floats at x + i * cin) and ntaps planes (kernel taps x output channels),
  *  p[t * p_stride + i] = the fmaf chain, channels in order from 0, of w[c * ntaps + t] *
- *  x_i[c]. scratch: 32 * cin floats, 64-byte aligned. Nothing past pixel `pixels` of a plane
- *  is written. */
+ *  x_i[c]; pixels from `split` on (0 < split <= pixels) go to p2[t * p_stride + i - split]
+ *  instead (the next image's planes, so its first pixels fill this image's last block).
+ *  scratch: 32 * cin floats, 64-byte aligned. Nothing else of a plane is written. */
 typedef struct dc_planes_args {
     const float *x, *w;
     float *p, *scratch;
     int64_t pixels, cin, ntaps, p_stride;
+    int64_t split;
+    float *p2;
 } dc_planes_args;
 /* The planes kernels' passes over one block: the ntaps planes in passes of at most
  * DC_PLANES_PASS_MAX (the accumulators a pass keeps in registers), evened out, each pass
@@ -253,6 +256,7 @@ typedef struct dc_planes_kernels {
     void (*planes)(const dc_planes_args *u);
     void (*lines)(const dc_planes_lines *l);
     int32_t max_nc; /* output channels the level runs here (beyond: dotn was faster) */
+    int32_t block;  /* pixels per block: a call's pixels are best a multiple of it */
 } dc_planes_kernels;
 #if defined(__x86_64__) || defined(__i386__)
 extern const dc_planes_kernels DC_PLANES_AVX2;
@@ -439,6 +443,9 @@ int64_t dc_fast_split_row(const dc_conv_problem *p, int batch_outer, int64_t row
  *  k->max_nc output channels, 8 to 1024 input channels, a transposed conv with stride 1 or 2 along the line or a
  *  stride-1 conv, and a band's planes within budget. */
 int dc_fast_planes_claims(const dc_conv_problem *p, const dc_planes_kernels *k);
+/** 1 when conv_planes.c fills each image's partial last block with the next image's first
+ *  pixels (dc_planes_args.split) for p, which it claims. */
+int dc_fast_planes_streams(const dc_conv_problem *p);
 void dc_fast_planes_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
                           int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);

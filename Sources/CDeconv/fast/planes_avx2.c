@@ -40,13 +40,26 @@ planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, c
             acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), v, acc[t]);
     }
     float *p = u->p + t0 * u->p_stride + i0;
-    if (np == 8) {
+    const int64_t k = u->split - i0; /* lanes of this image; the rest go to p2 (fast.h) */
+    if (np == 8 && k >= 8) {
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) _mm256_storeu_ps(p + t * u->p_stride, acc[t]);
-    } else {
+    } else if (k >= 8) {
         const __m256i m = first_lanes(np);
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) _mm256_maskstore_ps(p + t * u->p_stride, m, acc[t]);
+    } else {
+        /* lanes [0, k) here, lanes [max(k, 0), np) moved down to the first lanes at p2 */
+        const int64_t sh = k > 0 ? k : 0;
+        float *p2 = u->p2 + t0 * u->p_stride + (k > 0 ? 0 : -k);
+        const __m256i m1 = first_lanes(k < np ? k : np), m2 = first_lanes(np - sh);
+        const __m256i down =
+            _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)sh));
+#pragma GCC unroll 12
+        for (int t = 0; t < NT; t++) {
+            _mm256_maskstore_ps(p + t * u->p_stride, m1, acc[t]);
+            _mm256_maskstore_ps(p2 + t * u->p_stride, m2, _mm256_permutevar8x32_ps(acc[t], down));
+        }
     }
 }
 
@@ -143,7 +156,7 @@ TGT static void dc_planes_lines_avx2(const dc_planes_lines *l) {
 /* One output channel only: with 2..4 the AVX2 dotn kernels measured faster (fastest calls at
  * 1 thread, dotn vs planes: 32x32x16->2 k4 s2 0.154 vs 0.177 ms, conv 32x32x128->4 k3 1.0 vs
  * 1.3 ms), though these kernels run them correctly (test_planes). */
-const dc_planes_kernels DC_PLANES_AVX2 = {dc_planes_avx2, dc_planes_lines_avx2, 1};
+const dc_planes_kernels DC_PLANES_AVX2 = {dc_planes_avx2, dc_planes_lines_avx2, 1, 8};
 
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */

@@ -16,6 +16,31 @@ TGT static inline __mmask16 lanes16(int64_t n) {
     return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 
+/* Planes t0 .. t0 + NT of the block at pixel i0, lanes m: the pixels before u->split at p,
+ * the rest moved down to the first lanes at p2 (fast.h), where one image's last block holds
+ * the next image's first pixels. */
+TGT static inline __attribute__((always_inline)) void
+store_planes(const dc_planes_args *u, int64_t t0, const int NT, int64_t i0, __mmask16 m,
+             const __m512 *acc) {
+    const int64_t k = u->split - i0; /* lanes of this image */
+    float *p = u->p + t0 * u->p_stride + i0;
+    if (k >= 16) {
+#pragma GCC unroll 12
+        for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
+        return;
+    }
+    float *p2 = u->p2 + t0 * u->p_stride + (k > 0 ? 0 : -k);
+    const __mmask16 m1 = (__mmask16)(m & lanes16(k)), m2 = (__mmask16)(k > 0 ? m >> k : m);
+    const __m512i down = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                                                           5, 4, 3, 2, 1, 0),
+                                          _mm512_set1_epi32(k > 0 ? (int)k : 0));
+#pragma GCC unroll 12
+    for (int t = 0; t < NT; t++) {
+        _mm512_mask_storeu_ps(p + t * u->p_stride, m1, acc[t]);
+        _mm512_mask_storeu_ps(p2 + t * u->p_stride, m2, _mm512_permutexvar_ps(down, acc[t]));
+    }
+}
+
 /* Taps t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt): NT
  * accumulators, each channel vector loaded once for NT FMAs. */
 TGT static inline __attribute__((always_inline)) void
@@ -30,9 +55,7 @@ planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, c
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), v, acc[t]);
     }
-    float *p = u->p + t0 * u->p_stride + i0;
-#pragma GCC unroll 12
-    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
+    store_planes(u, t0, NT, i0, m, acc);
 }
 
 /* planes_chunk for two blocks at once, pixels i0 .. i0 + 15 (xt, whole) and i0 + 16 .. (xt2,
@@ -63,12 +86,8 @@ planes_chunk2(const dc_planes_args *u, const float *xt, const float *xt2, int64_
             acc2[t] = _mm512_fmadd_ps(b, v2, acc2[t]);
         }
     }
-    float *p = u->p + t0 * u->p_stride + i0;
-#pragma GCC unroll 12
-    for (int t = 0; t < NT; t++) {
-        _mm512_storeu_ps(p + t * u->p_stride, acc[t]);
-        _mm512_mask_storeu_ps(p + t * u->p_stride + 16, m2, acc2[t]);
-    }
+    store_planes(u, t0, NT, i0, 0xFFFF, acc);
+    store_planes(u, t0, NT, i0 + 16, m2, acc2);
 }
 
 /* The 16-pixel block at i0 (np of its pixels), its channels transposed into xt. */
@@ -178,10 +197,7 @@ planes_direct(const dc_planes_args *u, int64_t i0, int64_t np, const int NT) {
             for (int t = 0; t < NT; t++)
                 acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(w[j * NT + t]), r[j], acc[t]);
     }
-    float *p = u->p + i0;
-    const __mmask16 m = lanes16(np);
-#pragma GCC unroll 12
-    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
+    store_planes(u, 0, NT, i0, lanes16(np), acc);
 }
 
 /* Planes that one pass does: block by block, transposes in registers (planes_direct). Else
@@ -370,7 +386,7 @@ TGT static void dc_planes_lines_avx512(const dc_planes_lines *l) {
     }
 }
 
-const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_lines_avx512, 4};
+const dc_planes_kernels DC_PLANES_AVX512 = {dc_planes_avx512, dc_planes_lines_avx512, 4, 16};
 
 #else
 /* Keeps this translation unit non-empty (ISO C) on targets without these kernels. */
