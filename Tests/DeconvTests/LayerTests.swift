@@ -77,6 +77,49 @@ struct LayerTests {
         #expect(a.bias?.scalars == [Float](repeating: 0, count: 8))
     }
 
+    @Test("built conv layers run weights prepared for the built shape, remade when the weights change")
+    func preparedLayers() throws {
+        let x = try Tensor(randomUniform: [2, 4, 4, 8], seed: 3)
+        var up = Conv2DTranspose(filters: 3, kernelSize: 5, strides: 2, padding: .same, activation: .relu)
+        #expect(up.preparedInputShape == nil)
+        try up.build(inputShape: x.shape, seed: 4)
+        #expect(up.preparedInputShape == x.shape)
+        let k1 = try #require(up.kernel)
+        func op(_ input: Tensor, _ kernel: Tensor) throws -> Tensor {
+            var shape = input.shape
+            shape[1] *= 2; shape[2] *= 2; shape[3] = 3
+            return try conv2dTranspose(input, filters: kernel, outputShape: shape, strides: 2, padding: .same,
+                                       bias: up.bias, activation: .relu)
+        }
+        #expect(try up(x) == op(x, k1))
+        // another batch size runs the one-shot op
+        let x1 = try Tensor(randomUniform: [1, 4, 4, 8], seed: 5)
+        #expect(try up(x1) == op(x1, k1))
+        // new weights are prepared again, for the built shape; a copy keeps the old ones
+        let before = up
+        let k2 = try Tensor(randomUniform: k1.shape, seed: 6)
+        try up.setWeights(kernel: k2, bias: up.bias)
+        #expect(up.preparedInputShape == x.shape)
+        #expect(try up(x) == op(x, k2))
+        #expect(try before(x) == op(x, k1))
+        // a conv with groups and a bias; weights set before any build are not prepared
+        var conv = Conv2D(filters: 6, kernelSize: 3, padding: .same, groups: 2)
+        let kc = try Tensor(randomUniform: [3, 3, 4, 6], seed: 7), bc = try Tensor(randomUniform: [6], seed: 8)
+        try conv.setWeights(kernel: kc, bias: bc)
+        #expect(conv.preparedInputShape == nil)
+        let xc = try Tensor(randomUniform: [3, 5, 6, 8], seed: 9)
+        let want = try conv2d(xc, filters: kc, padding: .same, bias: bc)
+        #expect(try conv(xc) == want)
+        try conv.build(inputShape: xc.shape)
+        #expect(conv.preparedInputShape == xc.shape)
+        #expect(try conv(xc) == want)
+        // the 1-D and 3-D layers prepare too
+        let c1 = try Conv1DTranspose(filters: 2, kernelSize: 3, strides: 2).built(inputShape: [2, 5, 4])
+        #expect(c1.preparedInputShape == [2, 5, 4])
+        let c3 = try Conv3D(filters: 2, kernelSize: 2).built(inputShape: [1, 3, 3, 3, 2])
+        #expect(c3.preparedInputShape == [1, 3, 3, 3, 2])
+    }
+
     @Test("weights are settable and checked")
     func settableWeights() throws {
         var layer = Conv2DTranspose(filters: 2, kernelSize: 3, strides: 2, padding: .same)

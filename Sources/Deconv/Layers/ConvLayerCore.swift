@@ -18,6 +18,13 @@ struct ConvLayerCore: Sendable {
     var seed: UInt64?
     var kernel: Tensor?
     var bias: Tensor?
+    /// The input shape of the last build.
+    var builtInputShape: [Int]?
+    /// The weights prepared (packed once, `PreparedConv`) for `builtInputShape`: a run on that
+    /// shape then only reads its input, as the one-shot op would repack the weights on every
+    /// call. Remade whenever the weights change; copies of the layer share it (it is
+    /// immutable). It holds a second, packed copy of the kernel.
+    var prepared: PreparedConv?
 
     /// Kernel extents per spatial dim.
     func kernelExtents() throws -> [Int] {
@@ -85,7 +92,27 @@ struct ConvLayerCore: Sendable {
             kernel = try glorotUniform(shape: shape, seed: seed ?? fallbackSeed)
         }
         if useBias, bias == nil { bias = try Tensor(zeros: [filters]) }
+        builtInputShape = inputShape
+        prepare()
         return output
+    }
+
+    /// Prepares the weights for `builtInputShape`, or leaves `prepared` nil when there is no
+    /// kernel or build yet, or when preparing fails: runs then take the one-shot op, which
+    /// reports the same error as preparing would.
+    mutating func prepare() {
+        prepared = nil
+        guard let kernel, let shape = builtInputShape else { return }
+        if transposed {
+            prepared = try? PreparedConv(transposeInputShape: shape, filters: kernel,
+                                         outputShape: outputShape(for: shape), strides: strides,
+                                         padding: padding, dataFormat: dataFormat, dilations: dilation,
+                                         activation: activation)
+        } else {
+            prepared = try? PreparedConv(convInputShape: shape, filters: kernel, strides: strides,
+                                         padding: padding, dataFormat: dataFormat, dilations: dilation,
+                                         activation: activation)
+        }
     }
 
     /// Sets weights after checking them against the settings (input channels are checked when
@@ -108,12 +135,16 @@ struct ConvLayerCore: Sendable {
         }
         kernel = newKernel
         bias = useBias ? newBias : nil
+        prepare()
     }
 
     func forward(_ input: Tensor, context: ExecutionContext?) throws -> Tensor {
         guard let kernel else {
             throw DeconvError(.invalidArgument,
                               "\(name) has no weights yet: build(inputShape:) it, set its weights, or use it in Sequential(inputShape:)")
+        }
+        if let prepared, input.shape == prepared.inputShape, input.layout == prepared.dataFormat {
+            return try prepared(input, bias: bias, context: context)
         }
         let dataFormat = self.dataFormat
         if transposed {

@@ -34,6 +34,10 @@ public struct Conv1D: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[k, in / groups, filters]` and the
     /// bias `[filters]` (nil when `useBias` is false).
@@ -86,6 +90,10 @@ public struct Conv2D: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kh, kw, in / groups, filters]` and the
     /// bias `[filters]` (nil when `useBias` is false).
@@ -138,6 +146,10 @@ public struct Conv3D: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kd, kh, kw, in / groups, filters]` and the
     /// bias `[filters]` (nil when `useBias` is false).

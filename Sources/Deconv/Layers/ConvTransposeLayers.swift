@@ -35,6 +35,10 @@ public struct Conv1DTranspose: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[k, filters, in]` and the
     /// bias `[filters]` (nil when `useBias` is false).
@@ -88,6 +92,10 @@ public struct Conv2DTranspose: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kh, kw, filters, in]` and the
     /// bias `[filters]` (nil when `useBias` is false).
@@ -141,6 +149,10 @@ public struct Conv3DTranspose: Layer {
     public var filters: Int { core.filters }
     /// The fused activation.
     public var activation: Activation { core.activation }
+    /// The input shape (batch included) whose runs use the weights packed once when the layer
+    /// was built or its weights set (`PreparedConv`); runs on other shapes repack them per
+    /// call. Nil before the layer is built.
+    public var preparedInputShape: [Int]? { core.prepared?.inputShape }
 
     /// Sets the weights, e.g. ones trained elsewhere: the kernel must be `[kd, kh, kw, filters, in]` and the
     /// bias `[filters]` (nil when `useBias` is false).
