@@ -47,7 +47,7 @@
 #define WINO_WMAX 1099511627776.0f       /* 2^40: weights above send a phase there */
 #define WINO_HDR WINO_MAX_COMBOS         /* packed: a header, a weight flag per 2-D part */
 #define WINO_SMALL_MACS 200000
-#define WINO_MIN_ROWS 192                /* GEMM rows (image, tile) per phase, at least */
+#define WINO_MIN_ROWS 128                /* GEMM rows (image, tile) per phase, at least */
 #define WINO_TMP DC_WINO_PACK_TMP        /* pack_u's scratch: [tap][16 ci][16 co] */
 
 /* One part along a dim: nt taps; tile input i of output q is x[s * (q + base + i) + p]. */
@@ -67,7 +67,10 @@ typedef struct wgeo {
     dc_ukr uk;
     int64_t nph[2];                      /* phases of dims 1 and 2 */
     wdphase ph[2][WINO_MAX_S];
-    int64_t nphase, tb, nblk, units;     /* phases, rows per unit, units per phase, units */
+    int64_t nphase, units;               /* phases; units, phase-major */
+    int64_t tb[WINO_MAX_S * WINO_MAX_S];     /* a phase's GEMM rows per unit */
+    int64_t unit0[WINO_MAX_S * WINO_MAX_S + 1]; /* a phase's first unit */
+    int64_t vm_max, tb_max;              /* the most alpha products x rows, rows of a unit */
     int64_t combo0[WINO_MAX_S * WINO_MAX_S + 1]; /* a phase's first 2-D part (flat index) */
     int64_t u_off[WINO_MAX_COMBOS], u_floats;    /* packed U of each 2-D part, in all */
     int64_t u_phase_max;                         /* the most U floats of one phase */
@@ -174,9 +177,10 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
         }
         /* Enough GEMM rows per phase to reuse each packed U panel: with few, streaming U
          * (about twice the filter's size) costs more than the products saved (dcgan1, 8 x 4
-         * rows: 24.4 -> 27.5 ms prepared), and the stateless call's packing of U, bound by
-         * memory, about what the GEMMs save (dcgan2, 8 x 16 rows: 27.6 -> 18.6 ms
-         * prepared, but stateless 29.6 -> 28.7 ms at 1 thread and 15.6 -> 17.2 at 2). */
+         * rows: 24.4 -> 27.5 ms prepared). dcgan2 (8 x 16 rows), against the implicit GEMM,
+         * medians of alternating runs: prepared 0.68x the time at 1 thread and 0.70x at 2;
+         * stateless, where U is packed per call, 0.91x and 0.98x (it lost at 2 threads
+         * before the units were sized by work, wgeo_init). */
         const double rows = (double)p->x.n * (double)g.ph[0][ph / g.nph[1]].tiles *
                             (double)g.ph[1][ph % g.nph[1]].tiles;
         if (rows < WINO_MIN_ROWS) return 0;
@@ -203,26 +207,38 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     phases(p, g); /* claimed: everything fits */
     const int64_t mr = uk->mr, NR = uk->nr, cin = p->cin_g;
     g->npanel = (p->cout_g + NR - 1) / NR;
-    int64_t rows_max = 1; /* a phase's rows: (image, tile) pairs, image-major */
     g->u_floats = g->u_phase_max = 0;
+    g->vm_max = g->tb_max = 0;
+    g->units = 0;
     for (int64_t ph = 0; ph < g->nphase; ph++) {
         const int64_t u0 = g->u_floats;
-        const int64_t t = p->x.n * g->ph[0][ph / g->nph[1]].tiles * g->ph[1][ph % g->nph[1]].tiles;
-        rows_max = t > rows_max ? t : rows_max;
+        /* a phase's rows: (image, tile) pairs, image-major */
+        const int64_t rows =
+            p->x.n * g->ph[0][ph / g->nph[1]].tiles * g->ph[1][ph % g->nph[1]].tiles;
+        int64_t amax = 1;
         for (int64_t c = 0; c < g->combo0[ph + 1] - g->combo0[ph]; c++) {
             const wpart *a, *b;
             combo_parts(g, ph, c, &a, &b);
             g->u_off[g->combo0[ph] + c] = g->u_floats;
             g->u_floats += a->alpha * b->alpha * g->npanel * cin * NR;
+            if (a->alpha * b->alpha > amax) amax = a->alpha * b->alpha;
         }
         if (g->u_floats - u0 > g->u_phase_max) g->u_phase_max = g->u_floats - u0;
+        /* Rows per unit: a unit's V (amax x rows x cin) within the budget, so a unit of a
+         * phase with fewer products takes more rows and every unit is about the same work.
+         * The threads' equal shares of units are then equal shares of work: with 16 rows
+         * for every phase, dcgan's 4 x 4, 4 x 3, 3 x 4 and 3 x 3 phases left 28 of 49
+         * shares to the first of 2 threads. */
+        int64_t tb = WINO_V_BUDGET / (amax * cin) / mr * mr;
+        if (tb < mr) tb = mr;
+        if (tb > rows) tb = (rows + mr - 1) / mr * mr;
+        g->tb[ph] = tb;
+        g->unit0[ph] = g->units;
+        g->units += (rows + tb - 1) / tb;
+        if (amax * tb > g->vm_max) g->vm_max = amax * tb;
+        if (tb > g->tb_max) g->tb_max = tb;
     }
-    int64_t tb = WINO_V_BUDGET / (16 * cin) / mr * mr;
-    if (tb < mr) tb = mr;
-    if (tb > rows_max) tb = (rows_max + mr - 1) / mr * mr;
-    g->tb = tb;
-    g->nblk = (rows_max + tb - 1) / tb;
-    g->units = g->nphase * g->nblk;
+    g->unit0[g->nphase] = g->units;
     g->small = (double)p->y.count * (double)cin * 9.0 < WINO_SMALL_MACS;
     size_t off = 0;
     g->off_u = off;
@@ -230,11 +246,11 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     g->off_t = off;
     if (!packed) off += round64((size_t)WINO_TMP * sizeof(float));
     g->off_v = off;
-    off += round64((size_t)(16 * tb * cin) * sizeof(float));
+    off += round64((size_t)(g->vm_max * cin) * sizeof(float));
     g->off_m = off;
-    off += round64((size_t)(16 * tb * NR) * sizeof(float));
+    off += round64((size_t)(g->vm_max * NR) * sizeof(float));
     g->off_f = off;
-    off += round64((size_t)tb);
+    off += round64((size_t)g->tb_max);
     g->off_z = off;
     off += round64((size_t)cin * sizeof(float));
     g->slice = off;
@@ -382,14 +398,15 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
     int64_t packed_ph = -1;
     memset(z, 0, (size_t)p->cin_g * sizeof(float));
     const int need = a->bias || p->activation != DECONV_ACTIVATION_NONE;
-    const int64_t cin = p->cin_g, NR = uk->nr, mr = uk->mr, tb = g.tb;
-    const int64_t vstride = tb * cin, mstride = tb * NR;
+    const int64_t cin = p->cin_g, NR = uk->nr, mr = uk->mr;
+    int64_t ph = 0;
     const int32_t tap0 = 0;
     for (int64_t unit = begin; unit < end; unit++) {
-        const int64_t ph = unit / g.nblk, r1 = ph / g.nph[1], r2 = ph % g.nph[1];
+        while (unit >= g.unit0[ph + 1]) ph++;
+        const int64_t r1 = ph / g.nph[1], r2 = ph % g.nph[1], tb = g.tb[ph];
+        const int64_t vstride = tb * cin, mstride = tb * NR;
         const int64_t tw = g.ph[1][r2].tiles, tiles = g.ph[0][r1].tiles * tw;
-        const int64_t t0 = (unit % g.nblk) * tb;
-        if (t0 >= p->x.n * tiles) continue;
+        const int64_t t0 = (unit - g.unit0[ph]) * tb;
         const int64_t nt = p->x.n * tiles - t0 < tb ? p->x.n * tiles - t0 : tb;
         const int64_t ncombo = g.combo0[ph + 1] - g.combo0[ph];
         /* U of the phase's first part at packed + WINO_HDR + ubase */
