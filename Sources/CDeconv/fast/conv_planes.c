@@ -46,6 +46,8 @@ typedef struct plgeo {
 } plgeo;
 
 static size_t round64(size_t v) { return (v + 63) & ~(size_t)63; }
+/* The lowest n of 16 bits (n may be <= 0 or >= 16). */
+static uint32_t low_bits(int64_t n) { return n <= 0 ? 0u : n >= 16 ? 0xFFFFu : (1u << n) - 1u; }
 static double ceil16(double v) { return ceil(v / 16) * 16; }
 
 /* Output positions q of dim j in phase r. */
@@ -269,11 +271,8 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                     if (lo >= hi) continue; /* reads only padding columns */
                     const int64_t t = d1.as[r1][t1] * p->k[2] + d2.as[f][t2];
                     uint16_t *m = masks + np * g.nblk;
-                    for (int64_t b = 0; b < g.nblk; b++) {
-                        m[b] = 0;
-                        for (int64_t q = 16 * b; q < 16 * b + 16; q++)
-                            if (q >= lo && q < hi) m[b] |= (uint16_t)(1u << (q - 16 * b));
-                    }
+                    for (int64_t b = 0; b < g.nblk; b++) /* bits [lo, hi) of the block */
+                        m[b] = (uint16_t)(low_bits(hi - 16 * b) & ~low_bits(lo - 16 * b));
                     prog[np].off = g.org + t * g.nc * g.pst + d1.offs[r1][t1] * g.W + off2;
                     prog[np].mask = m;
                     np++;
@@ -320,8 +319,9 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
             pa.p2 = Pnext + g.org;
             k->planes(&pa);
         }
-        /* rows past the input's last one read zeros (an earlier band may have left rows) */
-        if (ib == g.H && g.rbot > 0)
+        /* rows past the input's last one read zeros (an earlier band may have left rows;
+         * whole images never write there) */
+        if (ib == g.H && g.rbot > 0 && g.nbands > 1)
             for (int64_t t = 0; t < g.nplanes; t++)
                 memset(P + g.org + t * g.pst + (ib - ia) * g.W, 0,
                        (size_t)(g.rbot * g.W) * sizeof(float));
