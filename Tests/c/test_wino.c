@@ -139,7 +139,7 @@ void suite_wino(void) {
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
     /* {transposed, n, h, w, cin, cout, k, s, padding, pads, activation}; every phase needs
-     * 192 GEMM rows (image x tile) to be claimed */
+     * 128 GEMM rows (image x tile) to be claimed */
     const wcase cases[] = {
         {0, 10, 7, 9, 32, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},  /* odd */
         {0, 10, 10, 11, 48, 70, 3, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU},
