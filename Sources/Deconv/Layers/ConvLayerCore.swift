@@ -80,8 +80,9 @@ struct ConvLayerCore: Sendable {
         return shape
     }
 
-    /// Creates Glorot-uniform kernel and zero bias if not set; checks set weights fit.
-    mutating func build(inputShape: [Int], fallbackSeed: UInt64) throws -> [Int] {
+    /// Creates Glorot-uniform kernel and zero bias if not set; checks set weights fit; with
+    /// `prepare`, prepares the weights for `inputShape` unless they already are.
+    mutating func build(inputShape: [Int], fallbackSeed: UInt64, prepare: Bool) throws -> [Int] {
         let output = try outputShape(for: inputShape)
         let shape = try kernelShape(inputChannels: try inputChannels(of: inputShape))
         if let kernel {
@@ -92,8 +93,11 @@ struct ConvLayerCore: Sendable {
             kernel = try glorotUniform(shape: shape, seed: seed ?? fallbackSeed)
         }
         if useBias, bias == nil { bias = try Tensor(zeros: [filters]) }
-        builtInputShape = inputShape
-        prepare()
+        // prepared is nil or for builtInputShape with the current kernel (setWeights remakes it)
+        if prepare, prepared == nil || builtInputShape != inputShape {
+            builtInputShape = inputShape
+            self.prepare()
+        }
         return output
     }
 

@@ -47,7 +47,7 @@ public struct Conv1D: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.
@@ -103,7 +103,7 @@ public struct Conv2D: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.
@@ -159,7 +159,7 @@ public struct Conv3D: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.

@@ -48,7 +48,7 @@ public struct Conv1DTranspose: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.
@@ -105,7 +105,7 @@ public struct Conv2DTranspose: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.
@@ -162,7 +162,7 @@ public struct Conv3DTranspose: Layer {
 
     /// Creates missing weights for `inputShape` and returns the output shape.
     public mutating func build(inputShape: [Int], seed: UInt64, state: inout LayerState) throws -> [Int] {
-        try core.build(inputShape: inputShape, fallbackSeed: seed)
+        try core.build(inputShape: inputShape, fallbackSeed: seed, prepare: !state.shapeOnly)
     }
 
     /// Runs the layer; throws if it has no weights yet.

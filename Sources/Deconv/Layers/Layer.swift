@@ -41,7 +41,9 @@ extension Layer {
     /// The output shape for `inputShape`, without changing the layer.
     public func outputShape(forInputShape inputShape: [Int]) throws -> [Int] {
         var copy = self
-        return try copy.build(inputShape: inputShape, seed: 0)
+        var state = LayerState()
+        state.shapeOnly = true
+        return try copy.build(inputShape: inputShape, seed: 0, state: &state)
     }
 }
 
@@ -54,6 +56,9 @@ public struct LayerState: Sendable {
     }
 
     var pools: [ObjectIdentifier: PoolRecord] = [:]
+    /// Set by `outputShape(forInputShape:)`: the build only answers a shape, on a copy that is
+    /// then dropped, so conv layers do not pack their weights for it.
+    var shapeOnly = false
 
     /// An empty state.
     public init() {}
