@@ -25,6 +25,24 @@ TGT static inline __m256i first_lanes(int64_t n) {
     return lane_mask(n <= 0 ? 0u : n >= 8 ? 0xffu : (1u << n) - 1u);
 }
 
+/* The nt planes from t0 of a block at pixel i0 (np pixels) that holds pixels from u->split
+ * on: lanes [0, k) at p, lanes [max(k, 0), np) moved down to the first lanes at p2
+ * (fast.h). Once per image, so out of line. */
+TGT static __attribute__((noinline)) void store_split(const dc_planes_args *u, int64_t t0,
+                                                      int nt, int64_t i0, int64_t np,
+                                                      const __m256 *acc) {
+    const int64_t k = u->split - i0, sh = k > 0 ? k : 0;
+    float *p = u->p + t0 * u->p_stride + i0;
+    float *p2 = u->p2 + t0 * u->p_stride + (k > 0 ? 0 : -k);
+    const __m256i m1 = first_lanes(k < np ? k : np), m2 = first_lanes(np - sh);
+    const __m256i down =
+        _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)sh));
+    for (int t = 0; t < nt; t++) {
+        _mm256_maskstore_ps(p + t * u->p_stride, m1, acc[t]);
+        _mm256_maskstore_ps(p2 + t * u->p_stride, m2, _mm256_permutevar8x32_ps(acc[t], down));
+    }
+}
+
 /* Planes t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt). */
 TGT static inline __attribute__((always_inline)) void
 planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, const int NT,
@@ -39,27 +57,22 @@ planes_chunk(const dc_planes_args *u, const float *xt, int64_t i0, int64_t t0, c
         for (int t = 0; t < NT; t++)
             acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), v, acc[t]);
     }
+    if (u->split - i0 < 8) { /* the rest go to p2 */
+        /* a copy for the call: acc's own address never escapes, so it stays in registers */
+        __m256 tmp[DC_PLANES_PASS_MAX];
+#pragma GCC unroll 12
+        for (int t = 0; t < NT; t++) tmp[t] = acc[t];
+        store_split(u, t0, NT, i0, np, tmp);
+        return;
+    }
     float *p = u->p + t0 * u->p_stride + i0;
-    const int64_t k = u->split - i0; /* lanes of this image; the rest go to p2 (fast.h) */
-    if (np == 8 && k >= 8) {
+    if (np == 8) {
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) _mm256_storeu_ps(p + t * u->p_stride, acc[t]);
-    } else if (k >= 8) {
+    } else {
         const __m256i m = first_lanes(np);
 #pragma GCC unroll 12
         for (int t = 0; t < NT; t++) _mm256_maskstore_ps(p + t * u->p_stride, m, acc[t]);
-    } else {
-        /* lanes [0, k) here, lanes [max(k, 0), np) moved down to the first lanes at p2 */
-        const int64_t sh = k > 0 ? k : 0;
-        float *p2 = u->p2 + t0 * u->p_stride + (k > 0 ? 0 : -k);
-        const __m256i m1 = first_lanes(k < np ? k : np), m2 = first_lanes(np - sh);
-        const __m256i down =
-            _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)sh));
-#pragma GCC unroll 12
-        for (int t = 0; t < NT; t++) {
-            _mm256_maskstore_ps(p + t * u->p_stride, m1, acc[t]);
-            _mm256_maskstore_ps(p2 + t * u->p_stride, m2, _mm256_permutevar8x32_ps(acc[t], down));
-        }
     }
 }
 

@@ -16,29 +16,41 @@ TGT static inline __mmask16 lanes16(int64_t n) {
     return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 
-/* Planes t0 .. t0 + NT of the block at pixel i0, lanes m: the pixels before u->split at p,
- * the rest moved down to the first lanes at p2 (fast.h), where one image's last block holds
- * the next image's first pixels. */
-TGT static inline __attribute__((always_inline)) void
-store_planes(const dc_planes_args *u, int64_t t0, const int NT, int64_t i0, __mmask16 m,
-             const __m512 *acc) {
-    const int64_t k = u->split - i0; /* lanes of this image */
+/* The nt planes from t0 of a block at pixel i0 that holds pixels from u->split on (lanes m):
+ * those before it at p, the rest moved down to the first lanes at p2 (fast.h). Once per
+ * image, so out of line: one copy instead of one per pass size and call site. */
+TGT static __attribute__((noinline)) void store_split(const dc_planes_args *u, int64_t t0,
+                                                      int nt, int64_t i0, __mmask16 m,
+                                                      const __m512 *acc) {
+    const int64_t k = u->split - i0; /* lanes of this image, < 16 */
     float *p = u->p + t0 * u->p_stride + i0;
-    if (k >= 16) {
-#pragma GCC unroll 12
-        for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
-        return;
-    }
     float *p2 = u->p2 + t0 * u->p_stride + (k > 0 ? 0 : -k);
     const __mmask16 m1 = (__mmask16)(m & lanes16(k)), m2 = (__mmask16)(k > 0 ? m >> k : m);
     const __m512i down = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
                                                            5, 4, 3, 2, 1, 0),
                                           _mm512_set1_epi32(k > 0 ? (int)k : 0));
-#pragma GCC unroll 12
-    for (int t = 0; t < NT; t++) {
+    for (int t = 0; t < nt; t++) {
         _mm512_mask_storeu_ps(p + t * u->p_stride, m1, acc[t]);
         _mm512_mask_storeu_ps(p2 + t * u->p_stride, m2, _mm512_permutexvar_ps(down, acc[t]));
     }
+}
+
+/* Planes t0 .. t0 + NT of the block at pixel i0, lanes m (store_split where the block holds
+ * the next image's first pixels). */
+TGT static inline __attribute__((always_inline)) void
+store_planes(const dc_planes_args *u, int64_t t0, const int NT, int64_t i0, __mmask16 m,
+             const __m512 *acc) {
+    if (u->split - i0 < 16) {
+        /* a copy for the call: acc's own address never escapes, so it stays in registers */
+        __m512 tmp[DC_PLANES_PASS_MAX];
+#pragma GCC unroll 12
+        for (int t = 0; t < NT; t++) tmp[t] = acc[t];
+        store_split(u, t0, NT, i0, m, tmp);
+        return;
+    }
+    float *p = u->p + t0 * u->p_stride + i0;
+#pragma GCC unroll 12
+    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(p + t * u->p_stride, m, acc[t]);
 }
 
 /* Taps t0 .. t0 + NT of the block at pixel i0 (its channels transposed in xt): NT
