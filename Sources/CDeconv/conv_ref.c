@@ -119,6 +119,7 @@ void dc_ref_conv_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
     plan->run = ref_conv_run;
     plan->units = output_units(p);
     plan->workspace_bytes = 0;
+    plan->checks_weights = 0;
 }
 
 void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
@@ -126,4 +127,5 @@ void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
     plan->run = ref_conv_transpose_run;
     plan->units = output_units(p);
     plan->workspace_bytes = 0;
+    plan->checks_weights = 0;
 }

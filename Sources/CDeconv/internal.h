@@ -165,6 +165,9 @@ typedef struct dc_conv_args {
     void *workspace;                /* plan.workspace_bytes, may be NULL if 0 */
     size_t workspace_size;
     int32_t num_threads;
+    /* Set (non-NULL) only for a plan with checks_weights: its run then stores 1 there
+     * (relaxed atomic) when a weight it multiplies is inf or NaN. */
+    int *weights_bad;
 } dc_conv_args;
 
 typedef void (*dc_conv_kernel_fn)(const dc_conv_args *a, int64_t begin, int64_t end,
@@ -177,6 +180,9 @@ typedef struct dc_conv_plan {
     dc_conv_kernel_fn run;
     int64_t units;
     size_t workspace_bytes;
+    /* 1: run checks each weight it multiplies as it packs it (dc_conv_args.weights_bad), so
+     * the caller need not scan the filter for inf or NaN before it (conv_api.c) */
+    int checks_weights;
 } dc_conv_plan;
 
 /** Reference kernels (conv_ref.c): units = n * out spatial * out channels, no workspace. */

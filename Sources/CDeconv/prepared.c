@@ -185,6 +185,7 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     job.args.workspace = ws;
     job.args.workspace_size = ws_bytes;
     job.args.num_threads = threads;
+    job.args.weights_bad = NULL; /* checked when prepared */
     st = dc_parallel_for(ctx, units, run_range, &job, err);
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);

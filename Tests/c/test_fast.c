@@ -659,6 +659,72 @@ static void workspace_cases(deconv_context *ctx3) {
     th_conv_free(&c);
 }
 
+/* An inf or NaN weight makes a stateless call run the reference (the fast kernels would
+ * multiply it by padding's zeros: NaN). The implicit GEMM checks the weights as it packs them
+ * (plan.checks_weights), and the call then runs again on the reference; the other drivers'
+ * calls scan the filter first. Either way the output must be the reference's, bit for bit,
+ * at every level and thread count. The bad weight sits on a tap that meets padding, so a
+ * fast result would differ. */
+static void nonfinite_weight_cases(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0x1f1f;
+    const int64_t d[3] = {1, 1, 1}, pads[6] = {0};
+    static const struct {
+        int transposed, sr;
+        int64_t sp, cin, cout, groups, k, s;
+    } C[] = {
+        {0, 2, 6, 16, 40, 1, 3, 1},  {1, 2, 5, 20, 24, 1, 3, 2}, {0, 2, 7, 12, 20, 2, 3, 2},
+        {1, 1, 9, 24, 70, 1, 4, 2},  {0, 3, 4, 8, 33, 1, 3, 1},  {1, 2, 6, 16, 3, 1, 3, 2},
+        {0, 2, 8, 24, 1, 1, 3, 1},
+    };
+    int checked = 0, total = 0;
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++)
+        for (int v = 0; v < 2; v++) {
+            fcase c;
+            const int64_t sp[3] = {C[i].sp, C[i].sp, C[i].sp}, k[3] = {C[i].k, C[i].k, C[i].k};
+            const int64_t s[3] = {C[i].s, C[i].s, C[i].s};
+            if (!CHECK(make_case(&c, &rng, C[i].transposed, C[i].sr, DECONV_CHANNELS_LAST, 2,
+                                 sp, C[i].cin, C[i].cout, C[i].groups, k, s, d,
+                                 DECONV_PADDING_SAME, pads, v, DECONV_ACTIVATION_NONE),
+                       "non-finite case %zu invalid", i)) {
+                th_conv_free(&c);
+                continue;
+            }
+            /* a conv's first tap reads padding at the first output row; a transposed conv's
+             * last tap at its first (SAME puts the odd pad at its start) */
+            int64_t taps = 1;
+            for (int j = 0; j < C[i].sr; j++) taps *= C[i].k;
+            const int64_t per_tap = c.wn / taps;
+            const int64_t tap = C[i].transposed ? taps - 1 : 0;
+            c.wd[tap * per_tap + th_rand_int(&rng, 0, per_tap - 1)] = v ? NAN : -INFINITY;
+            dc_fast_force_isa(DC_FAST_OFF);
+            CHECK(th_conv_run(&c, NULL, c.ref) == DECONV_OK, "non-finite %zu: reference", i);
+            float *o = malloc((size_t)c.yn * sizeof(float));
+            for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+                if (!dc_fast_isa_supported(isa)) continue;
+                dc_fast_force_isa(isa);
+                dc_conv_problem pr;
+                dc_conv_plan plan;
+                total++;
+                checked += fast_plan(&c, &pr, &plan) && plan.checks_weights;
+                deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
+                for (int t = 0; t < 3; t++) {
+                    th_poison(o, c.yn);
+                    CHECK(th_conv_run(&c, ctxs[t], o) == DECONV_OK, "non-finite %zu: run", i);
+                    CHECK(memcmp(o, c.ref, (size_t)c.yn * sizeof(float)) == 0,
+                          "non-finite case %zu (%s weight) [%s], context %d: not the "
+                          "reference's output",
+                          i, v ? "NaN" : "-inf", dc_fast_isa_name(isa), t);
+                }
+            }
+            dc_fast_force_isa(-1);
+            free(o);
+            th_conv_free(&c);
+        }
+    /* both ways ran: the implicit GEMM's check during the run, and the scan first */
+    CHECK(checked >= 8 && checked < total, "non-finite weights: %d of %d level runs on a plan "
+          "that checks as it packs", checked, total);
+}
+
 void suite_fast(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
@@ -673,6 +739,7 @@ void suite_fast(void) {
     fixed_cases(ctx1, ctx3);
     random_cases(ctx1, ctx3);
     workspace_cases(ctx3);
+    nonfinite_weight_cases(ctx1, ctx3);
     CHECK(g_fast_claimed >= g_cases / 2, "fast paths claimed only %d of %d cases", g_fast_claimed,
           g_cases);
     CHECK(g_order_edges >= 20, "only %d phases put edge columns last", g_order_edges);

@@ -47,6 +47,7 @@ static void run_ref(const dc_conv_problem *pr, const float *x, const float *w, c
     a.workspace = ws;
     a.workspace_size = plan.workspace_bytes;
     a.num_threads = 1;
+    a.weights_bad = NULL;
     if (plan.units > 0) plan.run(&a, 0, plan.units, 0);
     free(ws);
 }

@@ -490,6 +490,21 @@ static void pack_b(const geo *g, const float *w, const tap *taps, int64_t ntaps,
     }
 }
 
+/* pack_b, then, where the caller asked (dc_conv_args.weights_bad: a stateless call that did
+ * not scan the filter first), a check of what it wrote while it is in cache: every weight the
+ * kernels multiply passes through here, and an inf or NaN one sends the call to the reference
+ * (0 * inf from a padding row would be NaN). vol3d's stateless call scanned its 28 MB from
+ * memory first: 8% of its time at 1 thread. */
+static void pack_checked(const geo *g, const dc_conv_args *a, const tap *taps, int64_t ntaps,
+                         int64_t grp, int64_t nt, int64_t c0, int64_t kc, float *dst) {
+    pack_b(g, a->w, taps, ntaps, grp, nt, c0, kc, dst);
+    if (!a->weights_bad) return;
+    const int64_t NR = g->uk.nr, co0 = nt * NR;
+    const int64_t nr = g->p->cout_g - co0 < NR ? g->p->cout_g - co0 : NR;
+    const int64_t n = (g->uk.kind == DC_UKR_GEMM ? NR : nr) * ntaps * kc;
+    if (!dc_weights_finite(dst, n)) __atomic_store_n(a->weights_bad, 1, __ATOMIC_RELAXED);
+}
+
 /* Bias and activation over the finished tile, as the reference: act((float)acc + bias). */
 static void epilogue(const dc_conv_args *a, float *const *cptr, int64_t rows, int64_t grp,
                      int64_t co0, int64_t nr) {
@@ -593,7 +608,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             float *panel = bpack + i * g.cache_slot;
             for (int64_t c0 = 0; !have[i] && c0 < p->cin_g; c0 += g.kc) {
                 const int64_t kc = p->cin_g - c0 < g.kc ? p->cin_g - c0 : g.kc;
-                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, panel + c0 * ntaps * NR);
+                pack_checked(&g, a, taps, ntaps, grp, nt, c0, kc, panel + c0 * ntaps * NR);
             }
             have[i] = 1;
             tile_w = panel;
@@ -621,7 +636,7 @@ static void fast_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
             if (tile_w) {
                 ua.b = tile_w + c0 * ntaps * NR;
             } else {
-                pack_b(&g, a->w, taps, ntaps, grp, nt, c0, kc, bpack);
+                pack_checked(&g, a, taps, ntaps, grp, nt, c0, kc, bpack);
                 ua.b = bpack;
             }
             ua.c_off = co0;
@@ -879,6 +894,7 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     if (num_threads < 1) num_threads = 1;
     plan->name = name;
     plan->run = run;
+    plan->checks_weights = mode == DC_FAST_MODE_GEMM; /* fast_run: pack_checked */
     if (mode != DC_FAST_MODE_GEMM) {
         int64_t packed_floats;
         mode_sizes(mode, p, uk, 0, num_threads, &plan->units, &plan->workspace_bytes,
