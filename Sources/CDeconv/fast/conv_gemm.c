@@ -451,13 +451,18 @@ static void pack_b(const geo *g, const float *w, const tap *taps, int64_t ntaps,
                 /* transposed filter [k, cout_g, cin]: rows of input channels, transposed */
                 const float *s = w + taps[t].w + co0 * p->x.c + grp * p->cin_g + c0;
 #if defined(__x86_64__) || defined(__i386__)
+                /* what is packed next: the next tap's rows, or the next channel block's
+                 * first tap (the unit's next call) */
+                const float *next = t + 1 < ntaps   ? s - taps[t].w + taps[t + 1].w
+                                    : c0 + kc < p->cin_g ? s - taps[t].w + taps[0].w + kc
+                                                         : NULL;
                 const int isa = dc_fast_isa();
                 if (isa == DC_ISA_AVX512 && NR % 16 == 0) {
-                    dc_pack_transpose_avx512(s, p->x.c, nr, NR, kc, d);
+                    dc_pack_transpose_avx512(s, p->x.c, nr, NR, kc, d, next);
                     continue;
                 }
                 if ((isa == DC_ISA_AVX2 || isa == DC_ISA_AVX512) && NR % 8 == 0) {
-                    dc_pack_transpose_avx2(s, p->x.c, nr, NR, kc, d);
+                    dc_pack_transpose_avx2(s, p->x.c, nr, NR, kc, d, next);
                     continue;
                 }
 #endif

@@ -120,11 +120,13 @@ void dc_ukr_dot_avx2(const dc_ukr_args *u);  /* 4 x 3 */
 #define DC_AVX2_DOT_NR 3
 /** d[k * cols + j] = s[j * s_stride + k] for j < rows, k < kc, and +0.0 for rows <= j < cols
  *  (cols a multiple of 16 for AVX-512, of 8 for AVX2): a transposed conv's filter rows
- *  [cout][cin] into the packed [kc][NR] of a GEMM kernel (pack_avx512.c, pack_avx2.c). */
+ *  [cout][cin] into the packed [kc][NR] of a GEMM kernel (pack_avx512.c, pack_avx2.c).
+ *  next: NULL, or the rows the caller packs next (same stride and extents), which each block
+ *  asks for into L2 (a hint: never dereferenced). */
 void dc_pack_transpose_avx512(const float *s, int64_t s_stride, int64_t rows, int64_t cols,
-                              int64_t kc, float *d);
+                              int64_t kc, float *d, const float *next);
 void dc_pack_transpose_avx2(const float *s, int64_t s_stride, int64_t rows, int64_t cols,
-                            int64_t kc, float *d);
+                            int64_t kc, float *d, const float *next);
 void dc_ukr_gemm_avx512(const dc_ukr_args *u); /* 8 x 32 */
 #define DC_AVX512_GEMM_MR 8
 #define DC_AVX512_GEMM_NR 32

@@ -10,12 +10,17 @@
 #define TGT __attribute__((target("avx2")))
 
 TGT void dc_pack_transpose_avx2(const float *s, int64_t s_stride, int64_t rows, int64_t cols,
-                                int64_t kc, float *d) {
+                                int64_t kc, float *d, const float *next) {
     for (int64_t j0 = 0; j0 < cols; j0 += 8) {
         const int64_t nj = rows - j0 < 0 ? 0 : rows - j0 < 8 ? rows - j0 : 8;
         for (int64_t k0 = 0; k0 < kc; k0 += 8) {
             const int64_t nk = kc - k0 < 8 ? kc - k0 : 8;
             __m256 r[8];
+            if (next && k0 % 16 == 0) /* the next rows into L2, a line a row (pack_avx512.c) */
+                for (int i = 0; i < nj; i++)
+                    _mm_prefetch((const char *)((uintptr_t)next +
+                                                (uintptr_t)((j0 + i) * s_stride + k0) * 4),
+                                 _MM_HINT_T1);
             for (int i = 0; i < 8; i++) {
                 const float *row = s + (j0 + i) * s_stride + k0;
                 if (i >= nj) {
