@@ -660,9 +660,9 @@ static void workspace_cases(deconv_context *ctx3) {
 }
 
 /* An inf or NaN weight makes a stateless call run the reference (the fast kernels would
- * multiply it by padding's zeros: NaN). The implicit GEMM checks the weights as it packs them
- * (plan.checks_weights), and the call then runs again on the reference; the other drivers'
- * calls scan the filter first. Either way the output must be the reference's, bit for bit,
+ * multiply it by padding's zeros: NaN). The implicit GEMM and Winograd (the last two cases)
+ * check the weights as they pack them (plan.checks_weights), and the call then runs again on
+ * the reference; the other drivers' calls scan the filter first. Either way the output must be the reference's, bit for bit,
  * at every level and thread count. The bad weight sits on a tap that meets padding, so a
  * fast result would differ. */
 static void nonfinite_weight_cases(deconv_context *ctx1, deconv_context *ctx3) {
@@ -670,19 +670,21 @@ static void nonfinite_weight_cases(deconv_context *ctx1, deconv_context *ctx3) {
     const int64_t d[3] = {1, 1, 1}, pads[6] = {0};
     static const struct {
         int transposed, sr;
-        int64_t sp, cin, cout, groups, k, s;
+        int64_t n, sp, cin, cout, groups, k, s;
     } C[] = {
-        {0, 2, 6, 16, 40, 1, 3, 1},  {1, 2, 5, 20, 24, 1, 3, 2}, {0, 2, 7, 12, 20, 2, 3, 2},
-        {1, 1, 9, 24, 70, 1, 4, 2},  {0, 3, 4, 8, 33, 1, 3, 1},  {1, 2, 6, 16, 3, 1, 3, 2},
-        {0, 2, 8, 24, 1, 1, 3, 1},
+        {0, 2, 2, 6, 16, 40, 1, 3, 1},  {1, 2, 2, 5, 20, 24, 1, 3, 2},
+        {0, 2, 2, 7, 12, 20, 2, 3, 2},  {1, 1, 2, 9, 24, 70, 1, 4, 2},
+        {0, 3, 2, 4, 8, 33, 1, 3, 1},   {1, 2, 2, 6, 16, 3, 1, 3, 2},
+        {0, 2, 2, 8, 24, 1, 1, 3, 1},   {0, 2, 2, 16, 32, 32, 1, 3, 1},
+        {1, 2, 8, 8, 32, 40, 1, 4, 2},
     };
-    int checked = 0, total = 0;
+    int checked = 0, total = 0, wino = 0;
     for (size_t i = 0; i < sizeof C / sizeof C[0]; i++)
         for (int v = 0; v < 2; v++) {
             fcase c;
             const int64_t sp[3] = {C[i].sp, C[i].sp, C[i].sp}, k[3] = {C[i].k, C[i].k, C[i].k};
             const int64_t s[3] = {C[i].s, C[i].s, C[i].s};
-            if (!CHECK(make_case(&c, &rng, C[i].transposed, C[i].sr, DECONV_CHANNELS_LAST, 2,
+            if (!CHECK(make_case(&c, &rng, C[i].transposed, C[i].sr, DECONV_CHANNELS_LAST, C[i].n,
                                  sp, C[i].cin, C[i].cout, C[i].groups, k, s, d,
                                  DECONV_PADDING_SAME, pads, v, DECONV_ACTIVATION_NONE),
                        "non-finite case %zu invalid", i)) {
@@ -705,7 +707,9 @@ static void nonfinite_weight_cases(deconv_context *ctx1, deconv_context *ctx3) {
                 dc_conv_problem pr;
                 dc_conv_plan plan;
                 total++;
-                checked += fast_plan(&c, &pr, &plan) && plan.checks_weights;
+                const int fast = fast_plan(&c, &pr, &plan);
+                checked += fast && plan.checks_weights;
+                wino += fast && strstr(plan.name, "wino") != NULL;
                 deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
                 for (int t = 0; t < 3; t++) {
                     th_poison(o, c.yn);
@@ -723,6 +727,7 @@ static void nonfinite_weight_cases(deconv_context *ctx1, deconv_context *ctx3) {
     /* both ways ran: the implicit GEMM's check during the run, and the scan first */
     CHECK(checked >= 8 && checked < total, "non-finite weights: %d of %d level runs on a plan "
           "that checks as it packs", checked, total);
+    CHECK(wino >= 4, "non-finite weights: only %d level runs on Winograd", wino);
 }
 
 void suite_fast(void) {

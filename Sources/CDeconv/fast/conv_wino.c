@@ -323,6 +323,26 @@ static void pack_phase(const wgeo *g, const dc_wino_xf *xf, const float *w, floa
     }
 }
 
+/* Stateless calls that did not scan the filter first (dc_conv_args.weights_bad): whether the
+ * weights of phase ph are all finite. pack_part's flags (hdr) already cleared every part
+ * whose weights are; a flagged part may only hold weights above WINO_WMAX (its tiles then
+ * run direct), so its raw taps are scanned. Every weight a call multiplies is packed by some
+ * phase, so an inf or NaN one is found and the call re-runs on the reference. */
+static int phase_finite(const wgeo *g, const float *w, const float *hdr, int64_t ph) {
+    const dc_conv_problem *p = g->p;
+    for (int64_t c = g->combo0[ph]; c < g->combo0[ph + 1]; c++) {
+        if (hdr[c] == 1.0f) continue;
+        const wpart *a, *b;
+        combo_parts(g, ph, c - g->combo0[ph], &a, &b);
+        for (int64_t t1 = 0; t1 < a->nt; t1++)
+            for (int64_t t2 = 0; t2 < b->nt; t2++)
+                if (!dc_weights_finite(w + a->k[t1] * p->w_stride_k[1] + b->k[t2] * p->w_stride_k[2],
+                                       p->cin_g * p->cout_g))
+                    return 0;
+    }
+    return 1;
+}
+
 void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const dc_wino_xf *xf,
                          const float *w, float *dst, float *tmp) {
     wgeo g;
@@ -413,9 +433,12 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
         /* U of the phase's first part at packed + WINO_HDR + ubase */
         int64_t ubase = 0;
         if (!packed_b) {
-            if (ph != packed_ph)
+            if (ph != packed_ph) {
                 pack_phase(&g, xf, a->w, (float *)(ws + g.off_u),
                            (float *)(ws + g.off_u) + WINO_HDR, (float *)(ws + g.off_t), ph);
+                if (a->weights_bad && !phase_finite(&g, a->w, (const float *)(ws + g.off_u), ph))
+                    __atomic_store_n(a->weights_bad, 1, __ATOMIC_RELAXED);
+            }
             packed_ph = ph;
             ubase = -g.u_off[g.combo0[ph]];
         }
