@@ -70,21 +70,22 @@ static int matches(float ref, float got) {
     return fabs((double)ref - got) <= 1e-4 * (fabs(ref) > 1.0 ? fabs(ref) : 1.0);
 }
 
-/* Runs r at every level that plans Winograd for it: close to the reference, 1 and 3 threads
- * and the prepared run bitwise equal. Returns the number of levels that ran it. */
+/* Runs r at every level (or at level `only` alone, if >= 0), which must plan it on a driver
+ * whose name starts with `prefix`: close to the reference, 1 and 3 threads and the prepared
+ * run bitwise equal. Returns the number of levels that ran it. */
 static int check_levels(const th_conv *r, deconv_context *ctx1, deconv_context *ctx3,
-                        const char *what) {
+                        const char *what, const char *prefix, int only) {
     float *ref = malloc((size_t)r->yn * sizeof(float)), *o1 = malloc((size_t)r->yn * sizeof(float));
     float *o3 = malloc((size_t)r->yn * sizeof(float)), *op = malloc((size_t)r->yn * sizeof(float));
     int levels = 0;
     dc_fast_force_isa(DC_FAST_OFF);
     CHECK(th_conv_run(r, NULL, ref) == DECONV_OK, "%s: reference failed", what);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
-        if (!dc_fast_isa_supported(isa)) continue;
+        if (!dc_fast_isa_supported(isa) || (only >= 0 && isa != only)) continue;
         dc_fast_force_isa(isa);
         const char *name = plan_name(r);
-        if (!CHECK(strncmp(name, "fast-wino-", 10) == 0, "%s [%s]: planned %s, not Winograd",
-                   what, dc_fast_isa_name(isa), name))
+        if (!CHECK(strncmp(name, prefix, strlen(prefix)) == 0, "%s [%s]: planned %s, not %s*",
+                   what, dc_fast_isa_name(isa), name, prefix))
             continue;
         levels++;
         th_poison(o1, r->yn);
@@ -134,6 +135,77 @@ static int check_levels(const th_conv *r, deconv_context *ctx1, deconv_context *
     return levels;
 }
 
+/* conv_wino_few.c (3 output channels, 5 x 5 at stride 2, AVX-512 level only): odd sizes
+ * (partial tiles and blocks), two blocks of 16 tiles, bands of tile rows (fewer than 4
+ * images), both windows of the 2-tap phase (SAME: the same start; VALID: one later), bias
+ * and activations; the inputs the transforms must not take (from their tile row on, the
+ * reference) and a huge weight (the reference, whole); and what it leaves to others. */
+static void few_cases(deconv_context *ctx1, deconv_context *ctx3, uint64_t *rng) {
+    const int avx512 = dc_fast_isa_supported(DC_ISA_AVX512);
+    const wcase cases[] = {
+        {1, 8, 32, 32, 128, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* dcgan4 */
+        {1, 2, 7, 32, 32, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 5, 6, 31, 48, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU},
+        {1, 1, 9, 60, 32, 3, 5, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
+        {1, 3, 5, 64, 64, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_TANH},
+        {1, 4, 3, 25, 32, 3, 5, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_CLAMP},
+    };
+    int ran = 0;
+    th_conv r;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!CHECK(setup(&r, &cases[i], rng), "few case %d is not valid", (int)i)) continue;
+        char what[32];
+        snprintf(what, sizeof what, "few case %d", (int)i);
+        ran += check_levels(&r, ctx1, ctx3, what, "fast-wino-few-", DC_ISA_AVX512);
+        th_conv_free(&r);
+    }
+    CHECK(!avx512 || ran == (int)(sizeof cases / sizeof cases[0]),
+          "few-channel Winograd ran only %d cases", ran);
+    /* inf and NaN inputs and a huge finite one, in different images, bands and columns (the
+     * last column's inf: only the lane past the block reads it; a NaN would give the
+     * reference's NaN pattern anyway), then a huge weight */
+    const wcase sc = {1, 3, 16, 32, 32, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
+    if (CHECK(setup(&r, &sc, rng), "few special case is not valid")) {
+        const int64_t C = sc.cin, W = sc.w, img = sc.h * W * C;
+        r.xd[(1 * W + 1) * C + 3] = INFINITY;
+        r.xd[img + (4 * W + 30) * C + 0] = NAN;
+        r.xd[(12 * W + 31) * C + 31] = INFINITY; /* the last column, image 0's second band */
+        r.xd[2 * img + (5 * W + 31) * C + 7] = 3e30f;
+        CHECK(!avx512 || check_levels(&r, ctx1, ctx3, "few: non-finite and huge inputs",
+                                      "fast-wino-few-", DC_ISA_AVX512) == 1,
+              "few special inputs not run");
+        r.xd[(1 * W + 1) * C + 3] = 0.5f;
+        r.xd[img + (4 * W + 30) * C + 0] = 0.5f;
+        r.xd[(12 * W + 31) * C + 31] = 0.5f;
+        r.xd[2 * img + (5 * W + 31) * C + 7] = 0.5f;
+        r.wd[(3 * 5 + 1) * 3 * 32 + 40] = 1e15f; /* kernel position (3, 1), channel 1 */
+        CHECK(!avx512 || check_levels(&r, ctx1, ctx3, "few: huge weight", "fast-wino-few-",
+                                      DC_ISA_AVX512) == 1,
+              "few huge weight not run");
+        th_conv_free(&r);
+    }
+    /* left to others: 4 output channels, a 4 x 4 kernel, 24 input channels (not 16s), rows
+     * of 8 tiles (half the lanes idle), stride 1 */
+    const wcase no[] = {
+        {1, 8, 32, 32, 128, 4, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 8, 32, 32, 128, 3, 4, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 8, 32, 32, 24, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 8, 32, 16, 128, 3, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 8, 32, 32, 128, 3, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        if (!CHECK(setup(&r, &no[i], rng), "no-few case %d is not valid", (int)i)) continue;
+        for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+            if (!dc_fast_isa_supported(isa)) continue;
+            dc_fast_force_isa(isa);
+            CHECK(strncmp(plan_name(&r), "fast-wino-few-", 14) != 0,
+                  "no-few case %d [%s] planned it", (int)i, dc_fast_isa_name(isa));
+        }
+        dc_fast_force_isa(-1);
+        th_conv_free(&r);
+    }
+}
+
 void suite_wino(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
@@ -165,7 +237,7 @@ void suite_wino(void) {
         if (!CHECK(setup(&r, &cases[i], &rng), "case %d is not valid", (int)i)) continue;
         char what[32];
         snprintf(what, sizeof what, "wino case %d", (int)i);
-        ran += check_levels(&r, ctx1, ctx3, what);
+        ran += check_levels(&r, ctx1, ctx3, what, "fast-wino-", -1);
         th_conv_free(&r);
     }
     CHECK(ran >= (int)(sizeof cases / sizeof cases[0]), "Winograd ran only %d (case, level) pairs",
@@ -182,7 +254,7 @@ void suite_wino(void) {
         r.xd[(4 * W + 6) * C + 0] = -INFINITY;
         r.xd[(7 * W + 2) * C + 31] = NAN;
         r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 3e30f; /* image 1 */
-        CHECK(check_levels(&r, ctx1, ctx3, "non-finite and huge inputs") > 0,
+        CHECK(check_levels(&r, ctx1, ctx3, "non-finite and huge inputs", "fast-wino-", -1) > 0,
               "special inputs not run");
         float *y = malloc((size_t)r.yn * sizeof(float));
         th_conv_run(&r, ctx1, y);
@@ -197,7 +269,8 @@ void suite_wino(void) {
         r.xd[(7 * W + 2) * C + 31] = 0.5f;
         r.xd[(9 * 8 + 3 * W + 4) * C + 7] = 0.5f;
         r.wd[5] = 1e15f;
-        CHECK(check_levels(&r, ctx1, ctx3, "huge weight") > 0, "huge weight not run");
+        CHECK(check_levels(&r, ctx1, ctx3, "huge weight", "fast-wino-", -1) > 0,
+              "huge weight not run");
         th_conv_free(&r);
     }
     /* A conv of several parts (5 x 5 at stride 2) with non-finite inputs: every part's patch
@@ -206,7 +279,7 @@ void suite_wino(void) {
     if (CHECK(setup(&r, &pc, &rng), "parts special case is not valid")) {
         r.xd[(2 * 15 + 4) * 128 + 5] = INFINITY;
         r.xd[(17 * 15 + 9 * 15 + 14) * 128 + 30] = NAN; /* image 1, last column */
-        CHECK(check_levels(&r, ctx1, ctx3, "non-finite inputs, parts") > 0,
+        CHECK(check_levels(&r, ctx1, ctx3, "non-finite inputs, parts", "fast-wino-", -1) > 0,
               "parts special inputs not run");
         th_conv_free(&r);
     }
@@ -215,7 +288,7 @@ void suite_wino(void) {
     const wcase tc = {1, 12, 8, 8, 32, 40, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE};
     if (CHECK(setup(&r, &tc, &rng), "transposed special case is not valid")) {
         r.wd[(1 * 5 + 2) * 40 * 32 + 7] = 1e15f; /* kernel position (1, 2) */
-        CHECK(check_levels(&r, ctx1, ctx3, "huge weight, transposed") > 0,
+        CHECK(check_levels(&r, ctx1, ctx3, "huge weight, transposed", "fast-wino-", -1) > 0,
               "transposed huge weight not run");
         th_conv_free(&r);
     }
@@ -240,6 +313,7 @@ void suite_wino(void) {
         dc_fast_force_isa(-1);
         th_conv_free(&r);
     }
+    few_cases(ctx1, ctx3, &rng);
     deconv_context_destroy(ctx1);
     deconv_context_destroy(ctx3);
 }

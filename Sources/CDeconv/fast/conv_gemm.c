@@ -746,6 +746,10 @@ static void run_planes_avx2(const dc_conv_args *a, int64_t b, int64_t e, int32_t
 static void run_planes_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
     dc_fast_planes_run(a, b, e, t, &DC_PLANES_AVX512, NULL);
 }
+/* conv_wino_few.c's stateless run function */
+static void run_wino_few_avx512(const dc_conv_args *a, int64_t b, int64_t e, int32_t t) {
+    dc_fast_wino_few_run(a, b, e, t, NULL);
+}
 #endif
 #if defined(__aarch64__)
 static const dc_ukr UKR_GEMM_NEON = {DC_UKR_GEMM, DC_NEON_GEMM_MR, DC_NEON_GEMM_NR,
@@ -758,7 +762,7 @@ IM2COL_RUN(neon, UKR_GEMM_NEON)
 /* What one ISA level runs, per driver (indexed by DC_FAST_MODE_*, then LEVEL_DOT: the dot
  * kernel under the implicit GEMM, and LEVEL_DOTN: conv_dot1.c with 2..4 output channels):
  * the stateless run function and the name plans report. */
-enum { LEVEL_DOT = 6, LEVEL_DOTN = 7, LEVEL_KINDS = 8 };
+enum { LEVEL_DOT = 7, LEVEL_DOTN = 8, LEVEL_KINDS = 9 };
 typedef struct level {
     const dc_ukr *gemm, *dot; /* the GEMM kernel (implicit GEMM, col); the dot kernel */
     const dc_ukr *im2col;     /* the GEMM kernel under im2col */
@@ -772,37 +776,38 @@ static const level LEVEL_PORTABLE = {
     &UKR_GEMM_PORTABLE, &UKR_DOT_PORTABLE, &UKR_GEMM_PORTABLE, dc_dot1_portable,
     dc_dotn_portable, NULL,
     {run_gemm_portable, run_col_portable, run_im2col_portable, run_dot1_portable, NULL,
-     run_wino_portable, run_dot_portable, run_dotn_portable},
+     run_wino_portable, NULL, run_dot_portable, run_dotn_portable},
     {"fast-gemm-portable", "fast-col-portable", "fast-im2col-portable", "fast-dot1-portable",
-     NULL, "fast-wino-portable", "fast-dot-portable", "fast-dotn-portable"}};
+     NULL, "fast-wino-portable", NULL, "fast-dot-portable", "fast-dotn-portable"}};
 #if defined(__x86_64__) || defined(__i386__)
 static const level LEVEL_AVX2 = {
     &UKR_GEMM_AVX2, &UKR_DOT_AVX2, &UKR_GEMM_AVX2, dc_dot1_avx2, dc_dotn_avx2, &DC_PLANES_AVX2,
     {run_gemm_avx2, run_col_avx2, run_im2col_avx2, run_dot1_avx2, run_planes_avx2,
-     run_wino_avx2, run_dot_avx2, run_dotn_avx2},
+     run_wino_avx2, NULL, run_dot_avx2, run_dotn_avx2},
     {"fast-gemm-avx2", "fast-col-avx2", "fast-im2col-avx2", "fast-dot1-avx2",
-     "fast-planes-avx2", "fast-wino-avx2", "fast-dot-avx2", "fast-dotn-avx2"}};
+     "fast-planes-avx2", "fast-wino-avx2", NULL, "fast-dot-avx2", "fast-dotn-avx2"}};
 /* Wider GEMM, dotn and planes kernels; the AVX-512 level runs AVX2's dot and dot1 kernels. */
 static const level LEVEL_AVX512_GEMM = {
     &UKR_GEMM_AVX512, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
     {run_gemm_avx512, run_col_avx512, run_im2col_avx512_short, NULL, run_planes_avx512,
-     run_wino_avx512, NULL, run_dotn_avx512},
+     run_wino_avx512, run_wino_few_avx512, NULL, run_dotn_avx512},
     {"fast-gemm-avx512", "fast-col-avx512", "fast-im2col-avx512", NULL, "fast-planes-avx512",
-     "fast-wino-avx512", NULL, "fast-dotn-avx512"}};
+     "fast-wino-avx512", "fast-wino-few-avx512", NULL, "fast-dotn-avx512"}};
 /* The same with the 6 x 64 tile under the implicit GEMM (only that driver takes it). */
 static const level LEVEL_AVX512_WIDE = {
     &UKR_GEMM_AVX512_WIDE, NULL, &UKR_GEMM_AVX512_SHORT, NULL, dc_dotn_avx512, &DC_PLANES_AVX512,
-    {run_gemm_avx512_wide, NULL, NULL, NULL, NULL, run_wino_avx512_wide, NULL, NULL},
-    {"fast-gemm-avx512-wide", NULL, NULL, NULL, NULL, "fast-wino-avx512-wide", NULL, NULL}};
+    {run_gemm_avx512_wide, NULL, NULL, NULL, NULL, run_wino_avx512_wide, NULL, NULL, NULL},
+    {"fast-gemm-avx512-wide", NULL, NULL, NULL, NULL, "fast-wino-avx512-wide", NULL, NULL,
+     NULL}};
 #endif
 #if defined(__aarch64__)
 /* AArch64 has no dot kernels of its own yet: the portable ones. */
 static const level LEVEL_NEON = {
     &UKR_GEMM_NEON, &UKR_DOT_PORTABLE, &UKR_GEMM_NEON, dc_dot1_portable, dc_dotn_portable, NULL,
     {run_gemm_neon, run_col_neon, run_im2col_neon, run_dot1_portable, NULL, run_wino_neon,
-     run_dot_portable, run_dotn_portable},
+     NULL, run_dot_portable, run_dotn_portable},
     {"fast-gemm-neon", "fast-col-neon", "fast-im2col-neon", "fast-dot1-portable", NULL,
-     "fast-wino-neon", "fast-dot-portable", "fast-dotn-portable"}};
+     "fast-wino-neon", NULL, "fast-dot-portable", "fast-dotn-portable"}};
 #endif
 
 /* n GEMM columns in w-wide tiles waste no more than in w/2-wide ones, or at most 1/8. */
@@ -843,6 +848,8 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         k = DC_FAST_MODE_WINO;
     else if (dc_fast_im2col_claims(p, L->gemm))
         k = DC_FAST_MODE_IM2COL;
+    else if (wide && dc_fast_wino_few_claims(p))
+        k = DC_FAST_MODE_WINO_FEW;
     else if (wide && wide->planes ? dc_fast_planes_claims(p, wide->planes)
                                    : L->planes && dc_fast_planes_claims(p, L->planes))
         k = DC_FAST_MODE_PLANES;
@@ -864,6 +871,7 @@ static int select_kernel(const dc_conv_problem *p, const dc_ukr **uk, dc_conv_ke
         use = wider;
     if (k == LEVEL_DOTN && wide) use = wide;
     if (k == DC_FAST_MODE_PLANES) use = wide && wide->planes ? wide : L;
+    if (k == DC_FAST_MODE_WINO_FEW) use = wide;
     *mode = k == LEVEL_DOT ? DC_FAST_MODE_GEMM : k == LEVEL_DOTN ? DC_FAST_MODE_DOT1 : k;
     *uk = dotk ? L->dot : k == DC_FAST_MODE_IM2COL ? use->im2col : use->gemm;
     *run = use->run[k];
@@ -884,6 +892,8 @@ static void mode_sizes(int mode, const dc_conv_problem *p, const dc_ukr *uk, int
         dc_fast_planes_sizes(p, packed, num_threads, units, ws, floats);
     else if (mode == DC_FAST_MODE_WINO)
         dc_fast_wino_sizes(p, uk, packed, num_threads, units, ws, floats);
+    else if (mode == DC_FAST_MODE_WINO_FEW)
+        dc_fast_wino_few_sizes(p, packed, num_threads, units, ws, floats);
     else
         dc_fast_dot1_sizes(p, packed, num_threads, units, ws, floats);
 }
@@ -961,6 +971,8 @@ int dc_fast_pack(const dc_conv_problem *p, const float *w, dc_fast_packed *fp) {
             free(tmp);
             memcpy(fp->w + dc_fast_wino_raw_offset(p, uk), w, (size_t)p->w_count * sizeof(float));
         }
+        else if (mode == DC_FAST_MODE_WINO_FEW)
+            dc_fast_wino_few_pack_b(p, w, fp->w);
         else
             dc_fast_dot1_pack_b(p, w, fp->w);
         fp->dot1 = mode == DC_FAST_MODE_DOT1 ? dot1 : NULL;
@@ -1059,6 +1071,8 @@ void dc_fast_run_packed(const dc_fast_packed *fp, const dc_conv_args *a, int64_t
     else if (fp->mode == DC_FAST_MODE_WINO)
         dc_fast_wino_run(a, begin, end, thread, &fp->uk, fp->wino, fp->w,
                          fp->w + dc_fast_wino_raw_offset(a->p, &fp->uk));
+    else if (fp->mode == DC_FAST_MODE_WINO_FEW)
+        dc_fast_wino_few_run(a, begin, end, thread, fp->w);
     else
         fast_run(a, begin, end, thread, &fp->uk, fp);
 }

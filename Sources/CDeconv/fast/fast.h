@@ -275,15 +275,17 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
  * output channels (conv_col.c), im2col + GEMM for convs with a short reduction
  * (conv_im2col.c), Winograd convolution for many channels (conv_wino.c), all on the GEMM /
  * DOT micro-kernels above; direct dot products for 1..4 output channels (conv_dot1.c) on
- * the dot1 / dotn kernels; and tap planes summed per line for 1..4 output channels
- * (conv_planes.c) on the planes kernels. */
+ * the dot1 / dotn kernels; tap planes summed per line for 1..4 output channels
+ * (conv_planes.c) on the planes kernels; and Winograd with tiles in the lanes for 3 output
+ * channels (conv_wino_few.c, AVX-512 only). */
 enum {
     DC_FAST_MODE_GEMM = 0,
     DC_FAST_MODE_COL = 1,
     DC_FAST_MODE_IM2COL = 2,
     DC_FAST_MODE_DOT1 = 3,
     DC_FAST_MODE_PLANES = 4,
-    DC_FAST_MODE_WINO = 5
+    DC_FAST_MODE_WINO = 5,
+    DC_FAST_MODE_WINO_FEW = 6
 };
 
 /* ---- few-output-channel transposed conv as GEMM + gather (conv_col.c) -------------------- */
@@ -454,6 +456,56 @@ void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_thre
 /** Runs units [begin, end) with kernels k; packed_b NULL packs a->w into the workspace. */
 void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
                         const dc_planes_kernels *k, const float *packed_b);
+
+/* ---- Winograd with 16 tiles in the lanes, for 3 output channels (conv_wino_few.c) -------- */
+
+/** One block of 16 tiles along a row, all channels (wino_few_avx512.c): M for the 49 points
+ *  (7 dim-1 rows, 7 dim-2 rows) x 3 output channels. rows[i]: input row i of the tiles
+ *  (i < 4), channel c's even-column lanes at rows[i] + c * row_stride and odd-column lanes
+ *  half_stride further (lane l of the block: tile l's first input column, its next), each
+ *  readable one lane past the block. Pass i adds (pass[i][2] = +1) or subtracts (-1) row
+ *  pass[i][1] to row pass[i][0], or takes row pass[i][0] alone (0), then runs the dim-2
+ *  transform (F(2, 3)'s 4 rows, F(2, 2)'s 3, its window starting delta2 columns later) and
+ *  sums its products with u: [pass][cin][7][3]. m: [pass][7][3][16] floats, 64-byte
+ *  aligned. */
+typedef struct dc_wino_few_args {
+    const float *rows[4];
+    int64_t row_stride, half_stride, cin;
+    const float *u;
+    const signed char (*pass)[3];
+    int delta2;
+    float *m;
+} dc_wino_few_args;
+/** The output transform of one block: the 4 phases' 2 x 2 outputs per tile from m (as
+ *  dc_wino_few_args), stored at y_at(dim-1 position i, dim-2 offset) + lane * 4 * 3 for the
+ *  lanes whose output is inside. Per dim, type 0 is the 3-tap phase, 1 the 2-tap one:
+ *  r[j][type] its phase, q1 / nq[0][type] the block's dim-1 positions and their extent,
+ *  q2 / nq[1][type] the same along dim 2 (q2: the block's first). */
+typedef struct dc_wino_few_out {
+    const float *m;
+    float *y;                  /* the image's output */
+    int64_t y_row;             /* floats per output row */
+    int64_t q1, q2;            /* first dim-1 and dim-2 positions of the block's tiles */
+    int64_t r[2][2], nq[2][2];
+} dc_wino_few_out;
+#if defined(__x86_64__) || defined(__i386__)
+void dc_wino_few_block_avx512(const dc_wino_few_args *a);
+void dc_wino_few_out_avx512(const dc_wino_few_out *o);
+/** 16 pixels' 16 channels (pixel i at x[i * x_stride], NULL: a zero pixel) transposed to
+ *  16 channel vectors at d + c * d_stride; returns 0 if any value is not finite or above
+ *  xmax in magnitude. */
+int dc_wino_few_t16_avx512(const float *const *px, float *d, int64_t d_stride, float xmax);
+#endif
+/** 1 when conv_wino_few.c runs p (at the AVX-512 level): channels-last 2-D transposed conv,
+ *  groups 1, 3 output channels, 32 or more input channels in 16s, 5 x 5 at stride 2 with
+ *  dilation 1, pixels back to back. */
+int dc_fast_wino_few_claims(const dc_conv_problem *p);
+void dc_fast_wino_few_pack_b(const dc_conv_problem *p, const float *w, float *dst);
+void dc_fast_wino_few_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
+                            int64_t *units, size_t *workspace_bytes, int64_t *packed_floats);
+/** Runs units [begin, end); packed_b NULL packs a->w into the workspace first. */
+void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
+                          const float *packed_b);
 
 /* ---- prepacked weights (prepared.c, the prepared-weights API) ----------------------------- */
 
