@@ -52,7 +52,12 @@ typedef struct wfgeo {
     wfdim d[2];       /* dims 1 and 2 of the problem */
     int64_t H, W, cin;
     int64_t nb;       /* blocks of 16 tiles along a row */
-    int64_t half, rs; /* floats per channel: one parity's lanes, and both */
+    int64_t nbw[2];   /* blocks of 16 columns of each parity that the row holds */
+    int64_t half, rs; /* floats per channel: one parity's lanes and a block of zeros after
+                       * them (lane -1 is the zero before: the last of the zeros of the
+                       * previous parity or channel, or of the slot's first block), and
+                       * both */
+    int64_t doff[4];  /* tile l's window input j: lane l at a channel's row + doff[j] */
     int64_t band, nbands, units;
     size_t off_u, off_ring, off_zero, off_m, slice;
 } wfgeo;
@@ -105,8 +110,14 @@ static int geo_init(const dc_conv_problem *p, int packed, int32_t num_threads, w
     g->W = p->x.sp[2];
     g->cin = p->cin_g;
     g->nb = (g->d[1].tiles + 15) / 16;
-    g->half = g->nb * 16 + 16;
+    g->nbw[0] = (g->W + 31) / 32;
+    g->nbw[1] = (g->W + 30) / 32;
+    g->half = 16 * ((g->nb > g->nbw[0] ? g->nb : g->nbw[0]) + 1);
     g->rs = 2 * g->half;
+    for (int j = 0; j < 4; j++) { /* column o3 + j + 2 l: parity and lane shift */
+        const int64_t col = g->d[1].o3 + j, sh = dc_ceil_div(col - 1, 2); /* floor(col / 2) */
+        g->doff[j] = (col - 2 * sh) * g->half + sh;
+    }
     const int64_t t1 = g->d[0].tiles;
     int64_t nb = p->y.n >= WF_MIN_UNITS ? 1 : (WF_MIN_UNITS + p->y.n - 1) / p->y.n;
     if (nb > t1) nb = t1;
@@ -118,9 +129,9 @@ static int geo_init(const dc_conv_problem *p, int packed, int32_t num_threads, w
     g->off_u = off;
     if (!packed) off += round64((size_t)WF_U_FLOATS(g->cin) * sizeof(float));
     g->off_ring = off;
-    off += 4 * round64((size_t)(g->cin * g->rs) * sizeof(float));
+    off += 4 * round64((size_t)(16 + g->cin * g->rs) * sizeof(float));
     g->off_zero = off;
-    off += round64((size_t)(g->cin * g->rs) * sizeof(float));
+    off += round64((size_t)(16 + g->cin * g->rs) * sizeof(float));
     g->off_m = off;
     off += round64((size_t)WF_M_FLOATS * sizeof(float));
     g->slice = off;
@@ -143,6 +154,9 @@ int dc_fast_wino_few_claims(const dc_conv_problem *p) {
     if (p->y.stride_sp[2] != WF_NC || p->y.stride_c != 1) return 0;
     wfgeo g;
     if (!geo_init(p, 1, 1, &g)) return 0;
+    /* windows from 2 columns left of a tile's first position to 5 right of it: lane shifts of
+     * -1 to 2, inside the zero blocks around a row */
+    if (g.d[1].o3 < -2 || g.d[1].o3 > 2) return 0;
     /* lanes: at least 3 in 4 of the blocks' 16 hold a tile */
     return 4 * g.d[1].tiles >= 3 * 16 * g.nb;
 }
@@ -242,38 +256,30 @@ static void make_passes(int64_t delta, signed char pass[7][3]) {
     memcpy(pass[4], f2, sizeof f2);
 }
 
-/* Transposes input row `row` of image x into slot s (fast.h's lanes: tile l's window starts
- * at column o3 + 2 l; columns outside the row read 0). Returns 0 when a value is not finite
- * or above WF_XMAX. */
+/* Transposes input row `row` of image x into slot s (dc_wino_few_row; lane 0 after the
+ * slot's zero block). Returns 0 when a value is not finite or above WF_XMAX. */
 static int fill_row(const wfgeo *g, const float *ximg, int64_t row, float *s) {
-    const int64_t cin = g->cin, o3 = g->d[1].o3;
-    const float *xr = ximg + row * g->W * cin;
-    int ok = 1;
-    for (int64_t par = 0; par < 2; par++)
-        for (int64_t k = 0; k < g->nb; k++) {
-            const float *px[16];
-            for (int i = 0; i < 16; i++) {
-                const int64_t col = o3 + 2 * (16 * k + i) + par;
-                px[i] = col >= 0 && col < g->W ? xr + col * cin : NULL;
-            }
-            for (int64_t cb = 0; cb < cin; cb += 16) {
-                const float *pc[16];
-                for (int i = 0; i < 16; i++) pc[i] = px[i] ? px[i] + cb : NULL;
-                ok &= dc_wino_few_t16_avx512(pc, s + cb * g->rs + par * g->half + 16 * k,
-                                             g->rs, WF_XMAX);
-            }
+    dc_wino_few_row r;
+    r.x = ximg + row * g->W * g->cin;
+    r.d = s;
+    r.w = g->W;
+    r.cin = g->cin;
+    r.row_stride = g->rs;
+    r.half_stride = g->half;
+    r.xmax = WF_XMAX;
+    return dc_wino_few_row_avx512(&r);
+}
+
+/* The lanes of a slot (s: lane 0 of channel 0) that fill_row never writes: zeros, for the
+ * windows past the row, and the block before. */
+static void zero_margins(const wfgeo *g, float *s) {
+    memset(s - 16, 0, 16 * sizeof(float));
+    for (int64_t c = 0; c < g->cin; c++)
+        for (int64_t par = 0; par < 2; par++) {
+            float *h = s + c * g->rs + par * g->half;
+            const int64_t w = 16 * g->nbw[par];
+            memset(h + w, 0, (size_t)(g->half - w) * sizeof(float));
         }
-    /* the lane past the last block (a window's third and fourth inputs of the last tile) */
-    for (int64_t par = 0; par < 2; par++) {
-        const int64_t col = o3 + 32 * g->nb + par;
-        float *d = s + par * g->half + 16 * g->nb;
-        for (int64_t c = 0; c < cin; c++) {
-            const float v = col >= 0 && col < g->W ? xr[col * cin + c] : 0.0f;
-            ok &= fabsf(v) <= WF_XMAX;
-            d[c * g->rs] = v;
-        }
-    }
-    return ok;
 }
 
 void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t thread,
@@ -304,13 +310,17 @@ void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int
         return;
     }
     float *ring = (float *)(ws + g.off_ring), *zero = (float *)(ws + g.off_zero);
-    const size_t slot = round64((size_t)(g.cin * g.rs) * sizeof(float)) / sizeof(float);
-    memset(zero, 0, (size_t)(g.cin * g.rs) * sizeof(float));
+    /* each slot: a block of zeros, then lane 0 of channel 0 */
+    const size_t slot = round64((size_t)(16 + g.cin * g.rs) * sizeof(float)) / sizeof(float);
+    memset(zero, 0, (size_t)(16 + g.cin * g.rs) * sizeof(float));
+    zero += 16;
+    ring += 16;
+    for (int i = 0; i < 4; i++) zero_margins(&g, ring + (size_t)i * slot);
     signed char pass[7][3];
     make_passes(g.d[0].delta, pass);
     dc_wino_few_args ka;
     ka.row_stride = g.rs;
-    ka.half_stride = g.half;
+    for (int j = 0; j < 4; j++) ka.doff[j] = g.doff[j];
     ka.cin = g.cin;
     ka.u = u;
     ka.pass = (const signed char(*)[3])pass;
@@ -319,6 +329,7 @@ void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int
     dc_wino_few_out oa;
     oa.m = ka.m;
     oa.y_row = p->y.stride_sp[1];
+    oa.ow = p->y.sp[2];
     for (int j = 0; j < 2; j++)
         for (int t = 0; t < 2; t++) oa.r[j][t] = g.d[j].r[t], oa.nq[j][t] = g.d[j].nq[t];
     const int epilogue = a->bias || p->activation != DECONV_ACTIVATION_NONE;
@@ -346,10 +357,21 @@ void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int
                 ka.rows[i] = s;
             }
             if (!ok) break;
+            /* the next tile row's two new input rows, asked for into L2 while this one
+             * computes, spread over its blocks' passes (a row is read in 16-pixel strides,
+             * too scattered for the hardware prefetcher) */
+            int64_t pa = 2 * t + g.d[0].o3 + 4, pb = pa + 2;
+            pa = pa < 0 ? 0 : pa;
+            pb = pb > g.H ? g.H : pb;
+            const int64_t lines = t + 1 < tb && pb > pa ? (pb - pa) * g.W * g.cin / 16 : 0;
+            const int64_t per = (lines + g.nb - 1) / g.nb;
+            const char *pf = (const char *)(ximg + pa * g.W * g.cin);
             oa.q1 = 2 * t;
             for (int64_t b = 0; b < g.nb; b++) {
                 dc_wino_few_args kb = ka;
                 for (int i = 0; i < 4; i++) kb.rows[i] = ka.rows[i] + 16 * b;
+                kb.pf = pf + 64 * per * b;
+                kb.pf_lines = lines - per * b < per ? lines - per * b : per;
                 dc_wino_few_block_avx512(&kb);
                 oa.q2 = 32 * b;
                 dc_wino_few_out_avx512(&oa);

@@ -461,40 +461,49 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
 
 /** One block of 16 tiles along a row, all channels (wino_few_avx512.c): M for the 49 points
  *  (7 dim-1 rows, 7 dim-2 rows) x 3 output channels. rows[i]: input row i of the tiles
- *  (i < 4), channel c's even-column lanes at rows[i] + c * row_stride and odd-column lanes
- *  half_stride further (lane l of the block: tile l's first input column, its next), each
- *  readable one lane past the block. Pass i adds (pass[i][2] = +1) or subtracts (-1) row
+ *  (i < 4), channel c at rows[i] + c * row_stride, where tile l's window input j (j < 4) is
+ *  lane l of the 16 floats at doff[j]. Pass i adds (pass[i][2] = +1) or subtracts (-1) row
  *  pass[i][1] to row pass[i][0], or takes row pass[i][0] alone (0), then runs the dim-2
  *  transform (F(2, 3)'s 4 rows, F(2, 2)'s 3, its window starting delta2 columns later) and
  *  sums its products with u: [pass][cin][7][3]. m: [pass][7][3][16] floats, 64-byte
  *  aligned. */
 typedef struct dc_wino_few_args {
     const float *rows[4];
-    int64_t row_stride, half_stride, cin;
+    int64_t row_stride, cin, doff[4];
     const float *u;
     const signed char (*pass)[3];
     int delta2;
     float *m;
+    const char *pf;     /* a hint: pf_lines 64-byte lines from pf (the next rows' pixels) that
+                         * the kernel may prefetch into L2 between its products */
+    int64_t pf_lines;
 } dc_wino_few_args;
 /** The output transform of one block: the 4 phases' 2 x 2 outputs per tile from m (as
- *  dc_wino_few_args), stored at y_at(dim-1 position i, dim-2 offset) + lane * 4 * 3 for the
- *  lanes whose output is inside. Per dim, type 0 is the 3-tap phase, 1 the 2-tap one:
- *  r[j][type] its phase, q1 / nq[0][type] the block's dim-1 positions and their extent,
- *  q2 / nq[1][type] the same along dim 2 (q2: the block's first). */
+ *  dc_wino_few_args), written where they are inside the output (ow columns of 3 floats per
+ *  row). Per dim, type 0 is the 3-tap phase, 1 the 2-tap one: r[j][type] its phase (output
+ *  2 q + r), nq[j][type] its positions; q1, q2: the block's first positions along dims 1
+ *  and 2 (tile l: q2 + 2 l and the next). Only the A^T of the 2 phases, no other floats. */
 typedef struct dc_wino_few_out {
     const float *m;
     float *y;                  /* the image's output */
-    int64_t y_row;             /* floats per output row */
-    int64_t q1, q2;            /* first dim-1 and dim-2 positions of the block's tiles */
+    int64_t y_row, ow;         /* floats per output row; output columns */
+    int64_t q1, q2;
     int64_t r[2][2], nq[2][2];
 } dc_wino_few_out;
 #if defined(__x86_64__) || defined(__i386__)
 void dc_wino_few_block_avx512(const dc_wino_few_args *a);
 void dc_wino_few_out_avx512(const dc_wino_few_out *o);
-/** 16 pixels' 16 channels (pixel i at x[i * x_stride], NULL: a zero pixel) transposed to
- *  16 channel vectors at d + c * d_stride; returns 0 if any value is not finite or above
- *  xmax in magnitude. */
-int dc_wino_few_t16_avx512(const float *const *px, float *d, int64_t d_stride, float xmax);
+/** One input row (w pixels of cin floats at x) transposed to d: column 2 l + parity of
+ *  channel c at d[c * row_stride + parity * half_stride + l], in blocks of 16 lanes (the
+ *  lanes of a last partial block past the row: 0); nothing else of d is written. Returns 0
+ *  when a value is not finite or above xmax in magnitude. */
+typedef struct dc_wino_few_row {
+    const float *x;
+    float *d;
+    int64_t w, cin, row_stride, half_stride;
+    float xmax;
+} dc_wino_few_row;
+int dc_wino_few_row_avx512(const dc_wino_few_row *r);
 #endif
 /** 1 when conv_wino_few.c runs p (at the AVX-512 level): channels-last 2-D transposed conv,
  *  groups 1, 3 output channels, 32 or more input channels in 16s, 5 x 5 at stride 2 with

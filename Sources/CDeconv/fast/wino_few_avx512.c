@@ -18,18 +18,19 @@
  * sums over the channels. */
 #define WF_PASS_BODY(D2)                                                                      \
     for (int64_t c = 0; c < a->cin; c++, xa += rs, xb += rs, u += 7 * NC) {                  \
-        __m512 d0 = _mm512_load_ps(xa), d1 = _mm512_load_ps(xa + hs);                        \
-        __m512 d2 = _mm512_loadu_ps(xa + 1), d3 = _mm512_loadu_ps(xa + hs + 1);              \
+        if (pfi + c < a->pf_lines) _mm_prefetch(a->pf + 64 * (pfi + c), _MM_HINT_T1);         \
+        __m512 d0 = _mm512_loadu_ps(xa + o0), d1 = _mm512_loadu_ps(xa + o1);                 \
+        __m512 d2 = _mm512_loadu_ps(xa + o2), d3 = _mm512_loadu_ps(xa + o3);                 \
         if (sign > 0) {                                                                       \
-            d0 = _mm512_add_ps(d0, _mm512_load_ps(xb));                                       \
-            d1 = _mm512_add_ps(d1, _mm512_load_ps(xb + hs));                                  \
-            d2 = _mm512_add_ps(d2, _mm512_loadu_ps(xb + 1));                                  \
-            d3 = _mm512_add_ps(d3, _mm512_loadu_ps(xb + hs + 1));                             \
+            d0 = _mm512_add_ps(d0, _mm512_loadu_ps(xb + o0));                                 \
+            d1 = _mm512_add_ps(d1, _mm512_loadu_ps(xb + o1));                                 \
+            d2 = _mm512_add_ps(d2, _mm512_loadu_ps(xb + o2));                                 \
+            d3 = _mm512_add_ps(d3, _mm512_loadu_ps(xb + o3));                                 \
         } else if (sign < 0) {                                                                \
-            d0 = _mm512_sub_ps(d0, _mm512_load_ps(xb));                                       \
-            d1 = _mm512_sub_ps(d1, _mm512_load_ps(xb + hs));                                  \
-            d2 = _mm512_sub_ps(d2, _mm512_loadu_ps(xb + 1));                                  \
-            d3 = _mm512_sub_ps(d3, _mm512_loadu_ps(xb + hs + 1));                             \
+            d0 = _mm512_sub_ps(d0, _mm512_loadu_ps(xb + o0));                                 \
+            d1 = _mm512_sub_ps(d1, _mm512_loadu_ps(xb + o1));                                 \
+            d2 = _mm512_sub_ps(d2, _mm512_loadu_ps(xb + o2));                                 \
+            d3 = _mm512_sub_ps(d3, _mm512_loadu_ps(xb + o3));                                 \
         }                                                                                     \
         __m512 v[7];                                                                          \
         v[0] = _mm512_sub_ps(d0, d2);                                                         \
@@ -52,11 +53,13 @@
 
 TGT static inline __attribute__((always_inline)) void pass_run(const dc_wino_few_args *a,
                                                                int ps, const int d2) {
-    const int64_t rs = a->row_stride, hs = a->half_stride;
+    const int64_t rs = a->row_stride;
+    const int64_t o0 = a->doff[0], o1 = a->doff[1], o2 = a->doff[2], o3 = a->doff[3];
     const signed char *pd = a->pass[ps];
     const int sign = pd[2];
     const float *xa = a->rows[pd[0]], *xb = a->rows[sign ? pd[1] : pd[0]];
     const float *u = a->u + (int64_t)ps * a->cin * 7 * NC;
+    const int64_t pfi = (int64_t)ps * a->cin; /* this pass's prefetch lines */
     __m512 acc[7][NC];
 #pragma GCC unroll 7
     for (int j = 0; j < 7; j++)
@@ -94,59 +97,83 @@ TGT static inline void at2(int alpha, const __m512 *m, __m512 *y0, __m512 *y1) {
     }
 }
 
+/* The output transform, one output row at a time: its 3 channels x 4 columns per tile (the
+ * two phases along dim 2, two outputs each) are 12 vectors along the tiles, which a 16 x 16
+ * transpose turns into each tile's 12 consecutive floats of the row. */
 TGT void dc_wino_few_out_avx512(const dc_wino_few_out *o) {
-    const __m512i lane = _mm512_mullo_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi32(4 * NC));
-    const __m512i two = _mm512_set1_epi32(2);
+    const int64_t cols = 2 * (o->q2 + 16 * 2) <= o->ow ? 64 : o->ow - 2 * o->q2;
+#pragma GCC unroll 2
     for (int A = 0; A < 2; A++) {         /* dim-1 type: passes 0..3 (F(2, 3)) or 4..6 */
         const int a1 = A ? 3 : 4, p0 = A ? 4 : 0;
+        __m512 row[2][16];                /* [i][3 * (2 k + r2) + co], then transposed */
+#pragma GCC unroll 2
         for (int B = 0; B < 2; B++) {     /* dim-2 type: points 0..3 or 4..6 */
             const int a2 = B ? 3 : 4, j0 = B ? 4 : 0;
-            /* lanes whose dim-2 positions q2 + 2 lane + k are inside */
-            __mmask16 in[2];
-            for (int k = 0; k < 2; k++) {
-                const int64_t left = o->nq[1][B] - o->q2 - k; /* positions from lane 0's */
-                const __m512i idx = _mm512_mullo_epi32(
-                    _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), two);
-                in[k] = left <= 0 ? 0
-                        : left > 32 ? (__mmask16)0xFFFF
-                                    : _mm512_cmplt_epi32_mask(idx, _mm512_set1_epi32((int)left));
-            }
+            const int64_t r2 = o->r[1][B];
+#pragma GCC unroll 3
             for (int co = 0; co < NC; co++) {
                 __m512 t[2][4]; /* after dim 2: [dim-2 output k][dim-1 point] */
+#pragma GCC unroll 4
                 for (int i = 0; i < a1; i++) {
                     __m512 m[4];
+#pragma GCC unroll 4
                     for (int j = 0; j < a2; j++)
                         m[j] = _mm512_load_ps(o->m + (((p0 + i) * 7 + j0 + j) * NC + co) * 16);
                     at2(a2, m, &t[0][i], &t[1][i]);
                 }
+#pragma GCC unroll 2
                 for (int k = 0; k < 2; k++) {
-                    __m512 y[2];
-                    at2(a1, t[k], &y[0], &y[1]);
-                    for (int i = 0; i < 2; i++) {
-                        const int64_t q1 = o->q1 + i;
-                        if (q1 >= o->nq[0][A] || !in[k]) continue;
-                        float *dst = o->y + (2 * q1 + o->r[0][A]) * o->y_row +
-                                     (2 * (o->q2 + k) + o->r[1][B]) * NC + co;
-                        _mm512_mask_i32scatter_ps(dst, in[k], lane, y[i], 4);
-                    }
+                    __m512 y0, y1;
+                    at2(a1, t[k], &y0, &y1);
+                    row[0][3 * (2 * k + r2) + co] = y0;
+                    row[1][3 * (2 * k + r2) + co] = y1;
                 }
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            const int64_t q1 = o->q1 + i;
+            if (q1 >= o->nq[0][A]) continue;
+            for (int j = 12; j < 16; j++) row[i][j] = _mm512_setzero_ps();
+            dc_transpose16(row[i]);
+            /* tile l's outputs: columns 2 q2 + 4 l .. + 3 of the row, 3 floats each */
+            float *dst = o->y + (2 * q1 + o->r[0][A]) * o->y_row + 2 * o->q2 * NC;
+            for (int64_t l = 0; l < 16 && 4 * l < cols; l++) {
+                const int64_t n = cols - 4 * l >= 4 ? 12 : NC * (cols - 4 * l);
+                _mm512_mask_storeu_ps(dst + 12 * l, (__mmask16)((1u << n) - 1u), row[i][l]);
             }
         }
     }
 }
 
-TGT int dc_wino_few_t16_avx512(const float *const *px, float *d, int64_t d_stride, float xmax) {
-    __m512 r[16];
-    const __m512 lim = _mm512_set1_ps(xmax);
-    __mmask16 ok = 0xFFFF;
-    for (int i = 0; i < 16; i++) {
-        r[i] = px[i] ? _mm512_loadu_ps(px[i]) : _mm512_setzero_ps();
-        ok &= _mm512_cmp_ps_mask(_mm512_abs_ps(r[i]), lim, _CMP_LE_OQ); /* NaN: false */
-    }
-    dc_transpose16(r);
-    for (int c = 0; c < 16; c++) _mm512_store_ps(d + c * d_stride, r[c]);
-    return ok == 0xFFFF;
+TGT int dc_wino_few_row_avx512(const dc_wino_few_row *r) {
+    const int64_t cin = r->cin, rs = r->row_stride;
+    /* |x| as an int32 is ordered like |x| (NaN and inf above every finite value): a max over
+     * the row, one compare at the end */
+    const __m512i mag = _mm512_set1_epi32(0x7FFFFFFF);
+    __m512i hi = _mm512_setzero_si512();
+    for (int64_t par = 0; par < 2; par++)
+        for (int64_t k = 0; 32 * k + par < r->w; k++) {
+            const float *px[16];
+            for (int i = 0; i < 16; i++) {
+                const int64_t col = 2 * (16 * k + i) + par;
+                px[i] = col < r->w ? r->x + col * cin : NULL;
+            }
+            float *dk = r->d + par * r->half_stride + 16 * k;
+            for (int64_t cb = 0; cb < cin; cb += 16) {
+                __m512 v[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) {
+                    v[i] = px[i] ? _mm512_loadu_ps(px[i] + cb) : _mm512_setzero_ps();
+                    hi = _mm512_max_epi32(hi, _mm512_and_epi32(_mm512_castps_si512(v[i]), mag));
+                }
+                dc_transpose16(v);
+                float *d = dk + cb * rs;
+#pragma GCC unroll 16
+                for (int c = 0; c < 16; c++) _mm512_store_ps(d + c * rs, v[c]);
+            }
+        }
+    union { float f; int32_t i; } lim;
+    lim.f = r->xmax;
+    return _mm512_cmpgt_epi32_mask(hi, _mm512_set1_epi32(lim.i)) == 0;
 }
 #endif
