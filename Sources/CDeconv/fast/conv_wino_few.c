@@ -187,15 +187,17 @@ static void g_row(int i, const float *const g[3], int64_t n, float *d) {
     }
 }
 
-#define WF_PACK_CB 64 /* channels per block of pack_u's scratch */
+#define WF_PACK_CB 32 /* channels per block of pack_u's scratch */
 
-/* U[pass][c][j][co] = G1[pass] (x) G2[j] of the filter, in float, dim 2 first. Returns 0 when
- * a weight is not finite or above WF_WMAX (U is then unused). */
+/* U[pass][c][j][co] = G1[pass] (x) G2[j] of the filter, in float, dim 2 first, a block of
+ * channels at a time (then stored in U's order). Returns 0 when a weight is not finite or
+ * above WF_WMAX (U is then unused). */
 static int pack_u(const dc_conv_problem *p, const wfgeo *g, const float *w, float *u) {
     const int64_t cin = g->cin;
     int ok = 1;
     for (int64_t i = 0; i < p->w_count; i++) ok &= fabsf(w[i]) <= WF_WMAX; /* false for NaN */
-    float t2[5][7][WF_PACK_CB], t1[WF_PACK_CB]; /* [a1][j]: dim 2 transformed */
+    float t2[5][7][WF_PACK_CB];                  /* [a1][j]: dim 2 transformed */
+    float t1[7][7][WF_NC][WF_PACK_CB];           /* [pass][j][co]: both */
     for (int64_t c0 = 0; c0 < cin; c0 += WF_PACK_CB) {
         const int64_t n = cin - c0 < WF_PACK_CB ? cin - c0 : WF_PACK_CB;
         for (int64_t co = 0; co < WF_NC; co++) {
@@ -212,11 +214,15 @@ static int pack_u(const dc_conv_problem *p, const wfgeo *g, const float *w, floa
                     const int64_t *a = pass < 4 ? g->d[0].a3 : g->d[0].a2;
                     const float *col[3] = {t2[a[0]][jj], t2[a[1]][jj],
                                            t2[pass < 4 ? a[2] : a[1]][jj]};
-                    g_row(pass, col, n, t1);
-                    float *d = u + ((pass * cin + c0) * 7 + jj) * WF_NC + co;
-                    for (int64_t c = 0; c < n; c++) d[c * 7 * WF_NC] = t1[c];
+                    g_row(pass, col, n, t1[pass][jj][co]);
                 }
         }
+        for (int pass = 0; pass < 7; pass++)
+            for (int64_t c = 0; c < n; c++) {
+                float *d = u + (pass * cin + c0 + c) * 7 * WF_NC;
+                for (int jj = 0; jj < 7; jj++)
+                    for (int co = 0; co < WF_NC; co++) d[jj * WF_NC + co] = t1[pass][jj][co][c];
+            }
     }
     return ok;
 }
