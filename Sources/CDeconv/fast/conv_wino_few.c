@@ -8,13 +8,13 @@
  * phases take 49: along each dim the phase with 3 taps runs F(2, 3) and the one with 2 taps
  * F(2, 2), and both read one window of 4 inputs per tile (the 2-tap window starts 0 or 1
  * later), so a dim has 7 transformed rows (wino_xform.h's B^T rows), a tile 7 x 7 points.
- * The vectors run along 16 tiles of a row. Each input row is transposed once, per channel,
- * into lanes of even and odd columns from the window's first column (a ring of 4 rows), so a
- * tile's 4 inputs are 2 aligned loads and 2 a lane further. The kernel makes 7 passes per
- * block of 16 tiles, one per dim-1 row: it combines 2 input rows (the transform is linear),
- * runs the dim-2 transform in registers and keeps 7 points x 3 channels of M in registers
- * over all input channels; nothing is stored between the transforms and the products.
- * Measured in BENCHMARKS.md.
+ * The vectors run along 16 tiles of a row. Each input row is transposed once per unit, per
+ * channel, into lanes of its even and of its odd columns with zero lanes around them (a ring
+ * of 4 rows), so a tile's 4 inputs are loads at lane offsets of -1 to 2. The kernel makes 7
+ * passes per block of 16 tiles, one per dim-1 row: it combines 2 input rows (the transform
+ * is linear), runs the dim-2 transform in registers and keeps 7 points x 3 channels of M in
+ * registers over all input channels; nothing is stored between the transforms and the
+ * products. Measured in BENCHMARKS.md.
  *
  * Exactness is handled as in conv_wino.c: a unit whose input rows hold a value that is not
  * finite or above WF_XMAX runs the reference from its first tile row with such a value (the
@@ -104,7 +104,7 @@ static int dim_init(const dc_conv_problem *p, int j, wfdim *d) {
     return 1;
 }
 
-static int geo_init(const dc_conv_problem *p, int packed, int32_t num_threads, wfgeo *g) {
+static int geo_init(const dc_conv_problem *p, int packed, wfgeo *g) {
     if (!dim_init(p, 1, &g->d[0]) || !dim_init(p, 2, &g->d[1])) return 0;
     g->H = p->x.sp[1];
     g->W = p->x.sp[2];
@@ -124,7 +124,6 @@ static int geo_init(const dc_conv_problem *p, int packed, int32_t num_threads, w
     g->band = (t1 + nb - 1) / nb;
     g->nbands = (t1 + g->band - 1) / g->band;
     g->units = p->y.n * g->nbands;
-    (void)num_threads;
     size_t off = 0;
     g->off_u = off;
     if (!packed) off += round64((size_t)WF_U_FLOATS(g->cin) * sizeof(float));
@@ -153,7 +152,7 @@ int dc_fast_wino_few_claims(const dc_conv_problem *p) {
     if (p->x.stride_sp[2] != p->cin_g || p->x.stride_sp[1] != p->x.sp[2] * p->cin_g) return 0;
     if (p->y.stride_sp[2] != WF_NC || p->y.stride_c != 1) return 0;
     wfgeo g;
-    if (!geo_init(p, 1, 1, &g)) return 0;
+    if (!geo_init(p, 1, &g)) return 0;
     /* windows from 2 columns left of a tile's first position to 5 right of it: lane shifts of
      * -1 to 2, inside the zero blocks around a row */
     if (g.d[1].o3 < -2 || g.d[1].o3 > 2) return 0;
@@ -164,7 +163,7 @@ int dc_fast_wino_few_claims(const dc_conv_problem *p) {
 void dc_fast_wino_few_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,
                             int64_t *units, size_t *workspace_bytes, int64_t *packed_floats) {
     wfgeo g;
-    geo_init(p, packed, num_threads, &g);
+    geo_init(p, packed, &g);
     if (num_threads < 1) num_threads = 1;
     *units = g.units;
     *workspace_bytes = g.slice * (size_t)num_threads + 64;
@@ -229,7 +228,7 @@ static int pack_u(const dc_conv_problem *p, const wfgeo *g, const float *w, floa
 
 void dc_fast_wino_few_pack_b(const dc_conv_problem *p, const float *w, float *dst) {
     wfgeo g;
-    geo_init(p, 1, 1, &g);
+    geo_init(p, 1, &g);
     const int64_t nu = WF_U_FLOATS(g.cin);
     dst[nu] = pack_u(p, &g, w, dst) ? 0.0f : 1.0f;
     memcpy(dst + nu + 16, w, (size_t)p->w_count * sizeof(float));
@@ -292,7 +291,7 @@ void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int
                           const float *packed_b) {
     const dc_conv_problem *p = a->p;
     wfgeo g;
-    geo_init(p, packed_b != NULL, 1, &g);
+    geo_init(p, packed_b != NULL, &g);
     if (begin >= end) return;
     char *base = (char *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
     char *ws = base + (size_t)thread * g.slice;
@@ -371,13 +370,13 @@ void dc_fast_wino_few_run(const dc_conv_args *a, int64_t begin, int64_t end, int
             pb = pb > g.H ? g.H : pb;
             const int64_t lines = t + 1 < tb && pb > pa ? (pb - pa) * g.W * g.cin / 16 : 0;
             const int64_t per = (lines + g.nb - 1) / g.nb;
-            const char *pf = (const char *)(ximg + pa * g.W * g.cin);
+            const char *pf = lines ? (const char *)(ximg + pa * g.W * g.cin) : NULL;
             oa.q1 = 2 * t;
             for (int64_t b = 0; b < g.nb; b++) {
                 dc_wino_few_args kb = ka;
                 for (int i = 0; i < 4; i++) kb.rows[i] = ka.rows[i] + 16 * b;
-                kb.pf = pf + 64 * per * b;
                 kb.pf_lines = lines - per * b < per ? lines - per * b : per;
+                kb.pf = kb.pf_lines > 0 ? pf + 64 * per * b : NULL;
                 dc_wino_few_block_avx512(&kb);
                 oa.q2 = 32 * b;
                 dc_wino_few_out_avx512(&oa);

@@ -482,7 +482,7 @@ typedef struct dc_wino_few_args {
  *  dc_wino_few_args), written where they are inside the output (ow columns of 3 floats per
  *  row). Per dim, type 0 is the 3-tap phase, 1 the 2-tap one: r[j][type] its phase (output
  *  2 q + r), nq[j][type] its positions; q1, q2: the block's first positions along dims 1
- *  and 2 (tile l: q2 + 2 l and the next). Only the A^T of the 2 phases, no other floats. */
+ *  and 2 (tile l: q2 + 2 l and the next). Nothing but those outputs is written. */
 typedef struct dc_wino_few_out {
     const float *m;
     float *y;                  /* the image's output */
@@ -506,8 +506,9 @@ typedef struct dc_wino_few_row {
 int dc_wino_few_row_avx512(const dc_wino_few_row *r);
 #endif
 /** 1 when conv_wino_few.c runs p (at the AVX-512 level): channels-last 2-D transposed conv,
- *  groups 1, 3 output channels, 32 or more input channels in 16s, 5 x 5 at stride 2 with
- *  dilation 1, pixels back to back. */
+ *  groups 1, 3 output channels, 32 to 4096 input channels in 16s, 5 x 5 at stride 2 with
+ *  dilation 1 and pads that keep each tile's inputs within 2 columns of its positions,
+ *  pixels back to back, and rows of tiles that fill at least 3 in 4 of the lanes. */
 int dc_fast_wino_few_claims(const dc_conv_problem *p);
 void dc_fast_wino_few_pack_b(const dc_conv_problem *p, const float *w, float *dst);
 void dc_fast_wino_few_sizes(const dc_conv_problem *p, int packed, int32_t num_threads,

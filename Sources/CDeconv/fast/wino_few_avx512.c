@@ -1,8 +1,8 @@
 /* fast/wino_few_avx512.c - AVX-512F kernels of conv_wino_few.c: a block of 16 tiles' 49
  * Winograd points over all input channels (transforms in registers, 21 accumulators per
- * pass), its output transform with scattered stores, and the input rows' 16 x 16 transposes.
- * Compiled with a target attribute; conv_gemm.c only picks them when the CPU (and the OS)
- * support AVX-512F. */
+ * pass), its output transform (a 16 x 16 transpose per output row, then masked stores), and
+ * the input rows' 16 x 16 transposes. Compiled with a target attribute; conv_gemm.c only
+ * picks them when the CPU (and the OS) support AVX-512F. */
 #include "fast/fast.h"
 
 #if defined(__x86_64__) || defined(__i386__)
