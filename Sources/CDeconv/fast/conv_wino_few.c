@@ -19,7 +19,7 @@
  * Exactness is handled as in conv_wino.c: a unit whose input rows hold a value that is not
  * finite or above WF_XMAX runs the reference from its first tile row with such a value (the
  * transforms would turn an inf output into NaN, or overflow where the direct sum does not),
- * and a filter with a weight above WF_WMAX runs the reference whole. Rounding differs from a
+ * and a filter with a weight above 2^40 runs the reference whole. Rounding differs from a
  * direct sum by a few units in the last place of the largest partial sums, as conv_wino's.
  *
  * Work units are (image, band of tile rows); every output is one fixed sum whatever the band
@@ -32,8 +32,8 @@
 #define WF_NC 3                          /* output channels */
 #define WF_MIN_CIN 32
 #define WF_MAX_CIN 4096
-#define WF_XMAX 1099511627776.0f         /* 2^40, as conv_wino.c */
-#define WF_WMAX 1099511627776.0f
+#define WF_XMAX 1099511627776.0f         /* 2^40, as conv_wino.c (and its filter transform's
+                                          * bound on the weights) */
 #define WF_MIN_UNITS 4                   /* small batches are split into bands of tile rows */
 #define WF_U_FLOATS(cin) (7 * (cin) * 7 * WF_NC)
 #define WF_M_FLOATS (7 * 7 * WF_NC * 16)
@@ -171,57 +171,49 @@ void dc_fast_wino_few_sizes(const dc_conv_problem *p, int packed, int32_t num_th
     *packed_floats = WF_U_FLOATS(g.cin) + 16 + p->w_count;
 }
 
-/* Row i of G along a dim (wino_xform.h's filter transform) for n channels: F(2, 3) (i < 4,
- * taps g[0..2]) g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2; F(2, 2) (i >= 4, taps
- * g[0..1]) g0, g0 + g1, g1. Loops over channels, so the compiler vectorizes them. */
-static void g_row(int i, const float *const g[3], int64_t n, float *d) {
-    const float *g0 = g[0], *g1 = g[1], *g2 = g[2];
-    switch (i) {
-        case 0: case 4: for (int64_t c = 0; c < n; c++) d[c] = g0[c]; break;
-        case 1: for (int64_t c = 0; c < n; c++) d[c] = (g0[c] + g1[c] + g2[c]) * 0.5f; break;
-        case 2: for (int64_t c = 0; c < n; c++) d[c] = (g0[c] - g1[c] + g2[c]) * 0.5f; break;
-        case 3: for (int64_t c = 0; c < n; c++) d[c] = g2[c]; break;
-        case 5: for (int64_t c = 0; c < n; c++) d[c] = g0[c] + g1[c]; break;
-        default: for (int64_t c = 0; c < n; c++) d[c] = g1[c]; break;
-    }
+#define WF_PACK_CB 32 /* channels per call of the filter transform */
+
+/* conv_wino.c's filter transforms (adds only: the same bits at every level). */
+static const dc_wino_xf *few_xf(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return &DC_WINO_XF_AVX512;
+#else
+    return &DC_WINO_XF_PORTABLE;
+#endif
 }
 
-#define WF_PACK_CB 32 /* channels per block of pack_u's scratch */
-
-/* U[pass][c][j][co] = G1[pass] (x) G2[j] of the filter, in float, dim 2 first, a block of
- * channels at a time (then stored in U's order). Returns 0 when a weight is not finite or
- * above WF_WMAX (U is then unused). */
+/* U[pass][c][j][co] = G1 g G2^T of each phase pair (wino_xform.h's filter transform: pass and
+ * j count F(2, 3)'s 4 rows, then F(2, 2)'s 3), a block of channels at a time. Returns 0 when
+ * a weight is not finite or above 2^40 (U is then unused). */
 static int pack_u(const dc_conv_problem *p, const wfgeo *g, const float *w, float *u) {
     const int64_t cin = g->cin;
+    const dc_wino_xf *xf = few_xf();
     int ok = 1;
-    for (int64_t i = 0; i < p->w_count; i++) ok &= fabsf(w[i]) <= WF_WMAX; /* false for NaN */
-    float t2[5][7][WF_PACK_CB];                  /* [a1][j]: dim 2 transformed */
-    float t1[7][7][WF_NC][WF_PACK_CB];           /* [pass][j][co]: both */
+    float t[16][WF_PACK_CB];
+    float *tp[16];
+    for (int i = 0; i < 16; i++) tp[i] = t[i];
     for (int64_t c0 = 0; c0 < cin; c0 += WF_PACK_CB) {
         const int64_t n = cin - c0 < WF_PACK_CB ? cin - c0 : WF_PACK_CB;
-        for (int64_t co = 0; co < WF_NC; co++) {
-            for (int64_t a1 = 0; a1 < 5; a1++) {
-                const float *row = w + a1 * p->w_stride_k[1] + co * cin + c0;
-                const float *g3[3], *g2[3];
-                for (int t = 0; t < 3; t++) g3[t] = row + g->d[1].a3[t] * p->w_stride_k[2];
-                for (int t = 0; t < 2; t++) g2[t] = row + g->d[1].a2[t] * p->w_stride_k[2];
-                g2[2] = g2[1];
-                for (int jj = 0; jj < 7; jj++) g_row(jj, jj < 4 ? g3 : g2, n, t2[a1][jj]);
-            }
-            for (int pass = 0; pass < 7; pass++)
-                for (int jj = 0; jj < 7; jj++) {
-                    const int64_t *a = pass < 4 ? g->d[0].a3 : g->d[0].a2;
-                    const float *col[3] = {t2[a[0]][jj], t2[a[1]][jj],
-                                           t2[pass < 4 ? a[2] : a[1]][jj]};
-                    g_row(pass, col, n, t1[pass][jj][co]);
+        for (int A = 0; A < 2; A++)     /* dim-1 type: 3 taps, then 2 */
+            for (int B = 0; B < 2; B++) /* dim-2 type */
+                for (int64_t co = 0; co < WF_NC; co++) {
+                    const int n1 = A ? 2 : 3, n2 = B ? 2 : 3;
+                    const int64_t *k1 = A ? g->d[0].a2 : g->d[0].a3;
+                    const int64_t *k2 = B ? g->d[1].a2 : g->d[1].a3;
+                    const float *taps[9];
+                    for (int t1 = 0; t1 < n1; t1++)
+                        for (int t2 = 0; t2 < n2; t2++)
+                            taps[n2 * t1 + t2] = w + k1[t1] * p->w_stride_k[1] +
+                                                 k2[t2] * p->w_stride_k[2] + co * cin + c0;
+                    ok &= xf->u(taps, n1, n2, n, tp);
+                    for (int i = 0; i <= n1; i++)
+                        for (int j = 0; j <= n2; j++) {
+                            float *d = u + ((int64_t)(A ? 4 + i : i) * cin + c0) * 7 * WF_NC +
+                                       (B ? 4 + j : j) * WF_NC + co;
+                            const float *v = t[(n2 + 1) * i + j];
+                            for (int64_t c = 0; c < n; c++) d[c * 7 * WF_NC] = v[c];
+                        }
                 }
-        }
-        for (int pass = 0; pass < 7; pass++)
-            for (int64_t c = 0; c < n; c++) {
-                float *d = u + (pass * cin + c0 + c) * 7 * WF_NC;
-                for (int jj = 0; jj < 7; jj++)
-                    for (int co = 0; co < WF_NC; co++) d[jj * WF_NC + co] = t1[pass][jj][co][c];
-            }
     }
     return ok;
 }

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "fast/transpose_avx512.h"
+#include "fast/wino_rows.h"
 
 #define TGT __attribute__((target("avx512f")))
 #define NC 3
@@ -32,20 +33,10 @@
             d2 = _mm512_sub_ps(d2, _mm512_loadu_ps(xb + o2));                                 \
             d3 = _mm512_sub_ps(d3, _mm512_loadu_ps(xb + o3));                                 \
         }                                                                                     \
+        const __m512 d[4] = {d0, d1, d2, d3};                                                 \
         __m512 v[7];                                                                          \
-        v[0] = _mm512_sub_ps(d0, d2);                                                         \
-        v[1] = _mm512_add_ps(d1, d2);                                                         \
-        v[2] = _mm512_sub_ps(d2, d1);                                                         \
-        v[3] = _mm512_sub_ps(d1, d3);                                                         \
-        if ((D2) == 0) {                                                                      \
-            v[4] = _mm512_sub_ps(d0, d1);                                                     \
-            v[5] = d1;                                                                        \
-            v[6] = v[2];                                                                      \
-        } else {                                                                              \
-            v[4] = _mm512_sub_ps(d1, d2);                                                     \
-            v[5] = d2;                                                                        \
-            v[6] = _mm512_sub_ps(d3, d2);                                                     \
-        }                                                                                     \
+        WX_BT(__m512, 4, d, 1, v, 1);                                                         \
+        WX_BT(__m512, 3, d + (D2), 1, v + 4, 1);                                              \
         _Pragma("GCC unroll 7") for (int j = 0; j < 7; j++)                                  \
             _Pragma("GCC unroll 3") for (int co = 0; co < NC; co++)                           \
                 acc[j][co] = _mm512_fmadd_ps(v[j], _mm512_set1_ps(u[j * NC + co]), acc[j][co]); \
@@ -86,17 +77,6 @@ TGT void dc_wino_few_block_avx512(const dc_wino_few_args *a) {
     }
 }
 
-/* wino_xform.h's A^T along one dim: 4 points (F(2, 3)) or 3 (F(2, 2)). */
-TGT static inline void at2(int alpha, const __m512 *m, __m512 *y0, __m512 *y1) {
-    if (alpha == 4) {
-        *y0 = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
-        *y1 = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
-    } else {
-        *y0 = _mm512_add_ps(m[0], m[1]);
-        *y1 = _mm512_add_ps(m[1], m[2]);
-    }
-}
-
 /* The output transform, one output row at a time: its 3 channels x 4 columns per tile (the
  * two phases along dim 2, two outputs each) are 12 vectors along the tiles, which a 16 x 16
  * transpose turns into each tile's 12 consecutive floats of the row. */
@@ -112,21 +92,21 @@ TGT void dc_wino_few_out_avx512(const dc_wino_few_out *o) {
             const int64_t r2 = o->r[1][B];
 #pragma GCC unroll 3
             for (int co = 0; co < NC; co++) {
-                __m512 t[2][4]; /* after dim 2: [dim-2 output k][dim-1 point] */
+                __m512 t[2][4]; /* A^T along dim 1 first, as wino_xform.h: [output i][point j] */
 #pragma GCC unroll 4
-                for (int i = 0; i < a1; i++) {
+                for (int j = 0; j < a2; j++) {
                     __m512 m[4];
 #pragma GCC unroll 4
-                    for (int j = 0; j < a2; j++)
-                        m[j] = _mm512_load_ps(o->m + (((p0 + i) * 7 + j0 + j) * NC + co) * 16);
-                    at2(a2, m, &t[0][i], &t[1][i]);
+                    for (int i = 0; i < a1; i++)
+                        m[i] = _mm512_load_ps(o->m + (((p0 + i) * 7 + j0 + j) * NC + co) * 16);
+                    WX_AT(a1, m, 1, t[0][j], t[1][j]);
                 }
 #pragma GCC unroll 2
-                for (int k = 0; k < 2; k++) {
+                for (int i = 0; i < 2; i++) {
                     __m512 y0, y1;
-                    at2(a1, t[k], &y0, &y1);
-                    row[0][3 * (2 * k + r2) + co] = y0;
-                    row[1][3 * (2 * k + r2) + co] = y1;
+                    WX_AT(a2, t[i], 1, y0, y1);
+                    row[i][3 * r2 + co] = y0;
+                    row[i][3 * (2 + r2) + co] = y1;
                 }
             }
         }

@@ -11,44 +11,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fast/wino_rows.h"
+
 typedef float wx_v16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t wx_i16 __attribute__((vector_size(64), aligned(4), may_alias));
 
 #define WX_XMAX 1099511627776.0f /* 2^40, as WINO_XMAX */
 #define WX_INLINE static inline __attribute__((always_inline))
-
-/* B^T along one dim: u[i * us] from d[i * ds], i < A. T is float or wx_v16. */
-#define WX_BT(T, A, d, ds, u, us)                                                           \
-    do {                                                                                    \
-        if ((A) == 4) {                                                                     \
-            (u)[0] = (d)[0] - (d)[2 * (ds)];                                                \
-            (u)[(us)] = (d)[(ds)] + (d)[2 * (ds)];                                          \
-            (u)[2 * (us)] = (d)[2 * (ds)] - (d)[(ds)];                                      \
-            (u)[3 * (us)] = (d)[(ds)] - (d)[3 * (ds)];                                      \
-        } else if ((A) == 3) {                                                              \
-            (u)[0] = (d)[0] - (d)[(ds)];                                                    \
-            (u)[(us)] = (d)[(ds)];                                                          \
-            (u)[2 * (us)] = (d)[2 * (ds)] - (d)[(ds)];                                      \
-        } else {                                                                            \
-            (u)[0] = (d)[0];                                                                \
-            (u)[(us)] = (d)[(ds)];                                                          \
-        }                                                                                   \
-    } while (0)
-
-/* A^T along one dim: y0, y1 from m[i * ms], i < A. */
-#define WX_AT(A, m, ms, y0, y1)                                                             \
-    do {                                                                                    \
-        if ((A) == 4) {                                                                     \
-            y0 = (m)[0] + (m)[(ms)] + (m)[2 * (ms)];                                        \
-            y1 = (m)[(ms)] - (m)[2 * (ms)] - (m)[3 * (ms)];                                 \
-        } else if ((A) == 3) {                                                              \
-            y0 = (m)[0] + (m)[(ms)];                                                        \
-            y1 = (m)[(ms)] + (m)[2 * (ms)];                                                 \
-        } else {                                                                            \
-            y0 = (m)[0];                                                                    \
-            y1 = (m)[(ms)];                                                                 \
-        }                                                                                   \
-    } while (0)
 
 /* V[(A2 * a + b) * vstride + c] = (B1^T d B2)[a][b] for channels [0, cin), d[a][b] the
  * A1 x A2 pixels q[A2 * a + b] (padding points at zeros). 0 when a value is not finite or
@@ -149,24 +118,6 @@ WX_TGT void WX_NAME(dc_wino_out)(const float *m, int64_t mstride, int a1, int a2
     }
 #undef WX_OUT_CASE
 }
-
-/* G along one dim for nt taps (alpha = 4, 3, 2): o[i * os] from x[t * xs]. */
-#define WX_G(nt, x, xs, o, os)                                                              \
-    do {                                                                                    \
-        if ((nt) == 3) {                                                                    \
-            (o)[0] = (x)[0];                                                                \
-            (o)[(os)] = ((x)[0] + (x)[(xs)] + (x)[2 * (xs)]) * 0.5f;                        \
-            (o)[2 * (os)] = ((x)[0] - (x)[(xs)] + (x)[2 * (xs)]) * 0.5f;                    \
-            (o)[3 * (os)] = (x)[2 * (xs)];                                                  \
-        } else if ((nt) == 2) {                                                             \
-            (o)[0] = (x)[0];                                                                \
-            (o)[(os)] = (x)[0] + (x)[(xs)];                                                 \
-            (o)[2 * (os)] = (x)[(xs)];                                                      \
-        } else {                                                                            \
-            (o)[0] = (x)[0];                                                                \
-            (o)[(os)] = (x)[0];                                                             \
-        }                                                                                   \
-    } while (0)
 
 /* u[A2 * i + k][c] = (G1 g G2^T)[i][k] for c < n, g[nt2 * t1 + t2][c] the taps' filter values
  * (n contiguous floats each). Returns 0 when a value is above WX_XMAX in magnitude (or not
