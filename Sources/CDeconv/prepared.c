@@ -2,8 +2,8 @@
  * times. Validation is dc_conv_prepare's, the same as the stateless calls'. When a fast kernel
  * claims the problem the weights are stored exactly as that kernel's stateless run packs them
  * per call (fast/conv_gemm.c), so both paths give the same bits; otherwise (channels-first,
- * huge kernels, non-finite weights, ...) a raw copy runs through the same plan the stateless
- * call would pick. */
+ * huge kernels, non-finite weights, ...) a raw copy runs through the same plan, and the same
+ * checks of the weights, as the stateless call. */
 #include "internal.h"
 #include "fast/fast.h"
 
@@ -14,7 +14,8 @@ struct deconv_prepared_conv {
     dc_conv_problem pr;
     deconv_shape in_shape, out_shape;
     int packed;        /* 1: fp holds the packed weights; 0: w is a raw copy */
-    int finite;        /* raw copy only: every weight is finite (else the reference runs) */
+    int finite;        /* raw copy only: every weight is finite (else checked as the stateless
+                        * call checks them: raw_plan) */
     dc_fast_packed fp;
     float *w;
 };
@@ -96,15 +97,22 @@ deconv_status deconv_prepared_conv_shapes(const deconv_prepared_conv *pc, deconv
     return dc_ok(error);
 }
 
-/* The kernel plan of a raw (unpacked) prepared conv: what conv_api.c's stateless run picks. */
-static void raw_plan(const deconv_prepared_conv *pc, const dc_conv_problem *pr,
-                     int32_t num_threads, dc_conv_plan *plan) {
-    if (pc->finite)
-        dc_select_conv_plan(pr, num_threads, plan);
-    else if (pr->transposed)
+static void ref_plan(const dc_conv_problem *pr, dc_conv_plan *plan) {
+    if (pr->transposed)
         dc_ref_conv_transpose_plan(pr, plan);
     else
         dc_ref_conv_plan(pr, plan);
+}
+
+/* The kernel plan of a raw (unpacked) prepared conv: what conv_api.c's stateless run picks.
+ * With a non-finite weight that is the reference, unless the plan checks the weights it
+ * multiplies as it packs them (checks_weights): then the run finds out, as the stateless
+ * call's does, and only a bad weight that some output uses sends it to the reference (a bad
+ * weight on a tap no output uses leaves the fast kernel's bits). */
+static void raw_plan(const deconv_prepared_conv *pc, const dc_conv_problem *pr,
+                     int32_t num_threads, dc_conv_plan *plan) {
+    dc_select_conv_plan(pr, num_threads, plan);
+    if (!pc->finite && !plan->checks_weights) ref_plan(pr, plan);
 }
 
 static size_t workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
@@ -185,8 +193,18 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     job.args.workspace = ws;
     job.args.workspace_size = ws_bytes;
     job.args.num_threads = threads;
-    job.args.weights_bad = NULL; /* checked when prepared */
+    /* checked when prepared, but for a raw copy with a non-finite weight whose plan checks
+     * what it packs: then as conv_api.c's stateless call, a run, and the reference again if
+     * a weight it multiplies is bad (the reference writes every output and needs no
+     * workspace) */
+    int bad = 0;
+    job.args.weights_bad = !pc->packed && !pc->finite && plan.checks_weights ? &bad : NULL;
     st = dc_parallel_for(ctx, units, run_range, &job, err);
+    if (!st && bad) {
+        ref_plan(&pr, &plan);
+        job.args.weights_bad = NULL;
+        st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
+    }
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);
 }

@@ -239,6 +239,39 @@ static void special_cases(deconv_context *ctx1, deconv_context *ctx3) {
         check_equal(&c, ctx1, ctx3, "inf weight");
     }
     th_conv_free(&c);
+    /* A NaN weight on a tap no output uses (fuzz_diff found it): SAME crops the output to 1
+     * column, so tap 1 of the 2-wide kernel at stride 2 meets only padding (its phase has no
+     * outputs). The stateless implicit GEMM checks the weights it multiplies as it packs them
+     * and never sees it; the prepared object must run the fast kernel too, not the reference.
+     * Then a NaN weight on a used tap of a problem conv_wino takes (k4 s2, 32 channels, 128
+     * tiles per phase), which it finds while packing: both paths run the reference. */
+    for (int wino = 0; wino < 2; wino++) {
+        pcase u;
+        memset(&u, 0, sizeof u);
+        deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
+        u.transposed = 1;
+        u.prm = init;
+        u.prm.spatial_rank = 2;
+        u.prm.layout = DECONV_CHANNELS_LAST;
+        u.prm.padding = DECONV_PADDING_SAME;
+        u.prm.strides[0] = u.prm.strides[1] = 2;
+        u.prm.dilations[0] = wino ? 1 : 2;
+        u.prm.dilations[1] = 1;
+        const int64_t n = wino ? 8 : 1, h = wino ? 8 : 9, w = wino ? 8 : 1, ch = wino ? 32 : 7;
+        u.x.rank = u.w.rank = u.y.rank = 4;
+        u.x.dims[0] = n, u.x.dims[1] = h, u.x.dims[2] = w, u.x.dims[3] = ch;
+        u.w.dims[0] = wino ? 4 : 1, u.w.dims[1] = wino ? 4 : 2, u.w.dims[2] = ch, u.w.dims[3] = ch;
+        u.y.dims[0] = n, u.y.dims[1] = wino ? 2 * h : 2 * h - 1, u.y.dims[2] = wino ? 2 * w : 1;
+        u.y.dims[3] = ch;
+        u.xn = th_count(&u.x), u.wn = th_count(&u.w), u.yn = th_count(&u.y);
+        u.xd = th_rand_buf(&rng, u.xn);
+        u.wd = th_rand_buf(&rng, u.wn);
+        /* [kh][kw][cout][cin]: kernel row 0 (wino: 2), column 1, output 5, input 1 */
+        u.wd[((wino ? 2 : 0) * u.w.dims[1] + 1) * ch * ch + 5 * ch + 1] = NAN;
+        check_equal(&u, ctx1, ctx3,
+                    wino ? "NaN weight, Winograd-sized" : "NaN weight on an unused tap");
+        th_conv_free(&u);
+    }
     /* Empty batch: conv gives an empty output, a transposed conv of an empty input zeros
      * plus bias. */
     if (CHECK(make_case(&c, &rng, 0, 2, DECONV_CHANNELS_LAST, 0, 5, 3, 4, 1, 3, 1, 1,
