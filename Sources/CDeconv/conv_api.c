@@ -425,14 +425,6 @@ int dc_weights_finite_on(deconv_context *ctx, const float *w, int64_t n) {
     return !j.bad;
 }
 
-/* The reference plan of a problem. */
-static void ref_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
-    if (p->transposed)
-        dc_ref_conv_transpose_plan(p, plan);
-    else
-        dc_ref_conv_plan(p, plan);
-}
-
 /* Checks the data buffers against a resolved problem, then runs it. */
 static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
                               const float *x, int64_t x_count, const float *w, int64_t w_count,
@@ -467,7 +459,8 @@ static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
      * a scan of the filter first, or, by a plan that checks what it packs, during the run,
      * which then runs again on the reference (it writes every output). */
     int bad = 0;
-    if (!plan.checks_weights && !dc_weights_finite_on(ctx, w, w_count)) ref_plan(&pr, &plan);
+    if (!plan.checks_weights && !dc_weights_finite_on(ctx, w, w_count))
+        dc_ref_conv_any_plan(&pr, &plan);
     if ((st = dc_context_reserve(ctx, plan.workspace_bytes, &ws, &to_free, err))) {
         dc_context_end(ctx, to_free);
         return st;
@@ -485,7 +478,7 @@ static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
     job.args.weights_bad = plan.checks_weights ? &bad : NULL;
     st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
     if (!st && bad) { /* the reference needs no workspace */
-        ref_plan(&pr, &plan);
+        dc_ref_conv_any_plan(&pr, &plan);
         job.args.weights_bad = NULL;
         st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
     }

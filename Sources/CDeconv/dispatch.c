@@ -5,10 +5,13 @@
 #include "internal.h"
 #include "fast/fast.h"
 
-void dc_select_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
-    if (dc_fast_conv_plan(p, num_threads, plan)) return;
+void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
     if (p->transposed)
         dc_ref_conv_transpose_plan(p, plan);
     else
         dc_ref_conv_plan(p, plan);
+}
+
+void dc_select_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan) {
+    if (!dc_fast_conv_plan(p, num_threads, plan)) dc_ref_conv_any_plan(p, plan);
 }

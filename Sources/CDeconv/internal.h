@@ -189,6 +189,8 @@ typedef struct dc_conv_plan {
 void dc_ref_conv_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 
+/** The reference plan of a conv or a transposed conv, as p says (dispatch.c). */
+void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 /** Picks the kernel for a problem (dispatch.c): a fast path if one claims it, else the
  *  reference. DECONV_FORCE_REFERENCE in the environment is not read (no hidden globals);
  *  tests call the reference plans directly. */

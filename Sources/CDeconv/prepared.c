@@ -97,13 +97,6 @@ deconv_status deconv_prepared_conv_shapes(const deconv_prepared_conv *pc, deconv
     return dc_ok(error);
 }
 
-static void ref_plan(const dc_conv_problem *pr, dc_conv_plan *plan) {
-    if (pr->transposed)
-        dc_ref_conv_transpose_plan(pr, plan);
-    else
-        dc_ref_conv_plan(pr, plan);
-}
-
 /* The kernel plan of a raw (unpacked) prepared conv: what conv_api.c's stateless run picks.
  * With a non-finite weight that is the reference, unless the plan checks the weights it
  * multiplies as it packs them (checks_weights): then the run finds out, as the stateless
@@ -112,7 +105,7 @@ static void ref_plan(const dc_conv_problem *pr, dc_conv_plan *plan) {
 static void raw_plan(const deconv_prepared_conv *pc, const dc_conv_problem *pr,
                      int32_t num_threads, dc_conv_plan *plan) {
     dc_select_conv_plan(pr, num_threads, plan);
-    if (!pc->finite && !plan->checks_weights) ref_plan(pr, plan);
+    if (!pc->finite && !plan->checks_weights) dc_ref_conv_any_plan(pr, plan);
 }
 
 static size_t workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
@@ -201,7 +194,7 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     job.args.weights_bad = !pc->packed && !pc->finite && plan.checks_weights ? &bad : NULL;
     st = dc_parallel_for(ctx, units, run_range, &job, err);
     if (!st && bad) {
-        ref_plan(&pr, &plan);
+        dc_ref_conv_any_plan(&pr, &plan);
         job.args.weights_bad = NULL;
         st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
     }
