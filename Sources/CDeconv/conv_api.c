@@ -365,16 +365,6 @@ deconv_status deconv_conv_transpose_workspace_size(const deconv_context *ctx,
 
 /* ---- running ---------------------------------------------------------------------------- */
 
-typedef struct run_job {
-    const dc_conv_plan *plan;
-    dc_conv_args args;
-} run_job;
-
-static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
-    const run_job *job = arg;
-    job->plan->run(&job->args, begin, end, thread);
-}
-
 /* 1 if *v is inf or NaN. */
 static inline uint32_t exponent_all_ones(const float *v) {
     uint32_t bits;
@@ -456,32 +446,24 @@ static deconv_status conv_run(deconv_context *ctx, const dc_conv_problem *pr_in,
     dc_conv_plan plan;
     dc_select_conv_plan(&pr, deconv_context_num_threads(ctx), &plan);
     /* A non-finite weight sends the call to the reference (see dc_weights_finite): found by
-     * a scan of the filter first, or, by a plan that checks what it packs, during the run,
-     * which then runs again on the reference (it writes every output). */
-    int bad = 0;
+     * a scan of the filter first, or, by a plan that checks what it packs, during the run
+     * (dc_run_conv_plan). */
     if (!plan.checks_weights && !dc_weights_finite_on(ctx, w, w_count))
         dc_ref_conv_any_plan(&pr, &plan);
     if ((st = dc_context_reserve(ctx, plan.workspace_bytes, &ws, &to_free, err))) {
         dc_context_end(ctx, to_free);
         return st;
     }
-    run_job job;
-    job.plan = &plan;
-    job.args.p = &pr;
-    job.args.x = x;
-    job.args.w = w;
-    job.args.bias = pr.has_bias ? bias : NULL;
-    job.args.y = y;
-    job.args.workspace = ws;
-    job.args.workspace_size = plan.workspace_bytes;
-    job.args.num_threads = deconv_context_num_threads(ctx);
-    job.args.weights_bad = plan.checks_weights ? &bad : NULL;
-    st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
-    if (!st && bad) { /* the reference needs no workspace */
-        dc_ref_conv_any_plan(&pr, &plan);
-        job.args.weights_bad = NULL;
-        st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
-    }
+    dc_conv_args args;
+    args.p = &pr;
+    args.x = x;
+    args.w = w;
+    args.bias = pr.has_bias ? bias : NULL;
+    args.y = y;
+    args.workspace = ws;
+    args.workspace_size = plan.workspace_bytes;
+    args.num_threads = deconv_context_num_threads(ctx);
+    st = dc_run_conv_plan(ctx, &plan, &args, 1, err);
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);
 }

@@ -195,6 +195,12 @@ void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan);
  *  reference. DECONV_FORCE_REFERENCE in the environment is not read (no hidden globals);
  *  tests call the reference plans directly. */
 void dc_select_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);
+/** Runs *plan over its units on ctx's threads (dispatch.c); args->weights_bad is its own.
+ *  With check_weights and a plan that checks_weights, a run that multiplies an inf or NaN
+ *  weight runs again on the reference plan, which *plan then holds: the one place where a
+ *  non-finite weight found during a run sends a conv to the reference. */
+deconv_status dc_run_conv_plan(deconv_context *ctx, dc_conv_plan *plan, dc_conv_args *args,
+                               int check_weights, deconv_error *err);
 
 /** Reference pooling kernels (pool_ref.c). All are single-pass and write every output
  *  element. Unpool kernels zero their output first. */

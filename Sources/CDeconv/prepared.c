@@ -131,18 +131,14 @@ deconv_status deconv_prepared_conv_workspace_size(const deconv_context *ctx,
     return dc_ok(error);
 }
 
-typedef struct run_job {
+typedef struct packed_job {
     const deconv_prepared_conv *pc;
-    const dc_conv_plan *plan; /* raw only */
     dc_conv_args args;
-} run_job;
+} packed_job;
 
-static void run_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
-    const run_job *job = arg;
-    if (job->pc->packed)
-        dc_fast_run_packed(&job->pc->fp, &job->args, begin, end, thread);
-    else
-        job->plan->run(&job->args, begin, end, thread);
+static void packed_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const packed_job *job = arg;
+    dc_fast_run_packed(&job->pc->fp, &job->args, begin, end, thread);
 }
 
 deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepared_conv *pc,
@@ -175,9 +171,8 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     const size_t ws_bytes = workspace_bytes(pc, threads, &units, &plan);
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, ws_bytes, &ws, &to_free, err))) return st;
-    run_job job;
+    packed_job job;
     job.pc = pc;
-    job.plan = &plan;
     job.args.p = &pr;
     job.args.x = x;
     job.args.w = pc->w; /* NULL when packed: the packed kernels never read it */
@@ -186,18 +181,14 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     job.args.workspace = ws;
     job.args.workspace_size = ws_bytes;
     job.args.num_threads = threads;
-    /* checked when prepared, but for a raw copy with a non-finite weight whose plan checks
-     * what it packs: then as conv_api.c's stateless call, a run, and the reference again if
-     * a weight it multiplies is bad (the reference writes every output and needs no
-     * workspace) */
-    int bad = 0;
-    job.args.weights_bad = !pc->packed && !pc->finite && plan.checks_weights ? &bad : NULL;
-    st = dc_parallel_for(ctx, units, run_range, &job, err);
-    if (!st && bad) {
-        dc_ref_conv_any_plan(&pr, &plan);
-        job.args.weights_bad = NULL;
-        st = dc_parallel_for(ctx, plan.units, run_range, &job, err);
-    }
+    job.args.weights_bad = NULL;
+    /* Weights were checked when prepared. A raw copy with a non-finite weight whose plan
+     * checks what it packs runs as conv_api.c's stateless call does: the reference again
+     * only if a weight it multiplies is bad. */
+    if (pc->packed)
+        st = dc_parallel_for(ctx, units, packed_range, &job, err);
+    else
+        st = dc_run_conv_plan(ctx, &plan, &job.args, !pc->finite, err);
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);
 }
