@@ -120,6 +120,7 @@ void dc_ref_conv_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
     plan->units = output_units(p);
     plan->workspace_bytes = 0;
     plan->checks_weights = 0;
+    plan->relayout = 0;
 }
 
 void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
@@ -128,4 +129,5 @@ void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan) {
     plan->units = output_units(p);
     plan->workspace_bytes = 0;
     plan->checks_weights = 0;
+    plan->relayout = 0;
 }

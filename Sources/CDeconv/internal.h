@@ -183,6 +183,10 @@ typedef struct dc_conv_plan {
     /* 1: run checks each weight it multiplies as it packs it (dc_conv_args.weights_bad), so
      * the caller need not scan the filter for inf or NaN before it (conv_api.c) */
     int checks_weights;
+    /* 1: a channels-first problem run as its channels-last twin (relayout.c): run, units
+     * and the last bytes of workspace_bytes are the twin's kernel's, and dc_run_conv_plan
+     * transposes the input in and the output out around it */
+    int relayout;
 } dc_conv_plan;
 
 /** Reference kernels (conv_ref.c): units = n * out spatial * out channels, no workspace. */
@@ -191,7 +195,24 @@ void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 
 /** The reference plan of a conv or a transposed conv, as p says (dispatch.c). */
 void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan);
-/** Picks the kernel for a problem (dispatch.c): a fast path if one claims it, else the
+/** The channels-last twin of a channels-first problem: the same conv with x and y laid out
+ *  channels-last (relayout.c). */
+void dc_channels_last_twin(const dc_conv_problem *p, dc_conv_problem *twin);
+/** Workspace for p's input and output in channels-last, 64-byte aligned, followed by
+ *  `inner` bytes for the twin's kernel: *total. 0 when that does not fit size_t. */
+int dc_relayout_bytes(const dc_conv_problem *p, size_t inner, size_t *total);
+/** The channels-last input, output and kernel workspace in such a workspace. */
+void dc_relayout_split(const dc_conv_problem *p, void *workspace, float **xt, float **yt,
+                       void **inner);
+/** Transposes channels-first x into channels-last xt, and channels-last yt into
+ *  channels-first y, over ctx's threads (p is the channels-first problem). */
+deconv_status dc_relayout_in(deconv_context *ctx, const dc_conv_problem *p, const float *x,
+                             float *xt, deconv_error *err);
+deconv_status dc_relayout_out(deconv_context *ctx, const dc_conv_problem *p, const float *yt,
+                              float *y, deconv_error *err);
+
+/** Picks the kernel for a problem (dispatch.c): a fast path if one claims it (for a
+ *  channels-first problem, one that claims its channels-last twin), else the
  *  reference. DECONV_FORCE_REFERENCE in the environment is not read (no hidden globals);
  *  tests call the reference plans directly. */
 void dc_select_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_plan *plan);

@@ -1,9 +1,10 @@
 /* prepared.c - prepared convolutions (deconv.h): validate and pack the weights once, run many
  * times. Validation is dc_conv_prepare's, the same as the stateless calls'. When a fast kernel
  * claims the problem the weights are stored exactly as that kernel's stateless run packs them
- * per call (fast/conv_gemm.c), so both paths give the same bits; otherwise (channels-first,
- * huge kernels, non-finite weights, ...) a raw copy runs through the same plan, and the same
- * checks of the weights, as the stateless call. */
+ * per call (fast/conv_gemm.c), so both paths give the same bits; a channels-first problem's
+ * weights are packed for its channels-last twin and run between the same transposes as the
+ * stateless call's (relayout.c). Otherwise (huge kernels, non-finite weights, ...) a raw copy
+ * runs through the same plan, and the same checks of the weights, as the stateless call. */
 #include "internal.h"
 #include "fast/fast.h"
 
@@ -12,6 +13,7 @@
 
 struct deconv_prepared_conv {
     dc_conv_problem pr;
+    int relayout;      /* packed for pr's channels-last twin: run between two transposes */
     deconv_shape in_shape, out_shape;
     int packed;        /* 1: fp holds the packed weights; 0: w is a raw copy */
     int finite;        /* raw copy only: every weight is finite (else checked as the stateless
@@ -44,13 +46,19 @@ static deconv_status create(const deconv_conv_params *params, const deconv_shape
     for (int32_t i = pc->in_shape.rank; i < DECONV_MAX_RANK; i++) pc->in_shape.dims[i] = 0;
     pc->out_shape = oshape;
     const int finite = dc_weights_finite(filter_data, filter_count);
-    const int got = finite ? dc_fast_pack(&pr, filter_data, &pc->fp) : 0;
+    /* channels-first: the twin's packing, as dc_select_conv_plan runs the stateless call */
+    dc_conv_problem kpr = pr;
+    size_t fits;
+    pc->relayout = pr.layout == DECONV_CHANNELS_FIRST && dc_relayout_bytes(&pr, 0, &fits);
+    if (pc->relayout) dc_channels_last_twin(&pr, &kpr);
+    const int got = finite ? dc_fast_pack(&kpr, filter_data, &pc->fp) : 0;
     if (got < 0) {
         free(pc);
         return dc_fail(err, DECONV_ERR_NO_MEMORY, "cannot allocate the packed weights");
     }
     pc->packed = got;
     if (!got) {
+        pc->relayout = 0; /* the raw copy runs dc_select_conv_plan's plan */
         pc->finite = finite;
         const size_t bytes = (size_t)filter_count * sizeof(float);
         pc->w = malloc(bytes > 0 ? bytes : 1);
@@ -108,16 +116,25 @@ static void raw_plan(const deconv_prepared_conv *pc, const dc_conv_problem *pr,
     if (!pc->finite && !plan->checks_weights) dc_ref_conv_any_plan(pr, plan);
 }
 
-static size_t workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
-                              int64_t *units, dc_conv_plan *plan) {
+/* The problem the packed kernels run: pr's channels-last twin when relayout. */
+static dc_conv_problem kernel_problem(const deconv_prepared_conv *pc) {
+    dc_conv_problem k = pc->pr;
+    if (pc->relayout) dc_channels_last_twin(&pc->pr, &k);
+    return k;
+}
+
+/* 0 when a relaid run's workspace does not fit size_t (only a 32-bit build can get there). */
+static int workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
+                           int64_t *units, dc_conv_plan *plan, size_t *bytes) {
     if (pc->packed) {
-        size_t ws;
-        dc_fast_packed_plan(&pc->fp, &pc->pr, num_threads, units, &ws);
-        return ws;
+        const dc_conv_problem kpr = kernel_problem(pc);
+        dc_fast_packed_plan(&pc->fp, &kpr, num_threads, units, bytes);
+        return !pc->relayout || dc_relayout_bytes(&pc->pr, *bytes, bytes);
     }
     raw_plan(pc, &pc->pr, num_threads, plan);
     *units = plan->units;
-    return plan->workspace_bytes;
+    *bytes = plan->workspace_bytes;
+    return 1;
 }
 
 deconv_status deconv_prepared_conv_workspace_size(const deconv_context *ctx,
@@ -127,7 +144,8 @@ deconv_status deconv_prepared_conv_workspace_size(const deconv_context *ctx,
     if (!bytes) return dc_fail(error, DECONV_ERR_NULL_POINTER, "bytes is NULL");
     int64_t units;
     dc_conv_plan plan;
-    *bytes = workspace_bytes(pc, deconv_context_num_threads(ctx), &units, &plan);
+    if (!workspace_bytes(pc, deconv_context_num_threads(ctx), &units, &plan, bytes))
+        return dc_fail(error, DECONV_ERR_OVERFLOW, "the workspace size does not fit size_t");
     return dc_ok(error);
 }
 
@@ -168,9 +186,13 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     const int32_t threads = deconv_context_num_threads(ctx);
     dc_conv_plan plan;
     int64_t units;
-    const size_t ws_bytes = workspace_bytes(pc, threads, &units, &plan);
+    size_t ws_bytes;
+    if (!workspace_bytes(pc, threads, &units, &plan, &ws_bytes))
+        return dc_fail(err, DECONV_ERR_OVERFLOW, "the workspace size does not fit size_t");
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, ws_bytes, &ws, &to_free, err))) return st;
+    dc_conv_problem kpr = kernel_problem(pc);
+    kpr.has_bias = pr.has_bias;
     packed_job job;
     job.pc = pc;
     job.args.p = &pr;
@@ -185,10 +207,21 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     /* Weights were checked when prepared. A raw copy with a non-finite weight whose plan
      * checks what it packs runs as conv_api.c's stateless call does: the reference again
      * only if a weight it multiplies is bad. */
-    if (pc->packed)
-        st = dc_parallel_for(ctx, units, packed_range, &job, err);
-    else
+    if (!pc->packed) {
         st = dc_run_conv_plan(ctx, &plan, &job.args, !pc->finite, err);
+    } else if (!pc->relayout) {
+        st = dc_parallel_for(ctx, units, packed_range, &job, err);
+    } else { /* as dc_run_conv_plan runs a relaid plan */
+        float *xt, *yt;
+        dc_relayout_split(&pr, ws, &xt, &yt, &job.args.workspace);
+        job.args.p = &kpr;
+        job.args.x = xt;
+        job.args.y = yt;
+        job.args.workspace_size = ws_bytes - (size_t)((char *)job.args.workspace - (char *)ws);
+        st = dc_relayout_in(ctx, &pr, x, xt, err);
+        if (!st) st = dc_parallel_for(ctx, units, packed_range, &job, err);
+        if (!st) st = dc_relayout_out(ctx, &pr, yt, y, err);
+    }
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);
 }

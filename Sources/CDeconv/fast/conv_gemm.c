@@ -909,6 +909,7 @@ int dc_fast_conv_plan(const dc_conv_problem *p, int32_t num_threads, dc_conv_pla
     if (num_threads < 1) num_threads = 1;
     plan->name = name;
     plan->run = run;
+    plan->relayout = 0;
     /* fast_run: pack_checked; conv_wino: phase_finite */
     plan->checks_weights = mode == DC_FAST_MODE_GEMM || mode == DC_FAST_MODE_WINO;
     if (mode != DC_FAST_MODE_GEMM) {

@@ -1,0 +1,408 @@
+/* test_relayout.c - channels-first convs run as their channels-last twins (relayout.c). Each
+ * random case is built twice, channels-first and channels-last on the same values, and at
+ * every supported ISA level the channels-first output must be the channels-last one
+ * transposed, bit for bit: stateless with 1 and 3 threads and no context, and prepared. It
+ * must also be close to the reference, the plan must really be a relaid one, a bad weight
+ * must give the reference's bits, and a caller's workspace must be sized by the query. */
+#include "harness.h"
+#include "conv_case.h"
+
+#include "deconv.h"
+#include "fast/fast.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pair {
+    th_conv first, last; /* the same conv, channels-first and channels-last */
+    int64_t sp_x, sp_y;  /* spatial positions of x and y */
+} pair;
+
+/* One image after another: dst[s * c + ch] = src[ch * sp + s], or the reverse. */
+static void transpose_images(const float *src, float *dst, int64_t n, int64_t c, int64_t sp,
+                             int to_last) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t s = 0; s < sp; s++) {
+                const int64_t f = i * c * sp + ch * sp + s, l = i * c * sp + s * c + ch;
+                if (to_last)
+                    dst[l] = src[f];
+                else
+                    dst[f] = src[l];
+            }
+}
+
+static deconv_shape to_last_shape(const deconv_shape *f) {
+    deconv_shape l = *f;
+    const int sr = f->rank - 2;
+    for (int i = 0; i < sr; i++) l.dims[1 + i] = f->dims[2 + i];
+    l.dims[sr + 1] = f->dims[1];
+    return l;
+}
+
+static float *copy_buf(const float *src, int64_t n) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (n > 0) memcpy(p, src, (size_t)n * sizeof(float));
+    return p;
+}
+
+/* A random case in both layouts; 0 if it is not a valid conv. */
+static int make_pair(pair *pp, uint64_t *rng, int transposed, int sr, int64_t n,
+                     const int64_t *in_sp, int64_t cin_g, int64_t cout_g, int64_t groups,
+                     const int64_t *k, const int64_t *s, const int64_t *d, deconv_padding pad,
+                     const int64_t *pads, int bias, deconv_activation act) {
+    memset(pp, 0, sizeof *pp);
+    th_conv *f = &pp->first;
+    const deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
+    f->transposed = transposed;
+    f->prm = init;
+    f->prm.spatial_rank = sr;
+    f->prm.layout = DECONV_CHANNELS_FIRST;
+    f->prm.padding = pad;
+    f->prm.activation = act;
+    f->prm.alpha = 0.1f;
+    f->prm.clamp_min = -0.5f;
+    f->prm.clamp_max = 0.75f;
+    for (int i = 0; i < sr; i++) {
+        f->prm.strides[i] = s[i];
+        f->prm.dilations[i] = d[i];
+        f->prm.pads[2 * i] = pads[2 * i];
+        f->prm.pads[2 * i + 1] = pads[2 * i + 1];
+    }
+    f->x.rank = f->w.rank = f->y.rank = sr + 2;
+    f->x.dims[0] = n;
+    f->x.dims[1] = cin_g * groups;
+    for (int i = 0; i < sr; i++) {
+        f->x.dims[2 + i] = in_sp[i];
+        f->w.dims[i] = k[i];
+    }
+    /* TF filter layouts do not change with the data layout */
+    f->w.dims[sr] = transposed ? cout_g : cin_g;
+    f->w.dims[sr + 1] = transposed ? cin_g * groups : cout_g * groups;
+    if (!transposed) {
+        if (deconv_conv_output_shape(&f->prm, &f->x, &f->w, &f->y, NULL, NULL) != DECONV_OK)
+            return 0;
+    } else {
+        int64_t lo[3], hi[3];
+        if (deconv_conv_transpose_output_range(&f->prm, &f->x, &f->w, lo, hi, NULL) != DECONV_OK)
+            return 0;
+        f->y = f->x;
+        f->y.dims[1] = cout_g * groups;
+        for (int i = 0; i < sr; i++) {
+            if (lo[i] < 0) lo[i] = 0;
+            if (hi[i] < lo[i]) return 0;
+            f->y.dims[2 + i] = th_rand_int(rng, lo[i], hi[i]);
+        }
+    }
+    f->xn = th_count(&f->x);
+    f->wn = th_count(&f->w);
+    f->yn = th_count(&f->y);
+    f->bn = bias ? cout_g * groups : 0;
+    if (f->yn == 0 || f->yn > 300000) return 0;
+    f->xd = th_rand_buf(rng, f->xn);
+    f->wd = th_rand_buf(rng, f->wn);
+    f->bd = bias ? th_rand_buf(rng, f->bn) : NULL;
+    f->ref = malloc((size_t)f->yn * sizeof(float));
+    pp->sp_x = f->xn / (n * f->x.dims[1]);
+    pp->sp_y = f->yn / (n * f->y.dims[1]);
+
+    th_conv *l = &pp->last;
+    *l = *f;
+    l->prm.layout = DECONV_CHANNELS_LAST;
+    l->x = to_last_shape(&f->x);
+    l->y = to_last_shape(&f->y);
+    l->xd = malloc((size_t)f->xn * sizeof(float));
+    transpose_images(f->xd, l->xd, n, f->x.dims[1], pp->sp_x, 1);
+    l->wd = copy_buf(f->wd, f->wn);
+    l->bd = bias ? copy_buf(f->bd, f->bn) : NULL;
+    l->ref = NULL;
+    return 1;
+}
+
+static void free_pair(pair *pp) {
+    th_conv_free(&pp->first);
+    th_conv_free(&pp->last);
+}
+
+/* The channels-first problem's plan at the current level, and whether its twin is claimed. */
+static int relaid_plan(const th_conv *c, dc_conv_plan *plan, int *twin_claimed) {
+    dc_conv_problem pr, twin;
+    if (dc_conv_prepare(&c->prm, &c->x, &c->w, c->transposed ? &c->y : NULL, c->transposed,
+                        &pr, NULL) != DECONV_OK)
+        return 0;
+    dc_select_conv_plan(&pr, 1, plan);
+    dc_channels_last_twin(&pr, &twin);
+    dc_conv_plan tp;
+    *twin_claimed = dc_fast_conv_plan(&twin, 1, &tp);
+    return 1;
+}
+
+static deconv_status prepared_run(const th_conv *c, deconv_context *ctx, float *out) {
+    deconv_prepared_conv *pc = NULL;
+    deconv_status st =
+        c->transposed ? deconv_prepared_conv_transpose_create(&c->prm, &c->x, &c->w, c->wd,
+                                                              c->wn, &c->y, &pc, NULL)
+                      : deconv_prepared_conv_create(&c->prm, &c->x, &c->w, c->wd, c->wn, &pc,
+                                                    NULL);
+    if (st) return st;
+    st = deconv_prepared_conv_run(ctx, pc, c->xd, c->xn, c->bd, c->bn, out, c->yn, NULL);
+    deconv_prepared_conv_destroy(pc);
+    return st;
+}
+
+typedef struct tally {
+    int relaid, transposed, rank1, rank3, bias, threads_split;
+} tally;
+static tally g_tally[DC_ISA_COUNT];
+
+/* The pair at every supported level: see the file's comment. exact_ref: the output must
+ * be the reference's bits (a bad weight). */
+static void check_pair(pair *pp, deconv_context *ctx1, deconv_context *ctx3, const char *what,
+                       int exact_ref) {
+    th_conv *f = &pp->first, *l = &pp->last;
+    const size_t bytes = (size_t)f->yn * sizeof(float);
+    dc_fast_force_isa(DC_FAST_OFF);
+    CHECK(th_conv_run(f, NULL, f->ref) == DECONV_OK, "%s: reference failed", what);
+    float *o1 = malloc(bytes), *o3 = malloc(bytes), *o0 = malloc(bytes), *op = malloc(bytes);
+    float *ol = malloc(bytes), *olf = malloc(bytes);
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        dc_fast_force_isa(isa);
+        const char *lv = dc_fast_isa_name(isa);
+        dc_conv_plan plan;
+        int twin_claimed = 0;
+        if (!CHECK(relaid_plan(f, &plan, &twin_claimed), "%s: prepare failed", what)) break;
+        /* relaid exactly when a fast kernel claims the twin */
+        CHECK(plan.relayout == twin_claimed, "%s [%s]: relayout %d, twin claimed %d", what, lv,
+              plan.relayout, twin_claimed);
+        if (plan.relayout) {
+            tally *t = &g_tally[isa];
+            t->relaid++;
+            t->transposed += f->transposed;
+            t->rank1 += f->prm.spatial_rank == 1;
+            t->rank3 += f->prm.spatial_rank == 3;
+            t->bias += f->bn > 0;
+            t->threads_split += plan.units > 1;
+        }
+        th_poison(o1, f->yn);
+        th_poison(o3, f->yn);
+        th_poison(o0, f->yn);
+        th_poison(op, f->yn);
+        th_poison(ol, l->yn);
+        CHECK(th_conv_run(f, ctx1, o1) == DECONV_OK, "%s [%s]: 1 thread failed", what, lv);
+        CHECK(th_conv_run(f, ctx3, o3) == DECONV_OK, "%s [%s]: 3 threads failed", what, lv);
+        CHECK(th_conv_run(f, NULL, o0) == DECONV_OK, "%s [%s]: no context failed", what, lv);
+        CHECK(prepared_run(f, ctx3, op) == DECONV_OK, "%s [%s]: prepared failed", what, lv);
+        CHECK(th_conv_run(l, ctx1, ol) == DECONV_OK, "%s [%s]: channels-last failed", what, lv);
+        transpose_images(ol, olf, f->y.dims[0], f->y.dims[1], pp->sp_y, 0);
+        CHECK(memcmp(o1, o3, bytes) == 0, "%s [%s]: 1 and 3 threads differ", what, lv);
+        CHECK(memcmp(o1, o0, bytes) == 0, "%s [%s]: context and none differ", what, lv);
+        CHECK(memcmp(o1, op, bytes) == 0, "%s [%s]: prepared and stateless differ", what, lv);
+        if (exact_ref) {
+            CHECK(memcmp(o1, f->ref, bytes) == 0, "%s [%s]: not the reference's bits", what, lv);
+            continue;
+        }
+        if (plan.relayout)
+            CHECK(memcmp(o1, olf, bytes) == 0,
+                  "%s [%s]: not the channels-last output transposed", what, lv);
+        int64_t bad = -1;
+        for (int64_t i = 0; i < f->yn && bad < 0; i++) {
+            const double r = f->ref[i], g = o1[i];
+            if (!(fabs(r - g) <= 1e-4 * (fabs(r) > 1.0 ? fabs(r) : 1.0))) bad = i;
+        }
+        CHECK(bad < 0, "%s [%s]: y[%lld] = %.9g, reference %.9g", what, lv, (long long)bad,
+              bad < 0 ? 0.0 : (double)o1[bad], bad < 0 ? 0.0 : (double)f->ref[bad]);
+    }
+    dc_fast_force_isa(-1);
+    free(o1);
+    free(o3);
+    free(o0);
+    free(op);
+    free(ol);
+    free(olf);
+}
+
+static const deconv_activation ACTS[] = {
+    DECONV_ACTIVATION_NONE,       DECONV_ACTIVATION_RELU,    DECONV_ACTIVATION_RELU6,
+    DECONV_ACTIVATION_LEAKY_RELU, DECONV_ACTIVATION_SIGMOID, DECONV_ACTIVATION_TANH,
+    DECONV_ACTIVATION_CLAMP};
+
+static int g_grouped; /* relaid cases with groups (counted here: the tally cannot see them) */
+
+static void random_pairs(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0xc4a77e15ull;
+    int done = 0, tries = 0;
+    while (done < 120 && tries < 10000) {
+        tries++;
+        pair pp;
+        const int transposed = (int)th_rand_int(&rng, 0, 1);
+        const int sr = (int)(th_rand_int(&rng, 0, 3) < 2 ? 2 : th_rand_int(&rng, 1, 3));
+        const deconv_padding pad = (deconv_padding)th_rand_int(&rng, 0, 2);
+        int64_t in_sp[3], k[3], s[3], d[3], pads[6];
+        for (int i = 0; i < sr; i++) {
+            in_sp[i] = th_rand_int(&rng, 1, sr == 3 ? 6 : sr == 1 ? 40 : 14);
+            k[i] = th_rand_int(&rng, 1, sr == 3 ? 3 : 5);
+            s[i] = th_rand_int(&rng, 1, 3);
+            d[i] = th_rand_int(&rng, 0, 3) == 0 ? 2 : 1;
+            pads[2 * i] = th_rand_int(&rng, 0, 2);
+            pads[2 * i + 1] = th_rand_int(&rng, 0, 2);
+        }
+        const int64_t groups = th_rand_int(&rng, 0, 3) == 0 ? th_rand_int(&rng, 2, 3) : 1;
+        /* 1..4 output channels (the few-channel kernels) and around the 8/16-lane tails */
+        const int64_t cin_g = th_rand_int(&rng, 1, 40);
+        const int64_t cout_g = th_rand_int(&rng, 0, 2) == 0 ? th_rand_int(&rng, 1, 4)
+                                                            : th_rand_int(&rng, 1, 40);
+        const int bias = (int)th_rand_int(&rng, 0, 1);
+        const deconv_activation act =
+            th_rand_int(&rng, 0, 2) == 0 ? ACTS[th_rand_int(&rng, 0, 6)] : DECONV_ACTIVATION_NONE;
+        const int64_t n = th_rand_int(&rng, 1, 4);
+        if (!make_pair(&pp, &rng, transposed, sr, n, in_sp, cin_g, cout_g, groups, k, s, d, pad,
+                       pads, bias, act)) {
+            free_pair(&pp);
+            continue;
+        }
+        char what[160];
+        snprintf(what, sizeof what,
+                 "relayout #%d %s rank %d pad %d n %lld cin_g %lld cout_g %lld groups %lld", done,
+                 transposed ? "transpose" : "conv", sr, (int)pad, (long long)n,
+                 (long long)cin_g, (long long)cout_g, (long long)groups);
+        const int before = g_tally[DC_ISA_PORTABLE].relaid;
+        check_pair(&pp, ctx1, ctx3, what, 0);
+        g_grouped += groups > 1 && g_tally[DC_ISA_PORTABLE].relaid > before;
+        free_pair(&pp);
+        done++;
+    }
+    CHECK(done == 120, "only %d relayout cases were valid in %d tries", done, tries);
+}
+
+/* Suite-like layers in channels-first, the input transposes split over threads. */
+static void layer_pairs(deconv_context *ctx1, deconv_context *ctx3) {
+    static const struct {
+        int transposed;
+        int64_t n, h, cin, cout, k, s;
+    } L[] = {
+        {1, 2, 8, 64, 3, 5, 2},   /* dcgan4-like */
+        {1, 8, 14, 32, 1, 3, 2},  /* mnist_k3s2-like */
+        {0, 2, 16, 24, 40, 3, 2}, /* down_s2-like */
+        {1, 1, 9, 48, 32, 2, 2},  /* unet_up-like */
+        {0, 1, 20, 32, 32, 3, 1}, /* vgg3x3-like: Winograd */
+    };
+    uint64_t rng = 0x1a7e5ull;
+    for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+        pair pp;
+        const int64_t sp[2] = {L[i].h, L[i].h + 1}, k[2] = {L[i].k, L[i].k};
+        const int64_t s[2] = {L[i].s, L[i].s}, d[2] = {1, 1}, pads[4] = {0};
+        if (CHECK(make_pair(&pp, &rng, L[i].transposed, 2, L[i].n, sp, L[i].cin, L[i].cout, 1,
+                            k, s, d, DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE),
+                  "layer %zu invalid", i)) {
+            char what[48];
+            snprintf(what, sizeof what, "relayout layer %zu", i);
+            check_pair(&pp, ctx1, ctx3, what, 0);
+        }
+        free_pair(&pp);
+    }
+}
+
+/* A NaN or inf weight on a tap that meets padding: every path gives the reference's bits (a
+ * relaid plan that checks its weights as it packs them finds it during the run and re-runs
+ * the twin on the reference, which sums in the same order as on the caller's layout). */
+static void nonfinite_pairs(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0xbadf00dull;
+    static const struct {
+        int transposed;
+        int64_t cin, cout, k, s;
+    } C[] = {{0, 16, 40, 3, 1}, {1, 20, 24, 3, 2}, {0, 24, 1, 3, 1}, {1, 32, 40, 4, 2}};
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++)
+        for (int v = 0; v < 2; v++) {
+            pair pp;
+            const int64_t sp[2] = {7, 6}, k[2] = {C[i].k, C[i].k}, s[2] = {C[i].s, C[i].s};
+            const int64_t d[2] = {1, 1}, pads[4] = {0};
+            if (!CHECK(make_pair(&pp, &rng, C[i].transposed, 2, 2, sp, C[i].cin, C[i].cout, 1, k,
+                                 s, d, DECONV_PADDING_SAME, pads, v, DECONV_ACTIVATION_NONE),
+                       "non-finite %zu invalid", i)) {
+                free_pair(&pp);
+                continue;
+            }
+            const int64_t taps = C[i].k * C[i].k, per_tap = pp.first.wn / taps;
+            const int64_t at = (C[i].transposed ? taps - 1 : 0) * per_tap +
+                               th_rand_int(&rng, 0, per_tap - 1);
+            pp.first.wd[at] = pp.last.wd[at] = v ? NAN : -INFINITY;
+            char what[48];
+            snprintf(what, sizeof what, "relayout non-finite %zu %s", i, v ? "NaN" : "-inf");
+            check_pair(&pp, ctx1, ctx3, what, 1);
+            free_pair(&pp);
+        }
+}
+
+/* A caller's workspace of exactly the queried size is enough for a relaid run; a byte less is
+ * refused before anything is written. And a workspace past size_t is refused, not wrapped. */
+static void workspace_pairs(deconv_context *ctx3) {
+    uint64_t rng = 0x5a5a5ull;
+    pair pp;
+    const int64_t sp[2] = {9, 8}, k[2] = {3, 3}, s[2] = {2, 2}, d[2] = {1, 1}, pads[4] = {0};
+    if (!CHECK(make_pair(&pp, &rng, 1, 2, 3, sp, 20, 24, 1, k, s, d, DECONV_PADDING_SAME, pads,
+                         1, DECONV_ACTIVATION_NONE),
+               "workspace pair invalid")) {
+        free_pair(&pp);
+        return;
+    }
+    th_conv *f = &pp.first;
+    size_t ws = 0;
+    CHECK(deconv_conv_transpose_workspace_size(ctx3, &f->prm, &f->x, &f->w, &f->y, &ws, NULL) ==
+              DECONV_OK,
+          "workspace query failed");
+    /* room for both tensors in channels-last at least */
+    CHECK(ws >= (size_t)(f->xn + f->yn) * sizeof(float), "workspace %zu below x + y", ws);
+    float *out = malloc((size_t)f->yn * sizeof(float));
+    void *mem = malloc(ws);
+    CHECK(deconv_context_set_workspace(ctx3, mem, ws - 1, NULL) == DECONV_OK, "set workspace");
+    th_poison(out, f->yn);
+    CHECK(th_conv_run(f, ctx3, out) == DECONV_ERR_WORKSPACE_TOO_SMALL,
+          "a workspace one byte short must be refused");
+    CHECK(th_is_poisoned(out, f->yn), "output written although the workspace was too small");
+    CHECK(deconv_context_set_workspace(ctx3, mem, ws, NULL) == DECONV_OK, "set workspace");
+    CHECK(th_conv_run(f, ctx3, out) == DECONV_OK, "exact workspace must be enough");
+    float *want = malloc((size_t)f->yn * sizeof(float));
+    CHECK(th_conv_run(f, NULL, want) == DECONV_OK, "no-context run failed");
+    CHECK(memcmp(out, want, (size_t)f->yn * sizeof(float)) == 0,
+          "the caller's workspace changed the result");
+    CHECK(deconv_context_set_workspace(ctx3, NULL, 0, NULL) == DECONV_OK, "unset workspace");
+
+    dc_conv_problem pr;
+    size_t total = 0;
+    CHECK(dc_conv_prepare(&f->prm, &f->x, &f->w, &f->y, 1, &pr, NULL) == DECONV_OK, "prepare");
+    CHECK(dc_relayout_bytes(&pr, 1000, &total) && total >= 1000 + (size_t)(f->xn + f->yn) * 4,
+          "relayout bytes %zu", total);
+    CHECK(!dc_relayout_bytes(&pr, SIZE_MAX - 100, &total), "a wrapped workspace size");
+    free(want);
+    free(mem);
+    free(out);
+    free_pair(&pp);
+}
+
+void suite_relayout(void) {
+    deconv_context *ctx1 = NULL, *ctx3 = NULL;
+    CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
+    CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
+    memset(g_tally, 0, sizeof g_tally);
+    g_grouped = 0;
+    random_pairs(ctx1, ctx3);
+    layer_pairs(ctx1, ctx3);
+    nonfinite_pairs(ctx1, ctx3);
+    workspace_pairs(ctx3);
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        const tally *t = &g_tally[isa];
+        CHECK(t->relaid >= 60 && t->transposed >= 20 && t->relaid - t->transposed >= 20 &&
+                  t->rank1 >= 5 && t->rank3 >= 5 && t->bias >= 20 && t->threads_split >= 20,
+              "[%s] relaid runs too few: %d (%d transposed, %d rank 1, %d rank 3, %d with bias, "
+              "%d in several units)",
+              dc_fast_isa_name(isa), t->relaid, t->transposed, t->rank1, t->rank3, t->bias,
+              t->threads_split);
+    }
+    CHECK(g_grouped >= 10, "only %d relaid cases with groups", g_grouped);
+    deconv_context_destroy(ctx1);
+    deconv_context_destroy(ctx3);
+}
