@@ -257,21 +257,21 @@ static void fill(float *p, int64_t n, uint64_t seed) {
     }
 }
 
+/* --layout nchw: the same layers channels-first (the library runs them between transposes
+ * on the channels-last kernels, relayout.c). */
+static deconv_layout g_layout = DECONV_CHANNELS_LAST;
+
+/* A tensor's shape in g_layout: [n, (d,) h, w, c] or [n, c, (d,) h, w]. */
 static void shape_nsc(deconv_shape *sh, int rank, int64_t n, int64_t d, int64_t h, int64_t w,
                       int64_t c) {
     memset(sh, 0, sizeof *sh);
     sh->rank = rank + 2;
     sh->dims[0] = n;
-    if (rank == 3) {
-        sh->dims[1] = d;
-        sh->dims[2] = h;
-        sh->dims[3] = w;
-        sh->dims[4] = c;
-    } else {
-        sh->dims[1] = h;
-        sh->dims[2] = w;
-        sh->dims[3] = c;
-    }
+    const int first = g_layout == DECONV_CHANNELS_FIRST, sp = first ? 2 : 1;
+    if (rank == 3) sh->dims[sp] = d;
+    sh->dims[sp + rank - 2] = h;
+    sh->dims[sp + rank - 1] = w;
+    sh->dims[first ? 1 : rank + 1] = c;
 }
 
 static int setup(bench_state *b, const layer *L, deconv_context *ctx) {
@@ -280,6 +280,7 @@ static int setup(bench_state *b, const layer *L, deconv_context *ctx) {
     b->L = L;
     if (strcmp(L->kind, "pool") == 0) {
         deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+        pp.layout = g_layout;
         pp.padding = L->pad;
         pp.ksize[0] = pp.ksize[1] = L->k;
         pp.strides[0] = pp.strides[1] = L->s;
@@ -309,6 +310,7 @@ static int setup(bench_state *b, const layer *L, deconv_context *ctx) {
     const int transposed = strcmp(L->kind, "conv_transpose") == 0;
     deconv_conv_params cp = DECONV_CONV_PARAMS_INIT;
     cp.spatial_rank = L->rank;
+    cp.layout = g_layout;
     cp.padding = L->pad;
     for (int i = 0; i < 3; i++) cp.strides[i] = L->s;
     b->cp = cp;
@@ -360,7 +362,7 @@ static int setup(bench_state *b, const layer *L, deconv_context *ctx) {
     double macs = (double)L->n * (double)L->cin * (double)L->cout;
     for (int i = 0; i < L->rank; i++) {
         const int j = 3 - L->rank + i;
-        const int64_t out = b->y.dims[1 + i];
+        const int64_t out = b->y.dims[(g_layout == DECONV_CHANNELS_FIRST ? 2 : 1) + i];
         macs *= transposed ? (double)useful_pairs(in_sp[j], out, L->k, L->s, pads[2 * i])
                            : (double)useful_pairs(out, in_sp[j], L->k, L->s, pads[2 * i]);
     }
@@ -525,6 +527,10 @@ int main(int argc, char **argv) {
             json = 1;
         else if (strcmp(argv[i], "--cpu-time") == 0)
             g_cpu_time = 1;
+        else if (strcmp(argv[i], "--layout") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "nhwc") == 0 || strcmp(argv[i + 1], "nchw") == 0))
+            g_layout = strcmp(argv[++i], "nchw") == 0 ? DECONV_CHANNELS_FIRST
+                                                       : DECONV_CHANNELS_LAST;
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
             const char *want = argv[++i];
             int found = 0;
@@ -536,7 +542,8 @@ int main(int argc, char **argv) {
             }
         } else {
             fprintf(stderr, "usage: %s [--threads N] [--filter NAME] [--json] [--min-time S] [--cpu-time]\n"
-                    "       [--path stateless|prepared|both] [--no-peak] [--fastest] [--isa NAME]\n",
+                    "       [--path stateless|prepared|both] [--no-peak] [--fastest] [--isa NAME]\n"
+                    "       [--layout nhwc|nchw]\n",
                     argv[0]);
             return 2;
         }

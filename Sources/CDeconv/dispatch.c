@@ -62,8 +62,9 @@ deconv_status dc_run_conv_plan(deconv_context *ctx, dc_conv_plan *plan, dc_conv_
     dc_conv_problem twin;
     dc_channels_last_twin(args->p, &twin);
     dc_conv_args t = *args;
-    float *xt, *yt;
-    dc_relayout_split(args->p, args->workspace, &xt, &yt, &t.workspace);
+    const float *xt;
+    float *yt;
+    dc_relayout_split(args->p, args->workspace, args->x, args->y, &xt, &yt, &t.workspace);
     t.p = &twin;
     t.x = xt;
     t.y = yt;

@@ -201,13 +201,15 @@ void dc_channels_last_twin(const dc_conv_problem *p, dc_conv_problem *twin);
 /** Workspace for p's input and output in channels-last, 64-byte aligned, followed by
  *  `inner` bytes for the twin's kernel: *total. 0 when that does not fit size_t. */
 int dc_relayout_bytes(const dc_conv_problem *p, size_t inner, size_t *total);
-/** The channels-last input, output and kernel workspace in such a workspace. */
-void dc_relayout_split(const dc_conv_problem *p, void *workspace, float **xt, float **yt,
-                       void **inner);
+/** The twin's input xt, output yt and kernel workspace in such a workspace; xt is x and yt
+ *  is y themselves where both layouts are the same bytes (one channel or one position). */
+void dc_relayout_split(const dc_conv_problem *p, void *workspace, const float *x, float *y,
+                       const float **xt, float **yt, void **inner);
 /** Transposes channels-first x into channels-last xt, and channels-last yt into
- *  channels-first y, over ctx's threads (p is the channels-first problem). */
+ *  channels-first y, over ctx's threads (p is the channels-first problem); nothing when
+ *  they are the same buffer. */
 deconv_status dc_relayout_in(deconv_context *ctx, const dc_conv_problem *p, const float *x,
-                             float *xt, deconv_error *err);
+                             const float *xt, deconv_error *err);
 deconv_status dc_relayout_out(deconv_context *ctx, const dc_conv_problem *p, const float *yt,
                               float *y, deconv_error *err);
 

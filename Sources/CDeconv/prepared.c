@@ -212,8 +212,9 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
     } else if (!pc->relayout) {
         st = dc_parallel_for(ctx, units, packed_range, &job, err);
     } else { /* as dc_run_conv_plan runs a relaid plan */
-        float *xt, *yt;
-        dc_relayout_split(&pr, ws, &xt, &yt, &job.args.workspace);
+        const float *xt;
+        float *yt;
+        dc_relayout_split(&pr, ws, x, y, &xt, &yt, &job.args.workspace);
         job.args.p = &kpr;
         job.args.x = xt;
         job.args.y = yt;

@@ -3,7 +3,8 @@
  * every supported ISA level the channels-first output must be the channels-last one
  * transposed, bit for bit: stateless with 1 and 3 threads and no context, and prepared. It
  * must also be close to the reference, the plan must really be a relaid one, a bad weight
- * must give the reference's bits, and a caller's workspace must be sized by the query. */
+ * must give the reference's bits, and a caller's workspace must be sized by the query. And
+ * the transposes themselves, at every level, against their definition. */
 #include "harness.h"
 #include "conv_case.h"
 
@@ -154,6 +155,7 @@ static deconv_status prepared_run(const th_conv *c, deconv_context *ctx, float *
 
 typedef struct tally {
     int relaid, transposed, rank1, rank3, bias, threads_split;
+    int same_x, same_y; /* x or y the same bytes in both layouts: used in place */
 } tally;
 static tally g_tally[DC_ISA_COUNT];
 
@@ -185,6 +187,8 @@ static void check_pair(pair *pp, deconv_context *ctx1, deconv_context *ctx3, con
             t->rank3 += f->prm.spatial_rank == 3;
             t->bias += f->bn > 0;
             t->threads_split += plan.units > 1;
+            t->same_x += f->x.dims[1] == 1 || pp->sp_x == 1;
+            t->same_y += f->y.dims[1] == 1 || pp->sp_y == 1;
         }
         th_poison(o1, f->yn);
         th_poison(o3, f->yn);
@@ -250,8 +254,9 @@ static void random_pairs(deconv_context *ctx1, deconv_context *ctx3) {
             pads[2 * i + 1] = th_rand_int(&rng, 0, 2);
         }
         const int64_t groups = th_rand_int(&rng, 0, 3) == 0 ? th_rand_int(&rng, 2, 3) : 1;
-        /* 1..4 output channels (the few-channel kernels) and around the 8/16-lane tails */
-        const int64_t cin_g = th_rand_int(&rng, 1, 40);
+        /* 1..4 output channels (the few-channel kernels) and around the 8/16-lane tails; one
+         * input channel (x used in place) in a sixth of the cases */
+        const int64_t cin_g = th_rand_int(&rng, 0, 5) == 0 ? 1 : th_rand_int(&rng, 1, 40);
         const int64_t cout_g = th_rand_int(&rng, 0, 2) == 0 ? th_rand_int(&rng, 1, 4)
                                                             : th_rand_int(&rng, 1, 40);
         const int bias = (int)th_rand_int(&rng, 0, 1);
@@ -281,21 +286,24 @@ static void random_pairs(deconv_context *ctx1, deconv_context *ctx3) {
 static void layer_pairs(deconv_context *ctx1, deconv_context *ctx3) {
     static const struct {
         int transposed;
-        int64_t n, h, cin, cout, k, s;
+        int64_t n, h, w, cin, cout, k, s;
+        deconv_padding pad;
     } L[] = {
-        {1, 2, 8, 64, 3, 5, 2},   /* dcgan4-like */
-        {1, 8, 14, 32, 1, 3, 2},  /* mnist_k3s2-like */
-        {0, 2, 16, 24, 40, 3, 2}, /* down_s2-like */
-        {1, 1, 9, 48, 32, 2, 2},  /* unet_up-like */
-        {0, 1, 20, 32, 32, 3, 1}, /* vgg3x3-like: Winograd */
+        {1, 2, 8, 9, 64, 3, 5, 2, DECONV_PADDING_SAME},    /* dcgan4-like */
+        {1, 8, 14, 15, 32, 1, 3, 2, DECONV_PADDING_SAME},  /* mnist_k3s2-like: y as it is */
+        {0, 2, 16, 17, 24, 40, 3, 2, DECONV_PADDING_SAME}, /* down_s2-like */
+        {1, 1, 9, 10, 48, 32, 2, 2, DECONV_PADDING_VALID}, /* unet_up-like */
+        {0, 1, 20, 21, 32, 32, 3, 1, DECONV_PADDING_SAME}, /* vgg3x3-like: Winograd */
+        {0, 4, 28, 28, 1, 32, 5, 1, DECONV_PADDING_SAME},  /* lenet_c1-like: x as it is */
+        {1, 3, 1, 1, 100, 64, 4, 1, DECONV_PADDING_VALID}, /* DCGAN's 1 x 1 latent: x as it is */
     };
     uint64_t rng = 0x1a7e5ull;
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
         pair pp;
-        const int64_t sp[2] = {L[i].h, L[i].h + 1}, k[2] = {L[i].k, L[i].k};
+        const int64_t sp[2] = {L[i].h, L[i].w}, k[2] = {L[i].k, L[i].k};
         const int64_t s[2] = {L[i].s, L[i].s}, d[2] = {1, 1}, pads[4] = {0};
         if (CHECK(make_pair(&pp, &rng, L[i].transposed, 2, L[i].n, sp, L[i].cin, L[i].cout, 1,
-                            k, s, d, DECONV_PADDING_SAME, pads, 1, DECONV_ACTIVATION_NONE),
+                            k, s, d, L[i].pad, pads, 1, DECONV_ACTIVATION_NONE),
                   "layer %zu invalid", i)) {
             char what[48];
             snprintf(what, sizeof what, "relayout layer %zu", i);
@@ -382,12 +390,40 @@ static void workspace_pairs(deconv_context *ctx3) {
     free_pair(&pp);
 }
 
+/* fast/transpose.c at every level: every shape up to 40 x 40 (all the 16- and 8-wide block
+ * edges), with leading dimensions past the shape, and nothing outside the matrix written. */
+static void transpose_cases(void) {
+    enum { M = 40, LD = 43 };
+    float src[M * LD], dst[M * LD];
+    for (int i = 0; i < M * LD; i++) src[i] = (float)i;
+    int bad = 0;
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        dc_fast_force_isa(isa);
+        const dc_transpose_fn t = dc_fast_transpose();
+        for (int rows = 0; rows <= M && !bad; rows++)
+            for (int cols = 0; cols <= M && !bad; cols++) {
+                for (int i = 0; i < M * LD; i++) dst[i] = -1.0f;
+                t(src, LD, dst, LD, rows, cols);
+                for (int j = 0; j < M; j++)
+                    for (int i = 0; i < LD; i++) {
+                        const float want = j < cols && i < rows ? src[i * LD + j] : -1.0f;
+                        bad += dst[j * LD + i] != want;
+                    }
+                CHECK(!bad, "[%s] transpose of %d x %d wrong", dc_fast_isa_name(isa), rows,
+                      cols);
+            }
+    }
+    dc_fast_force_isa(-1);
+}
+
 void suite_relayout(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
     CHECK(deconv_context_create(3, &ctx3, NULL) == DECONV_OK, "context 3");
     memset(g_tally, 0, sizeof g_tally);
     g_grouped = 0;
+    transpose_cases();
     random_pairs(ctx1, ctx3);
     layer_pairs(ctx1, ctx3);
     nonfinite_pairs(ctx1, ctx3);
@@ -396,11 +432,12 @@ void suite_relayout(void) {
         if (!dc_fast_isa_supported(isa)) continue;
         const tally *t = &g_tally[isa];
         CHECK(t->relaid >= 60 && t->transposed >= 20 && t->relaid - t->transposed >= 20 &&
-                  t->rank1 >= 5 && t->rank3 >= 5 && t->bias >= 20 && t->threads_split >= 20,
+                  t->rank1 >= 5 && t->rank3 >= 5 && t->bias >= 20 && t->threads_split >= 20 &&
+                  t->same_x >= 5 && t->same_y >= 5,
               "[%s] relaid runs too few: %d (%d transposed, %d rank 1, %d rank 3, %d with bias, "
-              "%d in several units)",
+              "%d in several units, %d and %d with x and y in place)",
               dc_fast_isa_name(isa), t->relaid, t->transposed, t->rank1, t->rank3, t->bias,
-              t->threads_split);
+              t->threads_split, t->same_x, t->same_y);
     }
     CHECK(g_grouped >= 10, "only %d relaid cases with groups", g_grouped);
     deconv_context_destroy(ctx1);
