@@ -195,6 +195,14 @@ void dc_ref_conv_transpose_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 
 /** The reference plan of a conv or a transposed conv, as p says (dispatch.c). */
 void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan);
+/** l's strides made channels-last (relayout.c). */
+void dc_layout_to_last(dc_layout3 *l);
+/** 1 when l's two layouts are the same bytes: one channel, or one spatial position. */
+int dc_layout_same_bytes(const dc_layout3 *l);
+/** Moves a channels-first tensor of layout l into channels-last (to_last) or back, over
+ *  ctx's threads; elements are floats, or int64 when wide. Nothing when src == dst. */
+deconv_status dc_relayout(deconv_context *ctx, const dc_layout3 *l, const void *src, void *dst,
+                          int wide, int to_last, deconv_error *err);
 /** The channels-last twin of a channels-first problem: the same conv with x and y laid out
  *  channels-last (relayout.c). */
 void dc_channels_last_twin(const dc_conv_problem *p, dc_conv_problem *twin);

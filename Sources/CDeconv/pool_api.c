@@ -159,6 +159,45 @@ static deconv_status check_windows_nonempty(const dc_pool_problem *p, deconv_err
     return DECONV_OK;
 }
 
+/* A channels-first forward op as its channels-last twin (relayout.c): the fast kernels
+ * vectorise over channels, where the channels-first one is scalar (argmax 19x slower). 1
+ * when it ran, with its status in *st; 0 when the fast path does not take the twin or the
+ * context has no room for it (a caller-set workspace: pooling never asked for one), and the
+ * op runs as before. The twin's argmax indices are the op's (always over the channels-last
+ * input), in the twin's order until moved back. */
+static int forward_relaid(deconv_context *ctx, const dc_pool_problem *p, int fop, const float *x,
+                          float *y, int64_t *argmax, deconv_status *st, deconv_error *err) {
+    dc_pool_problem t = *p;
+    t.layout = DECONV_CHANNELS_LAST;
+    dc_layout_to_last(&t.x);
+    dc_layout_to_last(&t.y);
+    /* room for x, y and the indices in channels-last, each 64-byte aligned; none for a
+     * tensor whose two layouts are the same bytes */
+    const int same_x = dc_layout_same_bytes(&p->x), same_y = dc_layout_same_bytes(&p->y);
+    const uint64_t xr = same_x ? 0 : ((uint64_t)p->x.count * 4 + 63) / 64 * 64;
+    const uint64_t yr = same_y ? 0 : ((uint64_t)p->y.count * 4 + 63) / 64 * 64;
+    const uint64_t ar = same_y || !argmax ? 0 : (uint64_t)p->y.count * 8;
+    if (xr + yr + ar == 0 || xr + yr + ar > (uint64_t)(SIZE_MAX - 64)) return 0;
+    void *ws, *to_free;
+    if (dc_context_begin(ctx, (size_t)(64 + xr + yr + ar), &ws, &to_free, NULL) != DECONV_OK)
+        return 0;
+    unsigned char *base = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    float *xt = same_x ? (float *)(uintptr_t)x : (float *)(void *)base;
+    float *yt = same_y ? y : (float *)(void *)(base + xr);
+    int64_t *at = !argmax || same_y ? argmax : (int64_t *)(void *)(base + xr + yr);
+    dc_pool_fast f;
+    if (!dc_pool_fast_forward_setup(&t, fop, xt, yt, at, &f)) {
+        dc_context_end(ctx, to_free);
+        return 0;
+    }
+    *st = dc_relayout(ctx, &p->x, x, xt, 0, 1, err);
+    if (*st == DECONV_OK) *st = dc_parallel_for(ctx, f.units, dc_pool_fast_forward_run, &f, err);
+    if (*st == DECONV_OK) *st = dc_relayout(ctx, &p->y, yt, y, 0, 0, err);
+    if (*st == DECONV_OK && argmax) *st = dc_relayout(ctx, &p->y, at, argmax, 1, 0, err);
+    dc_context_end(ctx, to_free);
+    return 1;
+}
+
 static deconv_status run_forward(enum pool_op op, deconv_context *ctx,
                                  const deconv_pool_params *pp, const deconv_shape *input,
                                  const float *x, int64_t x_count, float *y, int64_t y_count,
@@ -183,10 +222,13 @@ static deconv_status run_forward(enum pool_op op, deconv_context *ctx,
     if (op != OP_AVG && (st = check_windows_nonempty(&p, err)) != DECONV_OK) return st;
     if (p.y.count == 0) return dc_ok(err); /* empty result: nothing to compute */
 
+    const int fop = op == OP_AVG ? DC_POOL_AVG : op == OP_ARGMAX ? DC_POOL_ARGMAX : DC_POOL_MAX;
+    if (p.layout == DECONV_CHANNELS_FIRST &&
+        forward_relaid(ctx, &p, fop, x, y, op == OP_ARGMAX ? argmax : NULL, &st, err))
+        return st != DECONV_OK ? st : dc_ok(err);
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
     dc_pool_fast f;
-    const int fop = op == OP_AVG ? DC_POOL_AVG : op == OP_ARGMAX ? DC_POOL_ARGMAX : DC_POOL_MAX;
     if (dc_pool_fast_forward_setup(&p, fop, x, y, argmax, &f))
         st = dc_parallel_for(ctx, f.units, dc_pool_fast_forward_run, &f, err);
     else if (op == OP_AVG)

@@ -4,7 +4,8 @@
  * transposed, bit for bit: stateless with 1 and 3 threads and no context, and prepared. It
  * must also be close to the reference, the plan must really be a relaid one, a bad weight
  * must give the reference's bits, and a caller's workspace must be sized by the query. And
- * the transposes themselves, at every level, against their definition. */
+ * the transposes themselves, at every level, against their definition; and channels-first
+ * forward pools, which run the same way (pool_api.c), against the reference bit for bit. */
 #include "harness.h"
 #include "conv_case.h"
 
@@ -417,6 +418,109 @@ static void transpose_cases(void) {
     dc_fast_force_isa(-1);
 }
 
+/* ---- forward pooling (pool_api.c's forward_relaid) ------------------------------------------ */
+
+static int64_t shape_count(const deconv_shape *s) {
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+    return n;
+}
+
+/* Runs op 0 (max), 1 (argmax) or 2 (avg) of pp on x into y (and a). */
+static deconv_status pool_run(int op, deconv_context *ctx, const deconv_pool_params *pp,
+                              const deconv_shape *xs, const float *x, int64_t xn, float *y,
+                              int64_t yn, int64_t *a) {
+    if (op == 1) return deconv_max_pool_with_argmax(ctx, pp, xs, x, xn, y, yn, a, yn, NULL);
+    if (op == 2) return deconv_avg_pool(ctx, pp, xs, x, xn, y, yn, NULL);
+    return deconv_max_pool(ctx, pp, xs, x, xn, y, yn, NULL);
+}
+
+/* Random channels-first forward pools, at every level: the reference's bits and indices
+ * (pooling's fast kernels keep its window order), with 1 and 3 threads. With a caller's
+ * workspace the op runs relaid when the room is there (the workspace is written: the input
+ * moved into it) and as before when it is not (the workspace untouched, the status OK). */
+static void pool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0x9001ull;
+    enum { WS = 1 << 20 };
+    unsigned char *wsmem = malloc(WS);
+    int relaid = 0, fallback = 0, done = 0;
+    for (int iter = 0; iter < 90; iter++) {
+        deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+        const int sr = (int)th_rand_int(&rng, 1, 3), op = iter % 3;
+        pp.spatial_rank = sr;
+        pp.layout = DECONV_CHANNELS_FIRST;
+        pp.padding = th_rand_int(&rng, 0, 1) ? DECONV_PADDING_SAME : DECONV_PADDING_VALID;
+        pp.count_include_pad = (int32_t)th_rand_int(&rng, 0, 1);
+        pp.include_batch_in_index = (int32_t)th_rand_int(&rng, 0, 1);
+        deconv_shape xs;
+        memset(&xs, 0, sizeof xs);
+        xs.rank = sr + 2;
+        xs.dims[0] = th_rand_int(&rng, 1, 3);
+        xs.dims[1] = th_rand_int(&rng, 0, 4) == 0 ? 1 : th_rand_int(&rng, 2, 40);
+        for (int i = 0; i < sr; i++) {
+            pp.ksize[i] = th_rand_int(&rng, 1, 3);
+            pp.strides[i] = th_rand_int(&rng, 1, 2);
+            xs.dims[2 + i] = th_rand_int(&rng, 1, sr == 3 ? 6 : sr == 2 ? 12 : 30);
+        }
+        deconv_shape ys;
+        if (deconv_pool_output_shape(&pp, &xs, &ys, NULL, NULL) != DECONV_OK) continue;
+        const int64_t xn = shape_count(&xs), yn = shape_count(&ys);
+        if (yn == 0) continue;
+        float *x = th_rand_buf(&rng, xn);
+        for (int64_t i = 0; i < xn; i += 7) x[i] = x[(i * 31) % xn]; /* ties */
+        float *ref = malloc((size_t)yn * 4), *o = malloc((size_t)yn * 4);
+        int64_t *aref = malloc((size_t)yn * 8), *ao = malloc((size_t)yn * 8);
+        const size_t yb = (size_t)yn * 4, ab = (size_t)yn * 8;
+        dc_fast_force_isa(DC_FAST_OFF);
+        CHECK(pool_run(op, NULL, &pp, &xs, x, xn, ref, yn, aref) == DECONV_OK, "pool reference");
+        for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+            if (!dc_fast_isa_supported(isa)) continue;
+            dc_fast_force_isa(isa);
+            deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
+            for (int t = 0; t < 3; t++) {
+                th_poison(o, yn);
+                memset(ao, 0xa5, ab);
+                CHECK(pool_run(op, ctxs[t], &pp, &xs, x, xn, o, yn, ao) == DECONV_OK,
+                      "pool %d op %d [%s] failed", iter, op, dc_fast_isa_name(isa));
+                CHECK(memcmp(o, ref, yb) == 0 && (op != 1 || memcmp(ao, aref, ab) == 0),
+                      "pool %d op %d rank %d c %lld [%s] context %d: not the reference's",
+                      iter, op, sr, (long long)xs.dims[1], dc_fast_isa_name(isa), t);
+            }
+            /* a caller's workspace: big enough (1 MiB), then 64 bytes */
+            for (int small = 0; small <= 1; small++) {
+                const size_t size = small ? 64 : WS;
+                memset(wsmem, 0x5a, size);
+                CHECK(deconv_context_set_workspace(ctx3, wsmem, size, NULL) == DECONV_OK, "ws");
+                th_poison(o, yn);
+                CHECK(pool_run(op, ctx3, &pp, &xs, x, xn, o, yn, ao) == DECONV_OK,
+                      "pool %d with a %zu-byte workspace failed", iter, size);
+                CHECK(memcmp(o, ref, yb) == 0 && (op != 1 || memcmp(ao, aref, ab) == 0),
+                      "pool %d with a %zu-byte workspace: not the reference's", iter, size);
+                int touched = 0;
+                for (size_t i = 0; i < size && !touched; i++) touched = wsmem[i] != 0x5a;
+                if (small) {
+                    CHECK(!touched, "pool %d: a 64-byte workspace was written", iter);
+                    fallback += isa == 0;
+                } else {
+                    relaid += touched && isa == 0;
+                }
+                CHECK(deconv_context_set_workspace(ctx3, NULL, 0, NULL) == DECONV_OK, "unset");
+            }
+        }
+        dc_fast_force_isa(-1);
+        done++;
+        free(x);
+        free(ref);
+        free(o);
+        free(aref);
+        free(ao);
+    }
+    free(wsmem);
+    CHECK(done >= 60 && relaid >= 30 && fallback >= 30,
+          "forward pools: %d cases, %d relaid, %d with a workspace too small", done, relaid,
+          fallback);
+}
+
 void suite_relayout(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
@@ -428,6 +532,7 @@ void suite_relayout(void) {
     layer_pairs(ctx1, ctx3);
     nonfinite_pairs(ctx1, ctx3);
     workspace_pairs(ctx3);
+    pool_pairs(ctx1, ctx3);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         const tally *t = &g_tally[isa];
