@@ -379,7 +379,10 @@ DECONV_API deconv_status deconv_pool_output_shape(const deconv_pool_params *para
  * ------------------------------------------------------------------------------------------- */
 
 /** Scratch bytes deconv_conv needs with this context (its thread count) and these shapes.
- *  0 means none. */
+ *  0 means none. A channels-first conv runs on the channels-last kernels between two
+ *  transposes, so its scratch also holds channels-last copies of the input and the output
+ *  (but not of one with a single channel or a single spatial position, which is the same
+ *  bytes in both layouts). */
 DECONV_API deconv_status deconv_conv_workspace_size(const deconv_context *ctx,
                                                     const deconv_conv_params *params,
                                                     const deconv_shape *input,
@@ -436,6 +439,11 @@ DECONV_API deconv_status deconv_conv_transpose(deconv_context *ctx,
 
 /* ---------------------------------------------------------------------------------------------
  * Pooling
+ *
+ * The forward ops need no scratch. In channels-first they use some when the context has it
+ * (channels-last copies of the input and the outputs, for the vector kernels): with a
+ * caller-set workspace too small for that they run their scalar channels-first kernel
+ * instead, with the same result. They never fail for lack of workspace.
  * ------------------------------------------------------------------------------------------- */
 
 /** tf.nn.max_pool1d/2d/3d. Padding cells never win. NaN policy: a NaN anywhere in a window

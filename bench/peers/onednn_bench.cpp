@@ -52,8 +52,10 @@ int main(int argc, char **argv) {
     const char *filter = nullptr;
     double min_time = 0.5;
     int threads = 1;
+    bool nchw = false; // --layout nchw: channels-first activations (oneDNN's plain nchw/ncdhw)
     for (int i = 1; i < argc; i++) {
         if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+        else if (!std::strcmp(argv[i], "--layout") && i + 1 < argc) nchw = !std::strcmp(argv[++i], "nchw");
         else if (!std::strcmp(argv[i], "--min-time") && i + 1 < argc) min_time = atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     }
@@ -75,7 +77,8 @@ int main(int argc, char **argv) {
             pl.push_back(total / 2);
             pr.push_back(total - total / 2);
         }
-        const auto tag = r == 3 ? memory::format_tag::ndhwc : memory::format_tag::nhwc;
+        const auto tag = nchw ? (r == 3 ? memory::format_tag::ncdhw : memory::format_tag::nchw)
+                              : (r == 3 ? memory::format_tag::ndhwc : memory::format_tag::nhwc);
         memory::desc src_md(src, memory::data_type::f32, tag);
         memory::desc dst_md(dst, memory::data_type::f32, tag);
         memory::desc wei_md(wei, memory::data_type::f32, memory::format_tag::any);

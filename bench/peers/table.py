@@ -30,10 +30,14 @@ def main():
     runs = {}  # (threads, name, tool) -> every round's median, for the median-of-rounds column
     peak = {}
     load_start = "?"
+    layout = "nhwc"
     order = []
     for r in rows:
         if r["name"] == "load_start":
             load_start = r["load"]
+            continue
+        if r["name"] == "layout":
+            layout = r["layout"]
             continue
         if r["name"] == "fma_peak":
             peak[r["threads"]] = max(peak.get(r["threads"], 0), r["gflops"])
@@ -74,6 +78,10 @@ def main():
     print(f"Measured {date.today().isoformat()} on {cpu_model()} ({flags}), "
           f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} CPUs, "
           f"load average at the start {load_start}, at the end {' '.join(load)}.\n")
+    if layout == "nchw":
+        print("Channels-first (NCHW / NCDHW) activations: libdeconv on its channels-last kernels "
+              "between transposes, oneDNN with plain nchw / ncdhw memory, ONNX Runtime in its "
+              "own layout; TensorFlow has no CPU kernel for channels-first convs.\n")
     rounds = sum(1 for r in rows if r["name"] == "fma_peak") // max(1, len(peak))
     if rounds > 1:
         print(f"Best median of {rounds} interleaved rounds per tool and layer.\n")
