@@ -12,6 +12,9 @@
 
 /* Spatial positions per transpose unit (fast/transpose.c moves square blocks of them). */
 #define RELAYOUT_UNIT 256
+/* Outputs moved back to channels-first from this size on are streamed past the caches (4
+ * times a core's L2: they would not stay there; see fast/transpose.c). */
+#define RELAYOUT_STREAM_BYTES ((int64_t)4 << 20)
 
 void dc_layout_to_last(dc_layout3 *l) {
     l->stride_c = 1;
@@ -59,7 +62,7 @@ typedef struct relayout_job {
     const void *src;
     void *dst;
     int64_t c, sp, blocks; /* blocks: units per image */
-    int to_last, wide;
+    int to_last, wide, stream;
     dc_transpose_fn t;
 } relayout_job;
 
@@ -92,7 +95,7 @@ static void relayout_range(void *arg, int64_t begin, int64_t end, int32_t thread
                           (int64_t *)j->dst + n * img + dof, dld, rows, cols);
         else
             j->t((const float *)j->src + n * img + so, sld, (float *)j->dst + n * img + dof, dld,
-                 rows, cols);
+                 rows, cols, j->stream);
     }
 }
 
@@ -107,6 +110,8 @@ deconv_status dc_relayout(deconv_context *ctx, const dc_layout3 *l, const void *
     j.blocks = (j.sp + RELAYOUT_UNIT - 1) / RELAYOUT_UNIT;
     j.to_last = to_last;
     j.wide = wide;
+    /* only back to the caller's channels-first buffer: the twin reads its input right away */
+    j.stream = !to_last && !wide && l->count * 4 >= RELAYOUT_STREAM_BYTES;
     j.t = dc_fast_transpose();
     return dc_parallel_for(ctx, l->n * j.blocks, relayout_range, &j, err);
 }

@@ -102,7 +102,7 @@ static int make_pair(pair *pp, uint64_t *rng, int transposed, int sr, int64_t n,
     f->wn = th_count(&f->w);
     f->yn = th_count(&f->y);
     f->bn = bias ? cout_g * groups : 0;
-    if (f->yn == 0 || f->yn > 300000) return 0;
+    if (f->yn == 0 || f->yn > ((int64_t)1 << 21)) return 0;
     f->xd = th_rand_buf(rng, f->xn);
     f->wd = th_rand_buf(rng, f->wn);
     f->bd = bias ? th_rand_buf(rng, f->bn) : NULL;
@@ -154,6 +154,11 @@ static deconv_status prepared_run(const th_conv *c, deconv_context *ctx, float *
     return st;
 }
 
+static float *alloc64(size_t bytes) {
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
+}
+
 typedef struct tally {
     int relaid, transposed, rank1, rank3, bias, threads_split;
     int same_x, same_y; /* x or y the same bytes in both layouts: used in place */
@@ -168,8 +173,9 @@ static void check_pair(pair *pp, deconv_context *ctx1, deconv_context *ctx3, con
     const size_t bytes = (size_t)f->yn * sizeof(float);
     dc_fast_force_isa(DC_FAST_OFF);
     CHECK(th_conv_run(f, NULL, f->ref) == DECONV_OK, "%s: reference failed", what);
-    float *o1 = malloc(bytes), *o3 = malloc(bytes), *o0 = malloc(bytes), *op = malloc(bytes);
-    float *ol = malloc(bytes), *olf = malloc(bytes);
+    /* 64-byte aligned, as the streamed stores of large outputs want them (fast/transpose.c) */
+    float *o1 = alloc64(bytes), *o3 = alloc64(bytes), *o0 = alloc64(bytes), *op = alloc64(bytes);
+    float *ol = alloc64(bytes), *olf = alloc64(bytes);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         dc_fast_force_isa(isa);
@@ -297,6 +303,7 @@ static void layer_pairs(deconv_context *ctx1, deconv_context *ctx3) {
         {0, 1, 20, 21, 32, 32, 3, 1, DECONV_PADDING_SAME}, /* vgg3x3-like: Winograd */
         {0, 4, 28, 28, 1, 32, 5, 1, DECONV_PADDING_SAME},  /* lenet_c1-like: x as it is */
         {1, 3, 1, 1, 100, 64, 4, 1, DECONV_PADDING_VALID}, /* DCGAN's 1 x 1 latent: x as it is */
+        {0, 2, 64, 64, 1, 128, 3, 1, DECONV_PADDING_SAME}, /* 4 MiB out: streamed back */
     };
     uint64_t rng = 0x1a7e5ull;
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -392,28 +399,34 @@ static void workspace_pairs(deconv_context *ctx3) {
 }
 
 /* fast/transpose.c at every level: every shape up to 40 x 40 (all the 16- and 8-wide block
- * edges), with leading dimensions past the shape, and nothing outside the matrix written. */
+ * edges), with leading dimensions past the shape, and nothing outside the matrix written;
+ * streamed too, where dst is aligned and its rows lines (LD 48, the streamed stores) or
+ * not (LD 43, the plain ones). */
 static void transpose_cases(void) {
-    enum { M = 40, LD = 43 };
-    float src[M * LD], dst[M * LD];
-    for (int i = 0; i < M * LD; i++) src[i] = (float)i;
+    enum { M = 40, LDMAX = 48 };
+    static float src[M * LDMAX];
+    static float dst[M * LDMAX] __attribute__((aligned(64)));
+    for (int i = 0; i < M * LDMAX; i++) src[i] = (float)i;
     int bad = 0;
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         dc_fast_force_isa(isa);
         const dc_transpose_fn t = dc_fast_transpose();
-        for (int rows = 0; rows <= M && !bad; rows++)
-            for (int cols = 0; cols <= M && !bad; cols++) {
-                for (int i = 0; i < M * LD; i++) dst[i] = -1.0f;
-                t(src, LD, dst, LD, rows, cols);
-                for (int j = 0; j < M; j++)
-                    for (int i = 0; i < LD; i++) {
-                        const float want = j < cols && i < rows ? src[i * LD + j] : -1.0f;
-                        bad += dst[j * LD + i] != want;
-                    }
-                CHECK(!bad, "[%s] transpose of %d x %d wrong", dc_fast_isa_name(isa), rows,
-                      cols);
-            }
+        for (int v = 0; v < 4 && !bad; v++) {
+            const int LD = v & 1 ? 48 : 43, stream = v >> 1;
+            for (int rows = 0; rows <= M && !bad; rows++)
+                for (int cols = 0; cols <= M && !bad; cols++) {
+                    for (int i = 0; i < M * LD; i++) dst[i] = -1.0f;
+                    t(src, LD, dst, LD, rows, cols, stream);
+                    for (int j = 0; j < M; j++)
+                        for (int i = 0; i < LD; i++) {
+                            const float want = j < cols && i < rows ? src[i * LD + j] : -1.0f;
+                            bad += dst[j * LD + i] != want;
+                        }
+                    CHECK(!bad, "[%s] transpose of %d x %d (ld %d, stream %d) wrong",
+                          dc_fast_isa_name(isa), rows, cols, LD, stream);
+                }
+        }
     }
     dc_fast_force_isa(-1);
 }

@@ -40,9 +40,10 @@ int dc_fast_force_isa(int isa);
 /** Short name of a level ("portable", "avx2", "avx512"). */
 const char *dc_fast_isa_name(int isa);
 
-/** dst[j * dld + i] = src[i * sld + j] for i < rows, j < cols (fast/transpose.c). */
+/** dst[j * dld + i] = src[i * sld + j] for i < rows, j < cols (fast/transpose.c). stream: a
+ *  hint that dst is large and not read soon (non-temporal stores where they fit). */
 typedef void (*dc_transpose_fn)(const float *src, int64_t sld, float *dst, int64_t dld,
-                                int64_t rows, int64_t cols);
+                                int64_t rows, int64_t cols, int stream);
 /** The current level's transpose (every level gives the same bytes). */
 dc_transpose_fn dc_fast_transpose(void);
 
