@@ -54,24 +54,22 @@ static deconv_status run_checked(deconv_context *ctx, dc_conv_plan *plan, dc_con
     return st;
 }
 
+typedef struct checked_job {
+    dc_conv_plan *plan;
+    int check_weights;
+} checked_job;
+
+static deconv_status run_twin(deconv_context *ctx, dc_conv_args *twin, void *arg,
+                              deconv_error *err) {
+    checked_job *j = arg;
+    return run_checked(ctx, j->plan, twin, j->check_weights, err);
+}
+
 deconv_status dc_run_conv_plan(deconv_context *ctx, dc_conv_plan *plan, dc_conv_args *args,
                                int check_weights, deconv_error *err) {
     if (!plan->relayout) return run_checked(ctx, plan, args, check_weights, err);
-    /* the channels-last twin between two transposes (a bad weight sends the twin to the
-     * reference, which sums in the same order in either layout) */
-    dc_conv_problem twin;
-    dc_channels_last_twin(args->p, &twin);
-    dc_conv_args t = *args;
-    const float *xt;
-    float *yt;
-    dc_relayout_split(args->p, args->workspace, args->x, args->y, &xt, &yt, &t.workspace);
-    t.p = &twin;
-    t.x = xt;
-    t.y = yt;
-    t.workspace_size =
-        args->workspace_size - (size_t)((char *)t.workspace - (char *)args->workspace);
-    deconv_status st = dc_relayout_in(ctx, args->p, args->x, xt, err);
-    if (!st) st = run_checked(ctx, plan, &t, check_weights, err);
-    if (!st) st = dc_relayout_out(ctx, args->p, yt, args->y, err);
-    return st;
+    /* a bad weight sends the twin to the reference, which sums in the same order in either
+     * layout */
+    checked_job j = {plan, check_weights};
+    return dc_relayout_run(ctx, args, run_twin, &j, err);
 }

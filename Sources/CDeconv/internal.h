@@ -209,17 +209,13 @@ void dc_channels_last_twin(const dc_conv_problem *p, dc_conv_problem *twin);
 /** Workspace for p's input and output in channels-last, 64-byte aligned, followed by
  *  `inner` bytes for the twin's kernel: *total. 0 when that does not fit size_t. */
 int dc_relayout_bytes(const dc_conv_problem *p, size_t inner, size_t *total);
-/** The twin's input xt, output yt and kernel workspace in such a workspace; xt is x and yt
- *  is y themselves where both layouts are the same bytes (one channel or one position). */
-void dc_relayout_split(const dc_conv_problem *p, void *workspace, const float *x, float *y,
-                       const float **xt, float **yt, void **inner);
-/** Transposes channels-first x into channels-last xt, and channels-last yt into
- *  channels-first y, over ctx's threads (p is the channels-first problem); nothing when
- *  they are the same buffer. */
-deconv_status dc_relayout_in(deconv_context *ctx, const dc_conv_problem *p, const float *x,
-                             const float *xt, deconv_error *err);
-deconv_status dc_relayout_out(deconv_context *ctx, const dc_conv_problem *p, const float *yt,
-                              float *y, deconv_error *err);
+/** Runs the channels-last twin of a's channels-first problem: a's input moved into the
+ *  workspace (dc_relayout_bytes'), run(ctx, twin's args, arg), the twin's output moved back
+ *  into a's. A tensor whose two layouts are the same bytes is read or written in place. */
+typedef deconv_status (*dc_twin_fn)(deconv_context *ctx, dc_conv_args *twin, void *arg,
+                                    deconv_error *err);
+deconv_status dc_relayout_run(deconv_context *ctx, const dc_conv_args *a, dc_twin_fn run,
+                              void *arg, deconv_error *err);
 
 /** Picks the kernel for a problem (dispatch.c): a fast path if one claims it (for a
  *  channels-first problem, one that claims its channels-last twin), else the

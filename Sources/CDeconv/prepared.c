@@ -159,6 +159,21 @@ static void packed_range(void *arg, int64_t begin, int64_t end, int32_t thread) 
     dc_fast_run_packed(&job->pc->fp, &job->args, begin, end, thread);
 }
 
+/* The packed kernels on a channels-first problem's twin (dc_relayout_run's run). */
+typedef struct twin_job {
+    const deconv_prepared_conv *pc;
+    int64_t units;
+} twin_job;
+
+static deconv_status packed_twin(deconv_context *ctx, dc_conv_args *twin, void *arg,
+                                 deconv_error *err) {
+    const twin_job *t = arg;
+    packed_job job;
+    job.pc = t->pc;
+    job.args = *twin;
+    return dc_parallel_for(ctx, t->units, packed_range, &job, err);
+}
+
 deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepared_conv *pc,
                                        const float *x, int64_t x_count, const float *bias,
                                        int64_t bias_count, float *y, int64_t y_count,
@@ -191,8 +206,6 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
         return dc_fail(err, DECONV_ERR_OVERFLOW, "the workspace size does not fit size_t");
     void *ws, *to_free;
     if ((st = dc_context_begin(ctx, ws_bytes, &ws, &to_free, err))) return st;
-    dc_conv_problem kpr = kernel_problem(pc);
-    kpr.has_bias = pr.has_bias;
     packed_job job;
     job.pc = pc;
     job.args.p = &pr;
@@ -211,17 +224,9 @@ deconv_status deconv_prepared_conv_run(deconv_context *ctx, const deconv_prepare
         st = dc_run_conv_plan(ctx, &plan, &job.args, !pc->finite, err);
     } else if (!pc->relayout) {
         st = dc_parallel_for(ctx, units, packed_range, &job, err);
-    } else { /* as dc_run_conv_plan runs a relaid plan */
-        const float *xt;
-        float *yt;
-        dc_relayout_split(&pr, ws, x, y, &xt, &yt, &job.args.workspace);
-        job.args.p = &kpr;
-        job.args.x = xt;
-        job.args.y = yt;
-        job.args.workspace_size = ws_bytes - (size_t)((char *)job.args.workspace - (char *)ws);
-        st = dc_relayout_in(ctx, &pr, x, xt, err);
-        if (!st) st = dc_parallel_for(ctx, units, packed_range, &job, err);
-        if (!st) st = dc_relayout_out(ctx, &pr, yt, y, err);
+    } else {
+        twin_job t = {pc, units};
+        st = dc_relayout_run(ctx, &job.args, packed_twin, &t, err);
     }
     dc_context_end(ctx, to_free);
     return st ? st : dc_ok(err);

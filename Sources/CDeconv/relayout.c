@@ -48,14 +48,6 @@ int dc_relayout_bytes(const dc_conv_problem *p, size_t inner, size_t *total) {
     return 1;
 }
 
-void dc_relayout_split(const dc_conv_problem *p, void *workspace, const float *x, float *y,
-                       const float **xt, float **yt, void **inner) {
-    float *base = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
-    *xt = dc_layout_same_bytes(&p->x) ? x : base;
-    *yt = dc_layout_same_bytes(&p->y) ? y : base + room(&p->x);
-    *inner = base + room(&p->x) + room(&p->y);
-}
-
 /* dst[s * c + ch] = src[ch * sp + s] (to_last) or the reverse, a unit per image and block of
  * RELAYOUT_UNIT spatial positions; elements of 4 bytes (floats) or 8 (argmax indices). */
 typedef struct relayout_job {
@@ -116,13 +108,23 @@ deconv_status dc_relayout(deconv_context *ctx, const dc_layout3 *l, const void *
     return dc_parallel_for(ctx, l->n * j.blocks, relayout_range, &j, err);
 }
 
-deconv_status dc_relayout_in(deconv_context *ctx, const dc_conv_problem *p, const float *x,
-                             const float *xt, deconv_error *err) {
-    /* xt is x itself, or dc_relayout_split's room in the workspace, ours to write */
-    return dc_relayout(ctx, &p->x, x, (void *)(uintptr_t)xt, 0, 1, err);
-}
-
-deconv_status dc_relayout_out(deconv_context *ctx, const dc_conv_problem *p, const float *yt,
-                              float *y, deconv_error *err) {
-    return dc_relayout(ctx, &p->y, yt, y, 0, 0, err);
+deconv_status dc_relayout_run(deconv_context *ctx, const dc_conv_args *a, dc_twin_fn run,
+                              void *arg, deconv_error *err) {
+    dc_conv_problem twin;
+    dc_channels_last_twin(a->p, &twin);
+    dc_conv_args t = *a;
+    t.p = &twin;
+    /* the twin's input and output: the caller's where the layouts are the same bytes, else
+     * in the workspace, followed by the kernel's own room */
+    float *base = (float *)(((uintptr_t)a->workspace + 63) & ~(uintptr_t)63);
+    float *xt = dc_layout_same_bytes(&a->p->x) ? (float *)(uintptr_t)a->x : base;
+    float *yt = dc_layout_same_bytes(&a->p->y) ? a->y : base + room(&a->p->x);
+    t.x = xt;
+    t.y = yt;
+    t.workspace = base + room(&a->p->x) + room(&a->p->y);
+    t.workspace_size = a->workspace_size - (size_t)((char *)t.workspace - (char *)a->workspace);
+    deconv_status st = dc_relayout(ctx, &a->p->x, a->x, xt, 0, 1, err);
+    if (!st) st = run(ctx, &t, arg, err);
+    if (!st) st = dc_relayout(ctx, &a->p->y, yt, a->y, 0, 0, err);
+    return st;
 }
