@@ -23,67 +23,13 @@ static size_t case_workspace(const fcase *c, deconv_context *ctx) {
     return st == DECONV_OK ? b : (size_t)-1;
 }
 
-/* Sets up shapes from explicit sizes; returns 0 if the configuration is not valid. */
+/* th_conv_make with this suite's output limit. */
 static int make_case(fcase *c, uint64_t *rng, int transposed, int sr, deconv_layout layout,
                      int64_t n, const int64_t *in_sp, int64_t cin_g, int64_t cout_g,
                      int64_t groups, const int64_t *k, const int64_t *s, const int64_t *d,
                      deconv_padding pad, const int64_t *pads, int bias, deconv_activation act) {
-    deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
-    memset(c, 0, sizeof *c);
-    c->transposed = transposed;
-    c->prm = init;
-    c->prm.spatial_rank = sr;
-    c->prm.layout = layout;
-    c->prm.padding = pad;
-    c->prm.activation = act;
-    c->prm.alpha = 0.1f;
-    c->prm.clamp_min = -0.5f;
-    c->prm.clamp_max = 0.75f;
-    for (int i = 0; i < sr; i++) {
-        c->prm.strides[i] = s[i];
-        c->prm.dilations[i] = d[i];
-        c->prm.pads[2 * i] = pads[2 * i];
-        c->prm.pads[2 * i + 1] = pads[2 * i + 1];
-    }
-    const int rank = sr + 2, cax = layout == DECONV_CHANNELS_LAST ? rank - 1 : 1;
-    const int sp0 = layout == DECONV_CHANNELS_LAST ? 1 : 2;
-    c->x.rank = c->w.rank = c->y.rank = rank;
-    c->x.dims[0] = n;
-    for (int i = 0; i < sr; i++) {
-        c->x.dims[sp0 + i] = in_sp[i];
-        c->w.dims[i] = k[i];
-    }
-    if (!transposed) {
-        c->x.dims[cax] = cin_g * groups;
-        c->w.dims[sr] = cin_g;
-        c->w.dims[sr + 1] = cout_g * groups;
-        if (deconv_conv_output_shape(&c->prm, &c->x, &c->w, &c->y, NULL, NULL) != DECONV_OK)
-            return 0;
-    } else {
-        int64_t lo[3], hi[3];
-        c->x.dims[cax] = cin_g * groups;
-        c->w.dims[sr] = cout_g;
-        c->w.dims[sr + 1] = cin_g * groups;
-        if (deconv_conv_transpose_output_range(&c->prm, &c->x, &c->w, lo, hi, NULL) != DECONV_OK)
-            return 0;
-        c->y = c->x;
-        c->y.dims[cax] = cout_g * groups;
-        for (int i = 0; i < sr; i++) {
-            if (lo[i] < 0) lo[i] = 0;
-            if (hi[i] < lo[i]) return 0;
-            c->y.dims[sp0 + i] = th_rand_int(rng, lo[i], hi[i]);
-        }
-    }
-    c->xn = th_count(&c->x);
-    c->wn = th_count(&c->w);
-    c->yn = th_count(&c->y);
-    c->bn = bias ? cout_g * groups : 0;
-    if (c->yn == 0 || c->yn > 400000) return 0;
-    c->xd = th_rand_buf(rng, c->xn);
-    c->wd = th_rand_buf(rng, c->wn);
-    c->bd = bias ? th_rand_buf(rng, c->bn) : NULL;
-    c->ref = malloc((size_t)c->yn * sizeof(float));
-    return 1;
+    return th_conv_make(c, rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
+                        pad, pads, bias, act, 400000);
 }
 
 /* Compares one fast run against the reference: relative 1e-4 (float vs double sums). */
@@ -455,11 +401,6 @@ static void check_case(fcase *c, deconv_context *ctx1, deconv_context *ctx3, con
     free(o3);
 }
 
-static const deconv_activation ACTS[] = {
-    DECONV_ACTIVATION_NONE,       DECONV_ACTIVATION_RELU,    DECONV_ACTIVATION_RELU6,
-    DECONV_ACTIVATION_LEAKY_RELU, DECONV_ACTIVATION_SIGMOID, DECONV_ACTIVATION_TANH,
-    DECONV_ACTIVATION_CLAMP};
-
 static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
     uint64_t rng = 0x5eedfa57ull;
     int done = 0, tries = 0;
@@ -490,7 +431,7 @@ static void random_cases(deconv_context *ctx1, deconv_context *ctx3) {
                                                             : th_rand_int(&rng, 1, 40);
         const int bias = (int)th_rand_int(&rng, 0, 1);
         const deconv_activation act =
-            th_rand_int(&rng, 0, 2) == 0 ? ACTS[th_rand_int(&rng, 0, 6)] : DECONV_ACTIVATION_NONE;
+            th_rand_int(&rng, 0, 2) == 0 ? TH_ACTS[th_rand_int(&rng, 0, TH_NACTS - 1)] : DECONV_ACTIVATION_NONE;
         const int64_t n = th_rand_int(&rng, 1, big ? 4 : 3);
         if (!make_case(&c, &rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
                        pad, pads, bias, act)) {

@@ -57,56 +57,9 @@ static int make_pair(pair *pp, uint64_t *rng, int transposed, int sr, int64_t n,
                      const int64_t *pads, int bias, deconv_activation act) {
     memset(pp, 0, sizeof *pp);
     th_conv *f = &pp->first;
-    const deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
-    f->transposed = transposed;
-    f->prm = init;
-    f->prm.spatial_rank = sr;
-    f->prm.layout = DECONV_CHANNELS_FIRST;
-    f->prm.padding = pad;
-    f->prm.activation = act;
-    f->prm.alpha = 0.1f;
-    f->prm.clamp_min = -0.5f;
-    f->prm.clamp_max = 0.75f;
-    for (int i = 0; i < sr; i++) {
-        f->prm.strides[i] = s[i];
-        f->prm.dilations[i] = d[i];
-        f->prm.pads[2 * i] = pads[2 * i];
-        f->prm.pads[2 * i + 1] = pads[2 * i + 1];
-    }
-    f->x.rank = f->w.rank = f->y.rank = sr + 2;
-    f->x.dims[0] = n;
-    f->x.dims[1] = cin_g * groups;
-    for (int i = 0; i < sr; i++) {
-        f->x.dims[2 + i] = in_sp[i];
-        f->w.dims[i] = k[i];
-    }
-    /* TF filter layouts do not change with the data layout */
-    f->w.dims[sr] = transposed ? cout_g : cin_g;
-    f->w.dims[sr + 1] = transposed ? cin_g * groups : cout_g * groups;
-    if (!transposed) {
-        if (deconv_conv_output_shape(&f->prm, &f->x, &f->w, &f->y, NULL, NULL) != DECONV_OK)
-            return 0;
-    } else {
-        int64_t lo[3], hi[3];
-        if (deconv_conv_transpose_output_range(&f->prm, &f->x, &f->w, lo, hi, NULL) != DECONV_OK)
-            return 0;
-        f->y = f->x;
-        f->y.dims[1] = cout_g * groups;
-        for (int i = 0; i < sr; i++) {
-            if (lo[i] < 0) lo[i] = 0;
-            if (hi[i] < lo[i]) return 0;
-            f->y.dims[2 + i] = th_rand_int(rng, lo[i], hi[i]);
-        }
-    }
-    f->xn = th_count(&f->x);
-    f->wn = th_count(&f->w);
-    f->yn = th_count(&f->y);
-    f->bn = bias ? cout_g * groups : 0;
-    if (f->yn == 0 || f->yn > ((int64_t)1 << 21)) return 0;
-    f->xd = th_rand_buf(rng, f->xn);
-    f->wd = th_rand_buf(rng, f->wn);
-    f->bd = bias ? th_rand_buf(rng, f->bn) : NULL;
-    f->ref = malloc((size_t)f->yn * sizeof(float));
+    if (!th_conv_make(f, rng, transposed, sr, DECONV_CHANNELS_FIRST, n, in_sp, cin_g, cout_g,
+                      groups, k, s, d, pad, pads, bias, act, (int64_t)1 << 21))
+        return 0;
     pp->sp_x = f->xn / (n * f->x.dims[1]);
     pp->sp_y = f->yn / (n * f->y.dims[1]);
 
@@ -235,11 +188,6 @@ static void check_pair(pair *pp, deconv_context *ctx1, deconv_context *ctx3, con
     free(olf);
 }
 
-static const deconv_activation ACTS[] = {
-    DECONV_ACTIVATION_NONE,       DECONV_ACTIVATION_RELU,    DECONV_ACTIVATION_RELU6,
-    DECONV_ACTIVATION_LEAKY_RELU, DECONV_ACTIVATION_SIGMOID, DECONV_ACTIVATION_TANH,
-    DECONV_ACTIVATION_CLAMP};
-
 static int g_grouped; /* relaid cases with groups (counted here: the tally cannot see them) */
 
 static void random_pairs(deconv_context *ctx1, deconv_context *ctx3) {
@@ -268,7 +216,7 @@ static void random_pairs(deconv_context *ctx1, deconv_context *ctx3) {
                                                             : th_rand_int(&rng, 1, 40);
         const int bias = (int)th_rand_int(&rng, 0, 1);
         const deconv_activation act =
-            th_rand_int(&rng, 0, 2) == 0 ? ACTS[th_rand_int(&rng, 0, 6)] : DECONV_ACTIVATION_NONE;
+            th_rand_int(&rng, 0, 2) == 0 ? TH_ACTS[th_rand_int(&rng, 0, TH_NACTS - 1)] : DECONV_ACTIVATION_NONE;
         const int64_t n = th_rand_int(&rng, 1, 4);
         if (!make_pair(&pp, &rng, transposed, sr, n, in_sp, cin_g, cout_g, groups, k, s, d, pad,
                        pads, bias, act)) {
