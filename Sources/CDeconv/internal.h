@@ -199,6 +199,9 @@ void dc_ref_conv_any_plan(const dc_conv_problem *p, dc_conv_plan *plan);
 void dc_layout_to_last(dc_layout3 *l);
 /** 1 when l's two layouts are the same bytes: one channel, or one spatial position. */
 int dc_layout_same_bytes(const dc_layout3 *l);
+/** Bytes of workspace for a channels-last copy of a tensor of layout l (floats, or int64
+ *  when wide), rounded up to 64; 0 when its two layouts are the same bytes. */
+uint64_t dc_relayout_room(const dc_layout3 *l, int wide);
 /** Moves a channels-first tensor of layout l into channels-last (to_last) or back, over
  *  ctx's threads; elements are floats, or int64 when wide. Nothing when src == dst. */
 deconv_status dc_relayout(deconv_context *ctx, const dc_layout3 *l, const void *src, void *dst,

@@ -171,12 +171,11 @@ static int forward_relaid(deconv_context *ctx, const dc_pool_problem *p, int fop
     t.layout = DECONV_CHANNELS_LAST;
     dc_layout_to_last(&t.x);
     dc_layout_to_last(&t.y);
-    /* room for x, y and the indices in channels-last, each 64-byte aligned; none for a
-     * tensor whose two layouts are the same bytes */
+    /* room for x, y and the indices in channels-last; none for a tensor whose two layouts
+     * are the same bytes */
     const int same_x = dc_layout_same_bytes(&p->x), same_y = dc_layout_same_bytes(&p->y);
-    const uint64_t xr = same_x ? 0 : ((uint64_t)p->x.count * 4 + 63) / 64 * 64;
-    const uint64_t yr = same_y ? 0 : ((uint64_t)p->y.count * 4 + 63) / 64 * 64;
-    const uint64_t ar = same_y || !argmax ? 0 : (uint64_t)p->y.count * 8;
+    const uint64_t xr = dc_relayout_room(&p->x, 0), yr = dc_relayout_room(&p->y, 0);
+    const uint64_t ar = argmax ? dc_relayout_room(&p->y, 1) : 0;
     if (xr + yr + ar == 0 || xr + yr + ar > (uint64_t)(SIZE_MAX - 64)) return 0;
     void *ws, *to_free;
     if (dc_context_begin(ctx, (size_t)(64 + xr + yr + ar), &ws, &to_free, NULL) != DECONV_OK)

@@ -35,10 +35,13 @@ int dc_layout_same_bytes(const dc_layout3 *l) {
     return l->c == 1 || l->sp[0] * l->sp[1] * l->sp[2] == 1;
 }
 
-/* Floats of workspace for l in channels-last, rounded up to 64 bytes. */
-static uint64_t room(const dc_layout3 *l) {
-    return dc_layout_same_bytes(l) ? 0 : ((uint64_t)l->count + 15) & ~(uint64_t)15;
+uint64_t dc_relayout_room(const dc_layout3 *l, int wide) {
+    if (dc_layout_same_bytes(l)) return 0;
+    return ((uint64_t)l->count * (wide ? 8 : 4) + 63) & ~(uint64_t)63;
 }
+
+/* Floats of workspace for a float tensor of layout l in channels-last. */
+static uint64_t room(const dc_layout3 *l) { return dc_relayout_room(l, 0) / 4; }
 
 int dc_relayout_bytes(const dc_conv_problem *p, size_t inner, size_t *total) {
     /* x and y below 2^61 floats each (validated counts), so the sum cannot wrap uint64 */
@@ -58,8 +61,8 @@ typedef struct relayout_job {
     dc_transpose_fn t;
 } relayout_job;
 
-/* The 8-byte transpose, scalar in 16 x 16 blocks: argmax indices, a quarter of a 3 x 3 /
- * stride 2 pool's input values. */
+/* The 8-byte transpose, scalar in 16 x 16 blocks: argmax's indices, as many as the pooled
+ * values (a quarter of the input's at stride 2). */
 static void transpose_i64(const int64_t *src, int64_t sld, int64_t *dst, int64_t dld,
                           int64_t rows, int64_t cols) {
     for (int64_t i0 = 0; i0 < rows; i0 += 16)

@@ -5,9 +5,11 @@
  * Channels-last problems are claimed: the kernels vectorise over channels and walk each
  * window cell by cell in the reference's order, so max, argmax and avg give the reference's
  * bits (avg sums in double in window order, as the reference does). Channels-first forward
- * ops run a scalar kernel with the same per-window order. Work is split over (image, output
- * row) for the forward ops and over images for the unpool ops, so every output element is
- * written by one thread in a fixed order and no result depends on the thread count.
+ * ops run as their channels-last twins between transposes (pool_api.c, relayout.c), or,
+ * when the context has no room for the copies, on a scalar kernel with the same per-window
+ * order. Work is split over (image, output row) for the forward ops and over images for the
+ * unpool ops, so every output element is written by one thread in a fixed order and no
+ * result depends on the thread count.
  *
  * Unpooling writes its output through a small per-thread ring of the output image: a pooled
  * row only reaches the input rows of its windows, so once a pooled row is done the cells
