@@ -23,14 +23,6 @@ static void block_scalar(const float *src, int64_t sld, float *dst, int64_t dld,
         for (int64_t j = j0; j < j1; j++) dst[j * dld + i] = src[i * sld + j];
 }
 
-/* The part of [0, rows) x [0, cols) outside the whole B x B blocks. */
-static void edges_scalar(const float *src, int64_t sld, float *dst, int64_t dld, int64_t rows,
-                         int64_t cols, int64_t B) {
-    const int64_t rb = rows / B * B, cb = cols / B * B;
-    block_scalar(src, sld, dst, dld, 0, rb, cb, cols);
-    block_scalar(src, sld, dst, dld, rb, rows, 0, cols);
-}
-
 static void transpose_portable(const float *src, int64_t sld, float *dst, int64_t dld,
                                int64_t rows, int64_t cols, int stream) {
     (void)stream;
@@ -41,6 +33,14 @@ static void transpose_portable(const float *src, int64_t sld, float *dst, int64_
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+/* The part of [0, rows) x [0, cols) outside the whole B x B blocks. */
+static void edges_scalar(const float *src, int64_t sld, float *dst, int64_t dld, int64_t rows,
+                         int64_t cols, int64_t B) {
+    const int64_t rb = rows / B * B, cb = cols / B * B;
+    block_scalar(src, sld, dst, dld, 0, rb, cb, cols);
+    block_scalar(src, sld, dst, dld, rb, rows, 0, cols);
+}
+
 __attribute__((target("avx2"))) static void transpose_avx2(const float *src, int64_t sld,
                                                            float *dst, int64_t dld,
                                                            int64_t rows, int64_t cols,
