@@ -331,47 +331,44 @@ static deconv_status index_error(const dc_pool_problem *p, const int64_t *argmax
                                              : "(one image of the output)");
 }
 
-/* Runs an unpool op (max: argmax != NULL) once its shapes, buffers and overlaps are valid.
- * max_unpool's indices are all checked (on the context's threads) before anything is written;
- * the same scan tells whether the fast kernel may take them. Scratch comes from the context;
- * when it cannot be had (a caller-set workspace too small) the op runs serially on the
- * reference without any. */
-static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, const float *y,
-                                const int64_t *argmax, float *x, deconv_error *err) {
+/* An unpool op's fast run: the kernel's setup and the workspace it takes. */
+typedef struct unpool_plan {
     dc_pool_fast f;
+    int fast;               /* a fast kernel claims the op (max_unpool: if its scan agrees) */
+    size_t res_bytes;       /* the scan's per-thread results (max_unpool) */
+    size_t fast_bytes;      /* the pull's codes, then the per-thread rings or column tables */
+} unpool_plan;
+
+static void plan_unpool(const dc_pool_problem *p, const float *y, const int64_t *argmax,
+                        float *x, int allow_pull, size_t threads, unpool_plan *u) {
     size_t per_thread = 0;
-    int fast = dc_pool_fast_unpool_setup(p, y, argmax, x, 1, &per_thread, &f);
-    const size_t T = (size_t)deconv_context_num_threads(ctx);
-    const size_t res_bytes = (T * sizeof(struct dc_pool_scan_result) + 63) / 64 * 64;
-    size_t fast_bytes = fast ? T * per_thread + (f.codes_bytes + 63) / 64 * 64 : 0;
-    void *ws, *to_free;
-    deconv_context *run_ctx = ctx;
-    deconv_status st = dc_context_begin(ctx, 64 + (argmax ? res_bytes : 0) + fast_bytes, &ws,
-                                        &to_free, err);
-    if (st != DECONV_OK && fast && f.pull) {
-        /* the pull's codes did not fit (a caller workspace): the ring needs far less */
-        fast = dc_pool_fast_unpool_setup(p, y, argmax, x, 0, &per_thread, &f);
-        fast_bytes = fast ? T * per_thread : 0;
-        st = dc_context_begin(ctx, 64 + (argmax ? res_bytes : 0) + fast_bytes, &ws, &to_free,
-                              err);
-    }
-    if (st != DECONV_OK) {
-        if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
-        fast = 0;
-        run_ctx = NULL; /* serial: one scan result, on the stack */
-    }
-    unsigned char *base = ws ? (unsigned char *)ws + (64 - (uintptr_t)ws % 64) % 64 : NULL;
+    u->fast = dc_pool_fast_unpool_setup(p, y, argmax, x, allow_pull, &per_thread, &u->f);
+    u->res_bytes = argmax ? (threads * sizeof(struct dc_pool_scan_result) + 63) / 64 * 64 : 0;
+    u->fast_bytes = u->fast ? threads * per_thread + (u->f.codes_bytes + 63) / 64 * 64 : 0;
+}
+
+/* Runs an unpool op (max: argmax != NULL) on the workspace at base (64-byte aligned, the
+ * plan's bytes; NULL: serially on the reference, with run_ctx NULL). max_unpool's indices
+ * are all checked (on the context's threads) before anything is written: *bad is then the
+ * first bad one's position (-1: none, and the op ran). The same scan tells whether the fast
+ * kernel may take them. */
+static deconv_status unpool_on(deconv_context *run_ctx, const dc_pool_problem *p,
+                               const float *y, const int64_t *argmax, float *x, unpool_plan *u,
+                               unsigned char *base, int64_t *bad, deconv_error *err) {
+    deconv_status st = DECONV_OK;
+    int fast = base ? u->fast : 0;
     /* workspace: scan results, then the pull's codes (if it pulls), then the per-thread
      * rings or column tables */
-    unsigned char *fast_ws = base ? base + (argmax ? res_bytes : 0) : NULL;
-    if (fast && f.pull) {
-        f.codes = fast_ws;
-        fast_ws += (f.codes_bytes + 63) / 64 * 64;
+    unsigned char *fast_ws = base ? base + u->res_bytes : NULL;
+    if (fast && u->f.pull) {
+        u->f.codes = fast_ws;
+        fast_ws += (u->f.codes_bytes + 63) / 64 * 64;
     }
+    *bad = -1;
     if (argmax) {
         struct dc_pool_scan_result one, *res = base ? (struct dc_pool_scan_result *)(void *)base
                                                     : &one;
-        const size_t nres = base ? T : 1;
+        const size_t nres = base ? (size_t)deconv_context_num_threads(run_ctx) : 1;
         dc_pool_scan s;
         s.p = p;
         s.index = argmax;
@@ -379,36 +376,114 @@ static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, c
          * zero length, and walking them would take hours. */
         s.units = p->y.count > 0 ? dc_pool_scan_units(p) : 0;
         s.want_local = fast;
-        s.codes = fast && f.pull ? f.codes : NULL;
+        s.codes = fast && u->f.pull ? u->f.codes : NULL;
         s.res = res;
         for (size_t t = 0; t < nres; t++) {
             res[t].first_bad = -1;
             res[t].local = fast;
         }
-        if ((st = dc_parallel_for(run_ctx, s.units, dc_pool_scan_run, &s, err)) != DECONV_OK) {
-            dc_context_end(ctx, to_free);
+        if ((st = dc_parallel_for(run_ctx, s.units, dc_pool_scan_run, &s, err)) != DECONV_OK)
             return st;
-        }
         for (size_t t = 0; t < nres; t++) {
             if (res[t].first_bad >= 0) {
-                const int64_t j = res[t].first_bad; /* res lives in the workspace */
-                dc_context_end(ctx, to_free);
-                return index_error(p, argmax, j, err);
+                *bad = res[t].first_bad;
+                return DECONV_OK;
             }
             fast &= res[t].local;
         }
     }
     if (p->x.count > 0) {
         if (fast) {
-            f.ws = (float *)(void *)fast_ws;
-            st = dc_parallel_for(run_ctx, f.units, dc_pool_fast_unpool_run, &f, err);
+            u->f.ws = (float *)(void *)fast_ws;
+            st = dc_parallel_for(run_ctx, u->f.units, dc_pool_fast_unpool_run, &u->f, err);
         } else if (argmax) {
             dc_ref_max_unpool(p, y, argmax, x);
         } else {
             dc_ref_avg_unpool(p, y, x);
         }
     }
+    return st;
+}
+
+/* The first index outside its range in argmax's own order: a channels-first op's twin scans
+ * the indices in channels-last order, and the message names the caller's first. */
+static int64_t first_bad_index(const dc_pool_problem *p, const int64_t *argmax) {
+    const int64_t limit = p->include_batch_in_index ? p->x.count : p->x.stride_n;
+    for (int64_t j = 0; j < p->y.count; j++)
+        if (argmax[j] < 0 || argmax[j] >= limit) return j;
+    return -1;
+}
+
+/* A channels-first unpool as its channels-last twin (relayout.c): the fast kernels run along
+ * the channels, and the channels-first op took the reference (max_unpool 8-12x slower). The
+ * indices mean the same in both (a channels-last position in the image, as TF's), and the
+ * reference sums each output cell's values in the same (image, channel, pooled position)
+ * order in both layouts, so the twin gives the op's bits. 1 when it ran, its status in *st;
+ * 0 when no fast kernel takes the twin or the context has no room for it, and the op runs
+ * as before. */
+static int unpool_relaid(deconv_context *ctx, const dc_pool_problem *p, const float *y,
+                         const int64_t *argmax, float *x, deconv_status *st,
+                         deconv_error *err) {
+    dc_pool_problem t = *p;
+    t.layout = DECONV_CHANNELS_LAST;
+    dc_layout_to_last(&t.x);
+    dc_layout_to_last(&t.y);
+    const size_t T = (size_t)deconv_context_num_threads(ctx);
+    unpool_plan u;
+    plan_unpool(&t, y, argmax, x, 1, T, &u); /* sizes only: the pointers come below */
+    if (!u.fast) return 0;
+    const uint64_t yr = dc_relayout_room(&p->y, 0), ar = argmax ? dc_relayout_room(&p->y, 1) : 0;
+    const uint64_t xr = dc_relayout_room(&p->x, 0);
+    const uint64_t bytes = 64 + yr + ar + xr + u.res_bytes + u.fast_bytes;
+    if (bytes > (uint64_t)SIZE_MAX) return 0;
+    void *ws, *to_free;
+    if (dc_context_begin(ctx, (size_t)bytes, &ws, &to_free, NULL) != DECONV_OK) return 0;
+    unsigned char *base = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    const float *yt = yr ? (const float *)(void *)base : y;
+    const int64_t *at = ar ? (const int64_t *)(void *)(base + yr) : argmax;
+    float *xt = xr ? (float *)(void *)(base + yr + ar) : x;
+    plan_unpool(&t, yt, at, xt, 1, T, &u);
+    int64_t bad = -1;
+    *st = dc_relayout(ctx, &p->y, y, (void *)(uintptr_t)yt, 0, 1, err);
+    if (*st == DECONV_OK && argmax)
+        *st = dc_relayout(ctx, &p->y, argmax, (void *)(uintptr_t)at, 1, 1, err);
+    if (*st == DECONV_OK)
+        *st = unpool_on(ctx, &t, yt, at, xt, &u, base + yr + ar + xr, &bad, err);
+    if (*st == DECONV_OK && bad < 0) *st = dc_relayout(ctx, &p->x, xt, x, 0, 0, err);
     dc_context_end(ctx, to_free);
+    if (*st == DECONV_OK)
+        *st = bad >= 0 ? index_error(p, argmax, first_bad_index(p, argmax), err) : dc_ok(err);
+    return 1;
+}
+
+/* Runs an unpool op (max: argmax != NULL) once its shapes, buffers and overlaps are valid.
+ * Scratch comes from the context; when it cannot be had (a caller-set workspace too small)
+ * the op runs serially on the reference without any. */
+static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, const float *y,
+                                const int64_t *argmax, float *x, deconv_error *err) {
+    deconv_status st;
+    if (p->layout == DECONV_CHANNELS_FIRST && unpool_relaid(ctx, p, y, argmax, x, &st, err))
+        return st;
+    const size_t T = (size_t)deconv_context_num_threads(ctx);
+    unpool_plan u;
+    plan_unpool(p, y, argmax, x, 1, T, &u);
+    void *ws, *to_free;
+    deconv_context *run_ctx = ctx;
+    st = dc_context_begin(ctx, 64 + u.res_bytes + u.fast_bytes, &ws, &to_free, err);
+    if (st != DECONV_OK && u.fast && u.f.pull) {
+        /* the pull's codes did not fit (a caller workspace): the ring needs far less */
+        plan_unpool(p, y, argmax, x, 0, T, &u);
+        st = dc_context_begin(ctx, 64 + u.res_bytes + u.fast_bytes, &ws, &to_free, err);
+    }
+    if (st != DECONV_OK) {
+        if ((st = dc_context_begin(ctx, 0, &ws, &to_free, err)) != DECONV_OK) return st;
+        run_ctx = NULL; /* serial: one scan result, on the stack */
+    }
+    unsigned char *base = ws ? (unsigned char *)ws + (64 - (uintptr_t)ws % 64) % 64 : NULL;
+    int64_t bad = -1;
+    st = unpool_on(run_ctx, p, y, argmax, x, &u, base, &bad, err);
+    dc_context_end(ctx, to_free);
+    if (st == DECONV_OK && bad >= 0) return index_error(p, argmax, bad, err);
     return st != DECONV_OK ? st : dc_ok(err);
 }
 

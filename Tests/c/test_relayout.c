@@ -482,6 +482,174 @@ static void pool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
           fallback);
 }
 
+/* ---- unpooling (pool_api.c's unpool_relaid) ------------------------------------------------ */
+
+/* A random channels-first unpool case: pooled values g, indices from the forward argmax of a
+ * random input (some replaced by foreign ones anywhere in their range when `foreign`). */
+typedef struct unpool_case {
+    deconv_pool_params pp;
+    deconv_shape xs, ys;
+    int64_t xn, yn;
+    float *g;
+    int64_t *idx;
+} unpool_case;
+
+static int make_unpool(unpool_case *u, uint64_t *rng, int sr, int64_t c, int foreign) {
+    memset(u, 0, sizeof *u);
+    deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+    pp.spatial_rank = sr;
+    pp.layout = DECONV_CHANNELS_FIRST;
+    pp.padding = th_rand_int(rng, 0, 1) ? DECONV_PADDING_SAME : DECONV_PADDING_VALID;
+    pp.count_include_pad = (int32_t)th_rand_int(rng, 0, 1);
+    pp.include_batch_in_index = (int32_t)th_rand_int(rng, 0, 1);
+    pp.normalize = (int32_t)th_rand_int(rng, 0, 1);
+    u->xs.rank = sr + 2;
+    u->xs.dims[0] = th_rand_int(rng, 1, 3);
+    u->xs.dims[1] = c;
+    for (int i = 0; i < sr; i++) {
+        pp.ksize[i] = th_rand_int(rng, 1, 3);
+        pp.strides[i] = th_rand_int(rng, 1, 2);
+        u->xs.dims[2 + i] = th_rand_int(rng, 1, sr == 3 ? 6 : sr == 2 ? 14 : 40);
+    }
+    u->pp = pp;
+    if (deconv_pool_output_shape(&pp, &u->xs, &u->ys, NULL, NULL) != DECONV_OK) return 0;
+    u->xn = shape_count(&u->xs);
+    u->yn = shape_count(&u->ys);
+    if (u->yn == 0) return 0;
+    float *x = th_rand_buf(rng, u->xn), *y = malloc((size_t)u->yn * 4);
+    u->g = th_rand_buf(rng, u->yn);
+    u->idx = malloc((size_t)u->yn * 8);
+    CHECK(deconv_max_pool_with_argmax(NULL, &pp, &u->xs, x, u->xn, y, u->yn, u->idx, u->yn,
+                                      NULL) == DECONV_OK, "unpool case: argmax");
+    const int64_t limit = pp.include_batch_in_index ? u->xn : u->xn / u->xs.dims[0];
+    if (foreign)
+        for (int64_t j = 0; j < u->yn; j += th_rand_int(rng, 1, 9))
+            u->idx[j] = th_rand_int(rng, 0, limit - 1);
+    free(x);
+    free(y);
+    return 1;
+}
+
+static void free_unpool(unpool_case *u) {
+    free(u->g);
+    free(u->idx);
+}
+
+static deconv_status unpool_run(int max, deconv_context *ctx, const unpool_case *u, float *out,
+                                deconv_error *e) {
+    if (max)
+        return deconv_max_unpool(ctx, &u->pp, &u->ys, u->g, u->yn, u->idx, u->yn, &u->xs, out,
+                                 u->xn, e);
+    return deconv_avg_unpool(ctx, &u->pp, &u->ys, u->g, u->yn, &u->xs, out, u->xn, e);
+}
+
+/* Random channels-first max and avg unpools, at every level: the reference's bits (the
+ * reference sums each cell's values in the same order in both layouts), with 1 and 3
+ * threads and no context; C a power of two or not, indices local or foreign. A caller's
+ * workspace: relaid when the room is there (written), as before when not (untouched). */
+static void unpool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0x7e57ull;
+    enum { WS = 4 << 20 };
+    unsigned char *wsmem = malloc(WS);
+    int relaid = 0, fallback = 0, done = 0, foreign = 0;
+    for (int iter = 0; iter < 80; iter++) {
+        const int max = iter % 2, sr = (int)th_rand_int(&rng, 1, 3);
+        const int64_t c = iter % 3 == 0 ? th_rand_int(&rng, 2, 40)
+                                        : (int64_t)1 << th_rand_int(&rng, 0, 6);
+        unpool_case u;
+        if (!make_unpool(&u, &rng, sr, c, max && iter % 5 == 1)) continue;
+        foreign += max && iter % 5 == 1;
+        float *ref = malloc((size_t)u.xn * 4), *o = malloc((size_t)u.xn * 4);
+        const size_t xb = (size_t)u.xn * 4;
+        dc_fast_force_isa(DC_FAST_OFF);
+        CHECK(unpool_run(max, NULL, &u, ref, NULL) == DECONV_OK, "unpool reference");
+        for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+            if (!dc_fast_isa_supported(isa)) continue;
+            dc_fast_force_isa(isa);
+            deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
+            for (int t = 0; t < 3; t++) {
+                th_poison(o, u.xn);
+                CHECK(unpool_run(max, ctxs[t], &u, o, NULL) == DECONV_OK,
+                      "unpool %d max %d [%s] failed", iter, max, dc_fast_isa_name(isa));
+                CHECK(memcmp(o, ref, xb) == 0,
+                      "unpool %d max %d rank %d c %lld [%s] context %d: not the reference's",
+                      iter, max, sr, (long long)c, dc_fast_isa_name(isa), t);
+            }
+            for (int small = 0; small <= 1; small++) {
+                const size_t size = small ? 64 : WS;
+                memset(wsmem, 0x5a, size);
+                CHECK(deconv_context_set_workspace(ctx3, wsmem, size, NULL) == DECONV_OK, "ws");
+                th_poison(o, u.xn);
+                CHECK(unpool_run(max, ctx3, &u, o, NULL) == DECONV_OK,
+                      "unpool %d with a %zu-byte workspace failed", iter, size);
+                CHECK(memcmp(o, ref, xb) == 0,
+                      "unpool %d with a %zu-byte workspace: not the reference's", iter, size);
+                /* the old path writes at most its scan results (3 x 16 bytes, aligned to
+                 * 64) */
+                int touched = 0, copies = 0;
+                for (size_t i = 0; i < size; i++)
+                    if (wsmem[i] != 0x5a) {
+                        touched = 1;
+                        copies |= i >= 128;
+                    }
+                if (small) {
+                    CHECK(!touched, "unpool %d: a 64-byte workspace was written", iter);
+                    fallback += isa == 0;
+                } else {
+                    relaid += copies && isa == 0;
+                }
+                CHECK(deconv_context_set_workspace(ctx3, NULL, 0, NULL) == DECONV_OK, "unset");
+            }
+        }
+        dc_fast_force_isa(-1);
+        done++;
+        free(ref);
+        free(o);
+        free_unpool(&u);
+    }
+    free(wsmem);
+    CHECK(done >= 60 && relaid >= 40 && fallback >= 40 && foreign >= 5,
+          "unpools: %d cases, %d relaid, %d with a workspace too small, %d foreign", done,
+          relaid, fallback, foreign);
+}
+
+/* A bad index names the caller's first one, not the first in channels-last order, and
+ * nothing is written: channel 1's first cell comes before channel 0's last in the twin. */
+static void unpool_index_errors(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0xbad1ull;
+    const int64_t cs[2] = {24, 16};
+    for (int k = 0; k < 2; k++) {
+        unpool_case u;
+        while (!make_unpool(&u, &rng, 2, cs[k], 0)) {
+        } /* (no buffer is made before a case is known valid) */
+        const int64_t P = u.yn / (u.ys.dims[0] * cs[k]); /* pooled positions per plane */
+        const int64_t first = P - 1, second = P;      /* channel 0 last, channel 1 first */
+        u.idx[first] = -3;
+        u.idx[second] = u.xn + 5;
+        char want[64];
+        snprintf(want, sizeof want, "argmax[%lld]", (long long)first);
+        float *o = malloc((size_t)u.xn * 4);
+        for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+            if (!dc_fast_isa_supported(isa)) continue;
+            dc_fast_force_isa(isa);
+            deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
+            for (int t = 0; t < 3; t++) {
+                deconv_error e;
+                th_poison(o, u.xn);
+                const deconv_status st = unpool_run(1, ctxs[t], &u, o, &e);
+                CHECK(st == DECONV_ERR_INDEX_OUT_OF_RANGE && strstr(e.message, want),
+                      "c %lld [%s] ctx %d: status %d, message '%s', want '%s'", (long long)cs[k],
+                      dc_fast_isa_name(isa), t, (int)st, e.message, want);
+                CHECK(th_is_poisoned(o, u.xn), "c %lld [%s] ctx %d: output written",
+                      (long long)cs[k], dc_fast_isa_name(isa), t);
+            }
+        }
+        dc_fast_force_isa(-1);
+        free(o);
+        free_unpool(&u);
+    }
+}
+
 void suite_relayout(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
@@ -494,6 +662,8 @@ void suite_relayout(void) {
     nonfinite_pairs(ctx1, ctx3);
     workspace_pairs(ctx3);
     pool_pairs(ctx1, ctx3);
+    unpool_pairs(ctx1, ctx3);
+    unpool_index_errors(ctx1, ctx3);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
         const tally *t = &g_tally[isa];
