@@ -479,6 +479,12 @@ DECONV_API deconv_status deconv_max_pool_with_argmax(deconv_context *ctx,
 
 /* ---------------------------------------------------------------------------------------------
  * Unpooling (no TF op; defined by libdeconv)
+ *
+ * Both ops take scratch from the context: the index check's per-thread results, the fast
+ * kernels' per-thread buffers and, in channels-first, either one plane's sums per thread
+ * (max_unpool with C a power of two) or channels-last copies of the tensors. With a
+ * caller-set workspace too small for that they run serially on the reference instead, with
+ * the same result. They never fail for lack of workspace.
  * ------------------------------------------------------------------------------------------- */
 
 /** Max unpooling: output (shape output_shape, the pooled input's pre-pool shape) is zeroed and

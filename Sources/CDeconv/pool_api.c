@@ -414,13 +414,13 @@ static int64_t first_bad_index(const dc_pool_problem *p, const int64_t *argmax) 
     return -1;
 }
 
-/* A channels-first unpool as its channels-last twin (relayout.c): the fast kernels run along
- * the channels, and the channels-first op took the reference (max_unpool 8-12x slower). The
- * indices mean the same in both (a channels-last position in the image, as TF's), and the
- * reference sums each output cell's values in the same (image, channel, pooled position)
- * order in both layouts, so the twin gives the op's bits. 1 when it ran, its status in *st;
- * 0 when no fast kernel takes the twin or the context has no room for it, and the op runs
- * as before. */
+/* A channels-first unpool that the planes kernel does not take (avg_unpool, or C not a
+ * power of two) as its channels-last twin (relayout.c): the fast kernels run along the
+ * channels, and the reference was 8-12 times slower than channels-last. The indices mean the
+ * same in both (a channels-last position in the image, as TF's), and the reference sums each
+ * output cell's values in the same (image, channel, pooled position) order in both layouts,
+ * so the twin gives the op's bits. 1 when it ran, its status in *st; 0 when no fast kernel
+ * takes the twin or the context has no room for it, and the op runs as before. */
 static int unpool_relaid(deconv_context *ctx, const dc_pool_problem *p, const float *y,
                          const int64_t *argmax, float *x, deconv_status *st,
                          deconv_error *err) {
@@ -462,11 +462,13 @@ static int unpool_relaid(deconv_context *ctx, const dc_pool_problem *p, const fl
 static deconv_status run_unpool(deconv_context *ctx, const dc_pool_problem *p, const float *y,
                                 const int64_t *argmax, float *x, deconv_error *err) {
     deconv_status st;
-    if (p->layout == DECONV_CHANNELS_FIRST && unpool_relaid(ctx, p, y, argmax, x, &st, err))
-        return st;
     const size_t T = (size_t)deconv_context_num_threads(ctx);
     unpool_plan u;
     plan_unpool(p, y, argmax, x, 1, T, &u);
+    /* channels-first: by planes when that kernel claims the op, else as the twin */
+    if (!u.fast && p->layout == DECONV_CHANNELS_FIRST &&
+        unpool_relaid(ctx, p, y, argmax, x, &st, err))
+        return st;
     void *ws, *to_free;
     deconv_context *run_ctx = ctx;
     st = dc_context_begin(ctx, 64 + u.res_bytes + u.fast_bytes, &ws, &to_free, err);

@@ -11,6 +11,7 @@
 
 #include "deconv.h"
 #include "fast/fast.h"
+#include "fast/pool_fast.h"
 #include "internal.h"
 
 #include <math.h>
@@ -530,6 +531,18 @@ static int make_unpool(unpool_case *u, uint64_t *rng, int sr, int64_t c, int for
     return 1;
 }
 
+/* Every index inside its own image and its own channel (argmax's always are). */
+static int all_local(const unpool_case *u) {
+    const int64_t n = u->xs.dims[0], c = u->xs.dims[1], image = u->xn / n;
+    const int64_t pooled = u->yn / (n * c);
+    for (int64_t j = 0; j < u->yn; j++) {
+        const int64_t b = j / (c * pooled), ch = j / pooled % c;
+        const int64_t t = u->idx[j] - (u->pp.include_batch_in_index ? b * image : 0);
+        if (t < 0 || t >= image || t % c != ch) return 0;
+    }
+    return 1;
+}
+
 static void free_unpool(unpool_case *u) {
     free(u->g);
     free(u->idx);
@@ -551,14 +564,17 @@ static void unpool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
     uint64_t rng = 0x7e57ull;
     enum { WS = 4 << 20 };
     unsigned char *wsmem = malloc(WS);
-    int relaid = 0, fallback = 0, done = 0, foreign = 0;
+    int relaid = 0, fallback = 0, done = 0, foreign = 0, nonlocal = 0, by_planes_runs = 0;
     for (int iter = 0; iter < 80; iter++) {
         const int max = iter % 2, sr = (int)th_rand_int(&rng, 1, 3);
         const int64_t c = iter % 3 == 0 ? th_rand_int(&rng, 2, 40)
                                         : (int64_t)1 << th_rand_int(&rng, 0, 6);
         unpool_case u;
-        if (!make_unpool(&u, &rng, sr, c, max && iter % 5 == 1)) continue;
-        foreign += max && iter % 5 == 1;
+        const int foreign_case = max && iter % 5 == 1;
+        if (!make_unpool(&u, &rng, sr, c, foreign_case)) continue;
+        foreign += foreign_case;
+        const int local = all_local(&u);
+        nonlocal += !local;
         float *ref = malloc((size_t)u.xn * 4), *o = malloc((size_t)u.xn * 4);
         const size_t xb = (size_t)u.xn * 4;
         dc_fast_force_isa(DC_FAST_OFF);
@@ -569,11 +585,21 @@ static void unpool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
             deconv_context *ctxs[3] = {ctx1, ctx3, NULL};
             for (int t = 0; t < 3; t++) {
                 th_poison(o, u.xn);
+                dc_pool_planes_count(1);
                 CHECK(unpool_run(max, ctxs[t], &u, o, NULL) == DECONV_OK,
                       "unpool %d max %d [%s] failed", iter, max, dc_fast_isa_name(isa));
                 CHECK(memcmp(o, ref, xb) == 0,
                       "unpool %d max %d rank %d c %lld [%s] context %d: not the reference's",
                       iter, max, sr, (long long)c, dc_fast_isa_name(isa), t);
+                /* max_unpool by planes exactly when C is a power of two and every index is in
+                 * its own image and channel */
+                const int by_planes = max && (c & (c - 1)) == 0 && local;
+                const int64_t planes = dc_pool_planes_count(1);
+                CHECK(planes == (by_planes ? u.xs.dims[0] * c : 0),
+                      "unpool %d max %d c %lld local %d [%s] context %d: %lld planes summed",
+                      iter, max, (long long)c, local, dc_fast_isa_name(isa), t,
+                      (long long)planes);
+                by_planes_runs += by_planes && planes > 0;
             }
             for (int small = 0; small <= 1; small++) {
                 const size_t size = small ? 64 : WS;
@@ -608,9 +634,10 @@ static void unpool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
         free_unpool(&u);
     }
     free(wsmem);
-    CHECK(done >= 60 && relaid >= 40 && fallback >= 40 && foreign >= 5,
-          "unpools: %d cases, %d relaid, %d with a workspace too small, %d foreign", done,
-          relaid, fallback, foreign);
+    CHECK(done >= 60 && relaid >= 40 && fallback >= 40 && nonlocal >= 4 && by_planes_runs >= 40,
+          "unpools: %d cases, %d relaid, %d with a workspace too small, %d foreign (%d not all "
+          "local), %d runs by planes", done, relaid, fallback, foreign, nonlocal,
+          by_planes_runs);
 }
 
 /* A bad index names the caller's first one, not the first in channels-last order, and

@@ -264,13 +264,14 @@ AVX2 void dc_pool_add_avx2(float *dst, const float *v, int64_t n) {
 AVX2 void dc_pool_sfence_avx2(void) { _mm_sfence(); }
 
 AVX2 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int64_t base,
-                               int64_t lo, int64_t span, int64_t cmask, int *local) {
+                               int64_t lo, int64_t span, int64_t cmask, int64_t c0,
+                               int64_t step, int *local) {
     const __m256i zero = _mm256_setzero_si256(), lim = _mm256_set1_epi64x(limit - 1);
     const __m256i vb = _mm256_set1_epi64x(base + lo), vs = _mm256_set1_epi64x(span);
-    const __m256i vm = _mm256_set1_epi64x(cmask), four = _mm256_set1_epi64x(4);
-    /* j = position - lo: (t - lo) - j = t - position must be a multiple of C (t's channel is
-     * the position's, as rows start at channel 0) */
-    __m256i j = _mm256_sub_epi64(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x(lo));
+    const __m256i vm = _mm256_set1_epi64x(cmask), four = _mm256_set1_epi64x(4 * step);
+    /* j = channel - lo: (t - lo) - j = t - channel must be a multiple of C */
+    __m256i j = _mm256_sub_epi64(_mm256_setr_epi64x(c0, c0 + step, c0 + 2 * step, c0 + 3 * step),
+                                 _mm256_set1_epi64x(lo));
     __m256i bad = zero, off = zero;
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -294,7 +295,8 @@ AVX2 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int
     for (; i < n; i++) {
         any_bad |= idx[i] < 0 || idx[i] >= limit;
         const uint64_t t = ((uint64_t)idx[i] - (uint64_t)base);
-        any_off |= !((t - (uint64_t)lo < (uint64_t)span) & (((t - (uint64_t)i) & (uint64_t)cmask) == 0));
+        const uint64_t chan = (uint64_t)c0 + (uint64_t)i * (uint64_t)step;
+        any_off |= !((t - (uint64_t)lo < (uint64_t)span) & (((t - chan) & (uint64_t)cmask) == 0));
     }
     if (any_off) *local = 0;
     return any_bad;

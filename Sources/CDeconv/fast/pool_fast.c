@@ -279,8 +279,7 @@ int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
                               size_t *ws_bytes, dc_pool_fast *f) {
     const int isa = isa_for_pool();
     /* (a huge C would make the per-thread scratch of avg_unpool huge) */
-    if (isa == DC_FAST_OFF || !channels_last(p) || p->y.count == 0 || p->x.count == 0 ||
-        p->x.c > ((int64_t)1 << 20))
+    if (isa == DC_FAST_OFF || p->y.count == 0 || p->x.count == 0 || p->x.c > ((int64_t)1 << 20))
         return 0;
     memset(f, 0, sizeof *f);
     f->p = p;
@@ -288,6 +287,7 @@ int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
     f->pooled = pooled;
     f->index = index;
     f->out = out;
+    if (!channels_last(p)) return dc_pool_unpool_planes_setup(p, ws_bytes, f);
     f->units = p->x.n;
     /* Ring size: the most any pooled row reaches past what the rows before it finalised. */
     int64_t need = 0, done = 0;
@@ -534,6 +534,10 @@ static void pull_image(const dc_pool_fast *f, const dc_pool_pull_cell *cells,
 
 void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
     const dc_pool_fast *f = arg;
+    if (f->planes) {
+        dc_pool_unpool_planes_run(f, begin, end, thread);
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     if (f->pull) {
         dc_pool_pull_cell *cells = (dc_pool_pull_cell *)(void *)(f->ws + (int64_t)thread *
@@ -652,12 +656,14 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
             if (!dc_pool_scan_codes_row_avx512(&cr, &res->local)) continue;
         } else if (vec && res->local) {
             const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
-            const int64_t b = u / (Y->sp[1] * Y->sp[0]);
-            int64_t lo, hi;
-            row_range(p, o0, o1, &lo, &hi);
+            const int64_t rest = u / (Y->sp[1] * Y->sp[0]); /* b, or b * C + c */
+            const int cl = channels_last(p);
+            const int64_t b = cl ? rest : rest / Y->c;
+            int64_t lo = 0, hi = X->stride_n; /* channels-first: own image and channel */
+            if (cl) row_range(p, o0, o1, &lo, &hi);
             const int64_t base = p->include_batch_in_index ? b * X->stride_n : 0;
             if (!dc_pool_scan_row_avx2(idx, len, limit, base, lo, hi - lo, (int64_t)C - 1,
-                                       &res->local))
+                                       cl ? 0 : rest % Y->c, cl ? 1 : 0, &res->local))
                 continue;
         }
 #endif
@@ -671,6 +677,19 @@ void dc_pool_scan_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
                 }
         }
         if (!res->local) continue;
+        if (!channels_last(p)) { /* row u of plane (b, c): inside image b and channel c? */
+            const int64_t plane = u / (Y->sp[1] * Y->sp[0]);
+            const uint64_t c = (uint64_t)(plane % Y->c);
+            const uint64_t base = p->include_batch_in_index ? (uint64_t)(plane / Y->c * X->stride_n)
+                                                            : 0;
+            int ok = 1;
+            for (int64_t j = 0; j < len; j++) {
+                const uint64_t t = (uint64_t)idx[j] - base;
+                ok &= (t < (uint64_t)X->stride_n) & ((t & (C - 1)) == c);
+            }
+            res->local = ok;
+            continue;
+        }
         /* Inside this image's window rows of pooled row u and in its own channel? */
         const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
         const int64_t b = u / (Y->sp[1] * Y->sp[0]);

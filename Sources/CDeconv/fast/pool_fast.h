@@ -7,7 +7,8 @@
  * bits (avg sums in double in window order, as the reference does). Channels-first forward
  * ops run as their channels-last twins between transposes (pool_api.c, relayout.c), or,
  * when the context has no room for the copies, on a scalar kernel with the same per-window
- * order. Work is split over (image, output row) for the forward ops and over images for the
+ * order. Channels-first max_unpool runs by planes (unpool_planes.c) when C is a power of
+ * two; other channels-first unpools run as their twins. Work is split over (image, output row) for the forward ops and over images for the
  * unpool ops, so every output element is written by one thread in a fixed order and no
  * result depends on the thread count.
  *
@@ -57,11 +58,13 @@ void dc_pool_argmax_px_avx2(const dc_pool_px *px);
 void dc_pool_avg_px_avx2(const dc_pool_px *px);
 void dc_pool_flush_avx2(float *dst, float *src, int64_t n);
 void dc_pool_add_avx2(float *dst, const float *v, int64_t n);
-/** Index prescan of one channels-last pooled row of n indices whose C is a power of two
- *  (cmask = C - 1): returns 1 if any index is outside [0, limit); clears *local unless every
- *  t = index - base lies in [lo, lo + span) with t % C == its channel. */
+/** Index prescan of one pooled row of n indices whose C is a power of two (cmask = C - 1):
+ *  returns 1 if any index is outside [0, limit); clears *local unless every t = index - base
+ *  lies in [lo, lo + span) with t % C == its channel, c0 + i * step for the i-th (channels-
+ *  last rows: 0 and 1; channels-first: the row's channel and 0). */
 int dc_pool_scan_row_avx2(const int64_t *idx, int64_t n, int64_t limit, int64_t base,
-                          int64_t lo, int64_t span, int64_t cmask, int *local);
+                          int64_t lo, int64_t span, int64_t cmask, int64_t c0, int64_t step,
+                          int *local);
 /** Orders the non-temporal stores before the caller returns. */
 void dc_pool_sfence_avx2(void);
 
@@ -148,6 +151,8 @@ typedef struct dc_pool_fast {
     int pull;               /* max_unpool pulls from codes (AVX-512 level); no ring */
     uint8_t *codes;         /* the prescan's codes (pull) */
     size_t codes_bytes;     /* workspace they need, total */
+    int planes;             /* channels-first max_unpool by planes (unpool_planes.c); the
+                             * ring is then one plane's scratch (ring_cap 0: in place) */
 } dc_pool_fast;
 
 /** Forward ops: returns 1 and fills f when a fast kernel claims p (any layout), else 0. */
@@ -162,10 +167,21 @@ int dc_pool_fast_unpool_setup(const dc_pool_problem *p, const float *pooled,
                               const int64_t *index, float *out, int allow_pull,
                               size_t *ws_bytes, dc_pool_fast *f);
 void dc_pool_fast_unpool_run(void *arg, int64_t begin, int64_t end, int32_t thread);
+/** Channels-first max_unpool (unpool_planes.c), for f filled up to its pointers and isa:
+ *  returns 1 and sets its units (planes) and workspace when C is a power of two. It needs a
+ *  prescan that saw every index in its own image and channel. */
+int dc_pool_unpool_planes_setup(const dc_pool_problem *p, size_t *ws_bytes, dc_pool_fast *f);
+/** Planes [begin, end) (image * C + channel) of a dc_pool_unpool_planes_setup run. */
+void dc_pool_unpool_planes_run(const dc_pool_fast *f, int64_t begin, int64_t end,
+                               int32_t thread);
+/** Planes summed by dc_pool_unpool_planes_run since the last reset (reset != 0 also zeroes
+ *  the count). For the tests. */
+int64_t dc_pool_planes_count(int reset);
 
 /** The max_unpool index prescan over pooled rows [begin, end) (units = rows of the pooled
  *  tensor in memory order): the first index outside [0, limit) and whether every index is
- *  "local" (channels-last only: inside its own image's window rows and its own channel). */
+ *  "local": channels-last, inside its own image's window rows and its own channel;
+ *  channels-first, inside its own image and channel (C a power of two). */
 typedef struct dc_pool_scan {
     const dc_pool_problem *p;
     const int64_t *index;
