@@ -59,20 +59,8 @@ typedef struct relayout_job {
     int64_t c, sp, blocks; /* blocks: units per image */
     int to_last, wide, stream;
     dc_transpose_fn t;
+    dc_transpose64_fn t64; /* wide */
 } relayout_job;
-
-/* The 8-byte transpose, scalar in 16 x 16 blocks: argmax's indices, as many as the pooled
- * values (a quarter of the input's at stride 2). */
-static void transpose_i64(const int64_t *src, int64_t sld, int64_t *dst, int64_t dld,
-                          int64_t rows, int64_t cols) {
-    for (int64_t i0 = 0; i0 < rows; i0 += 16)
-        for (int64_t j0 = 0; j0 < cols; j0 += 16) {
-            const int64_t i1 = rows - i0 < 16 ? rows : i0 + 16;
-            const int64_t j1 = cols - j0 < 16 ? cols : j0 + 16;
-            for (int64_t i = i0; i < i1; i++)
-                for (int64_t j = j0; j < j1; j++) dst[j * dld + i] = src[i * sld + j];
-        }
-}
 
 static void relayout_range(void *arg, int64_t begin, int64_t end, int32_t thread) {
     const relayout_job *j = arg;
@@ -86,8 +74,8 @@ static void relayout_range(void *arg, int64_t begin, int64_t end, int32_t thread
         const int64_t sld = j->to_last ? sp : c, dld = j->to_last ? c : sp;
         const int64_t rows = j->to_last ? c : ns, cols = j->to_last ? ns : c;
         if (j->wide)
-            transpose_i64((const int64_t *)j->src + n * img + so, sld,
-                          (int64_t *)j->dst + n * img + dof, dld, rows, cols);
+            j->t64((const int64_t *)j->src + n * img + so, sld,
+                   (int64_t *)j->dst + n * img + dof, dld, rows, cols);
         else
             j->t((const float *)j->src + n * img + so, sld, (float *)j->dst + n * img + dof, dld,
                  rows, cols, j->stream);
@@ -108,6 +96,7 @@ deconv_status dc_relayout(deconv_context *ctx, const dc_layout3 *l, const void *
     /* only back to the caller's channels-first buffer: the twin reads its input right away */
     j.stream = !to_last && !wide && l->count * 4 >= RELAYOUT_STREAM_BYTES;
     j.t = dc_fast_transpose();
+    j.t64 = dc_fast_transpose64();
     return dc_parallel_for(ctx, l->n * j.blocks, relayout_range, &j, err);
 }
 

@@ -377,6 +377,30 @@ static void transpose_cases(void) {
                 }
         }
     }
+    /* the 8-byte transpose (argmax's indices): the same shapes, values that would not
+     * survive a trip through a double's arithmetic (NaN patterns) */
+    static int64_t src64[M * LDMAX], dst64[M * LDMAX];
+    for (int i = 0; i < M * LDMAX; i++) src64[i] = (int64_t)0x7ff4000000000000ull + i;
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        dc_fast_force_isa(isa);
+        const dc_transpose64_fn t = dc_fast_transpose64();
+        for (int v = 0; v < 2 && !bad; v++) {
+            const int LD = v ? 48 : 43;
+            for (int rows = 0; rows <= M && !bad; rows++)
+                for (int cols = 0; cols <= M && !bad; cols++) {
+                    for (int i = 0; i < M * LD; i++) dst64[i] = -1;
+                    t(src64, LD, dst64, LD, rows, cols);
+                    for (int j = 0; j < M; j++)
+                        for (int i = 0; i < LD; i++) {
+                            const int64_t want = j < cols && i < rows ? src64[i * LD + j] : -1;
+                            bad += dst64[j * LD + i] != want;
+                        }
+                    CHECK(!bad, "[%s] 8-byte transpose of %d x %d (ld %d) wrong",
+                          dc_fast_isa_name(isa), rows, cols, LD);
+                }
+        }
+    }
     dc_fast_force_isa(-1);
 }
 

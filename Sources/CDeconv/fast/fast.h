@@ -46,6 +46,10 @@ typedef void (*dc_transpose_fn)(const float *src, int64_t sld, float *dst, int64
                                 int64_t rows, int64_t cols, int stream);
 /** The current level's transpose (every level gives the same bytes). */
 dc_transpose_fn dc_fast_transpose(void);
+/** The same for 8-byte elements (argmax's indices), with no stream hint. */
+typedef void (*dc_transpose64_fn)(const int64_t *src, int64_t sld, int64_t *dst, int64_t dld,
+                                  int64_t rows, int64_t cols);
+dc_transpose64_fn dc_fast_transpose64(void);
 
 /* ---- micro-kernels ------------------------------------------------------------------------- */
 
