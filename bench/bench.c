@@ -4,6 +4,7 @@
  *
  *   bench [--threads N] [--filter NAME] [--json] [--min-time SECONDS] [--cpu-time]
  *         [--path stateless|prepared|both] [--no-peak] [--fastest] [--isa NAME]
+ *         [--layout nhwc|nchw]
  *
  * Per layer: median milliseconds, useful GFLOP/s (only multiply-adds whose product lands inside
  * the output of a transposed conv, or reads inside the input of a conv), % of the measured peak
@@ -260,6 +261,10 @@ static void fill(float *p, int64_t n, uint64_t seed) {
 /* --layout nchw: the same layers channels-first (the library runs them between transposes
  * on the channels-last kernels, relayout.c). */
 static deconv_layout g_layout = DECONV_CHANNELS_LAST;
+
+static const char *layout_name(void) {
+    return g_layout == DECONV_CHANNELS_FIRST ? "nchw" : "nhwc";
+}
 
 /* A tensor's shape in g_layout: [n, (d,) h, w, c] or [n, c, (d,) h, w]. */
 static void shape_nsc(deconv_shape *sh, int rank, int64_t n, int64_t d, int64_t h, int64_t w,
@@ -603,10 +608,12 @@ int main(int argc, char **argv) {
             /* memcpy moves n bytes read + n bytes written; the op moves b.bytes in total. */
             const double gbs = b.bytes / med * 1e-9, copy_gbs = 2.0 * (double)c.n / mc * 1e-9;
             if (json)
-                printf("{\"name\": \"%s\", \"kind\": \"pool\", \"median_ms\": %.6f, \"threads\": "
-                       "%d, \"gbytes_per_s\": %.2f, \"memcpy_gbytes_per_s\": %.2f, "
-                       "\"pct_memcpy\": %.1f, \"workspace_bytes\": 0}\n",
-                       L->name, med * 1e3, threads, gbs, copy_gbs, 100 * gbs / copy_gbs);
+                printf("{\"name\": \"%s\", \"kind\": \"pool\", \"layout\": \"%s\", "
+                       "\"median_ms\": %.6f, \"threads\": %d, \"gbytes_per_s\": %.2f, "
+                       "\"memcpy_gbytes_per_s\": %.2f, \"pct_memcpy\": %.1f, "
+                       "\"workspace_bytes\": 0}\n",
+                       L->name, layout_name(), med * 1e3, threads, gbs, copy_gbs,
+                       100 * gbs / copy_gbs);
             else
                 printf("%-16s %10.4f %7.1f GB/s (%5.1f%% of memcpy %.1f GB/s) %3d\n", L->name,
                        med * 1e3, gbs, 100 * gbs / copy_gbs, copy_gbs, threads);
@@ -622,11 +629,13 @@ int main(int argc, char **argv) {
             const double gf = med > 0 ? b.useful_flops / med * 1e-9 : 0;
             const double gfp = med_prep > 0 ? b.useful_flops / med_prep * 1e-9 : 0;
             if (json)
-                printf("{\"name\": \"%s\", \"kind\": \"%s\", \"median_ms\": %.6f, \"threads\": %d, "
+                printf("{\"name\": \"%s\", \"kind\": \"%s\", \"layout\": \"%s\", "
+                       "\"median_ms\": %.6f, \"threads\": %d, "
                        "\"useful_gflop\": %.6f, \"gflops\": %.2f, \"pct_peak\": %.1f, "
                        "\"workspace_bytes\": %zu, \"prepared_median_ms\": %.6f, "
                        "\"prepared_gflops\": %.2f, \"prepared_workspace_bytes\": %zu}\n",
-                       L->name, L->kind, med * 1e3, threads, b.useful_flops * 1e-9, gf,
+                       L->name, L->kind, layout_name(), med * 1e3, threads,
+                       b.useful_flops * 1e-9, gf,
                        100 * gf / peak, b.workspace, med_prep * 1e3, gfp, b.prepared_workspace);
             else
                 printf("%-16s %10.4f %10.1f %7.1f%% %7d %12zu   prepared %10.4f %8.1f %6.1f%% %10zu\n",

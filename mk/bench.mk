@@ -27,5 +27,10 @@ $(UKR_BENCH_BIN): bench/ukr_bench.c $(HDRS) $(STATIC)
 	$(CC) $(CFLAGS) -O3 $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -ISources/CDeconv -pthread \
 	    bench/ukr_bench.c $(STATIC) -o $@ $(LDFLAGS) $(LIBS)
 
-# Both benchmarks are compiled (not run) by make check, with the compiler of that build.
-check: $(BENCH_BIN) $(UKR_BENCH_BIN)
+# Both benchmarks are compiled by make check, with the compiler of that build, and the suite
+# benchmark runs every layer once in both layouts (Tests/bench/smoke.py; no timing judged).
+check: $(BENCH_BIN) $(UKR_BENCH_BIN) bench-smoke
+
+.PHONY: bench-smoke
+bench-smoke: $(BENCH_BIN)
+	python3 Tests/bench/smoke.py $(BENCH_BIN)
