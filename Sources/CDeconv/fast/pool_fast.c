@@ -156,14 +156,19 @@ static void fence(const dc_pool_fast *f) {
 #endif
 }
 
-void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
-    const dc_pool_fast *f = arg;
+static int64_t row_floats(const dc_pool_problem *p) {
+    return (p->y.sp[2] * p->y.c + 15) / 16 * 16;
+}
+
+int64_t dc_pool_fast_row_floats(const dc_pool_problem *twin, int argmax) {
+    return row_floats(twin) * (argmax ? 3 : 1);
+}
+
+/* Channels-last output rows [begin, end) (units of (image, o0, o1)), their outputs from y
+ * and argmax on, one row after another. */
+static void forward_rows(const dc_pool_fast *f, int64_t begin, int64_t end, float *y,
+                         int64_t *argmax, int stream) {
     const dc_pool_problem *p = f->p;
-    (void)thread;
-    if (!channels_last(p)) {
-        for (int64_t u = begin; u < end; u++) forward_row_cf(f, u);
-        return;
-    }
     const dc_layout3 *X = &p->x, *Y = &p->y;
     const dc_pool_px_fn fn = px_kernel(f->isa, f->op, p->x.c);
     const int64_t C = X->c, image = X->sp[0] * X->sp[1] * X->sp[2];
@@ -174,7 +179,7 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
     px.st1 = X->stride_sp[1];
     px.pst0 = (int32_t)(X->sp[1] * X->sp[2]);
     px.pst1 = (int32_t)X->sp[2];
-    px.stream = f->stream;
+    px.stream = stream;
     for (int64_t u = begin; u < end; u++) {
         const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
         const int64_t b = u / (Y->sp[1] * Y->sp[0]);
@@ -185,15 +190,15 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
         px.n1 = e1 - a1;
         px.ibase = p->include_batch_in_index ? b * image * C : 0;
         const int64_t pf_end1 = min64(e1 + p->s[1], X->sp[1]);
-        const int64_t yrow = u * Y->sp[2] * C; /* rows are contiguous in channels-last */
+        const int64_t yrow = (u - begin) * Y->sp[2] * C; /* rows are contiguous */
         for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
             int64_t a2, e2;
             window(p, 2, o2, &a2, &e2);
             px.n2 = e2 - a2;
             px.x = f->x + b * X->stride_n + a0 * px.st0 + a1 * px.st1 + a2 * C;
             px.pos = (int32_t)((a0 * X->sp[1] + a1) * X->sp[2] + a2);
-            px.y = f->y + yrow + o2 * C;
-            if (f->argmax) px.argmax = f->argmax + yrow + o2 * C;
+            px.y = y + yrow + o2 * C;
+            if (argmax) px.argmax = argmax + yrow + o2 * C;
             if (f->op == DC_POOL_AVG) {
                 const int64_t o[3] = {o0, o1, o2};
                 px.count = divisor(p, o);
@@ -209,7 +214,37 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
             fn(&px);
         }
     }
-    fence(f);
+}
+
+void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread) {
+    const dc_pool_fast *f = arg;
+    const dc_pool_problem *p = f->p;
+    if (!channels_last(p)) {
+        for (int64_t u = begin; u < end; u++) forward_row_cf(f, u);
+        return;
+    }
+    if (!f->first_y) {
+        const int64_t row = p->y.sp[2] * p->y.c;
+        forward_rows(f, begin, end, f->y + begin * row, f->argmax ? f->argmax + begin * row : NULL,
+                     f->stream);
+        fence(f);
+        return;
+    }
+    /* channels-first outputs: each row pooled into the thread's buffer, then transposed out,
+     * row (b, o0, o1)'s [o2][c] to plane c's o2 positions */
+    const dc_layout3 *Y = &p->y;
+    float *row_y = f->ws + (int64_t)thread * f->ws_floats;
+    int64_t *row_a = f->argmax ? (int64_t *)(void *)(row_y + row_floats(p)) : NULL;
+    const dc_transpose_fn tr = dc_fast_transpose();
+    const dc_transpose64_fn tr64 = dc_fast_transpose64();
+    const int64_t C = Y->c, plane = Y->sp[0] * Y->sp[1] * Y->sp[2];
+    for (int64_t u = begin; u < end; u++) {
+        forward_rows(f, u, u + 1, row_y, row_a, 0);
+        const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
+        const int64_t at = u / (Y->sp[1] * Y->sp[0]) * C * plane + (o0 * Y->sp[1] + o1) * Y->sp[2];
+        tr(row_y, C, f->first_y + at, plane, Y->sp[2], C, 0);
+        if (row_a) tr64(row_a, C, f->first_argmax + at, plane, Y->sp[2], C);
+    }
 }
 
 /* ---- unpool ------------------------------------------------------------------------------- */
