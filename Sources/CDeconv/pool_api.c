@@ -159,45 +159,51 @@ static deconv_status check_windows_nonempty(const dc_pool_problem *p, deconv_err
     return DECONV_OK;
 }
 
-/* A channels-first forward op as its channels-last twin (relayout.c): the fast kernels
- * vectorise over channels, where the channels-first one is scalar (argmax 19x slower). The
- * input is moved to channels-last; each output row is pooled into a per-thread buffer and
- * transposed from there into the caller's outputs (fast/pool_fast.c), which saves writing
- * and rereading whole channels-last outputs. 1 when it ran, with its status in *st; 0 when
- * the fast path does not take the twin or the context has no room for it (a caller-set
- * workspace: pooling never asked for one), and the op runs as before. The twin's argmax
- * indices are the op's (always over the channels-last input). */
+/* Per-thread window rows of one output row of the twin, at most (4 MiB): above that the
+ * whole input is moved to channels-last first. */
+#define SLAB_MAX_FLOATS ((int64_t)1 << 20)
+
+/* A channels-first forward op as its channels-last twin: the fast kernels vectorise over
+ * channels, where the channels-first one is scalar (argmax 19x slower). The twin runs one
+ * output row at a time (fast/pool_fast.c): the row's window rows are transposed from the
+ * caller's input into a per-thread slab, the row is pooled into a per-thread buffer and
+ * transposed from there into the caller's outputs, so no whole tensor is written and read
+ * again in the other layout. 1 when it ran, with its status in *st; 0 when the fast path
+ * does not take the twin or the context has no room for it (a caller-set workspace:
+ * pooling never asked for one), and the op runs as before. The twin's argmax indices are
+ * the op's (always over the channels-last input). */
 static int forward_relaid(deconv_context *ctx, const dc_pool_problem *p, int fop, const float *x,
                           float *y, int64_t *argmax, deconv_status *st, deconv_error *err) {
     dc_pool_problem t = *p;
     t.layout = DECONV_CHANNELS_LAST;
     dc_layout_to_last(&t.x);
     dc_layout_to_last(&t.y);
-    /* room for x in channels-last (none if its two layouts are the same bytes), and for each
-     * thread's output rows unless y's layouts are the same bytes too */
-    const int same_x = dc_layout_same_bytes(&p->x), same_y = dc_layout_same_bytes(&p->y);
-    const uint64_t xr = dc_relayout_room(&p->x, 0);
+    /* Nothing to move for a tensor whose two layouts are the same bytes. A large slab:
+     * the whole input moved first (xr). */
+    const int out = !dc_layout_same_bytes(&p->y), in = !dc_layout_same_bytes(&p->x);
+    const int64_t slab = in ? dc_pool_fast_row_floats(&t, 0, 0, 1) : 0;
+    const int by_rows = in && slab >= 0 && slab <= SLAB_MAX_FLOATS;
+    const uint64_t xr = in && !by_rows ? dc_relayout_room(&p->x, 0) : 0;
+    const int64_t per_thread = dc_pool_fast_row_floats(&t, out, argmax != NULL, by_rows);
     const uint64_t T = (uint64_t)deconv_context_num_threads(ctx);
-    const uint64_t rows = same_y ? 0 : T * (uint64_t)dc_pool_fast_row_floats(&t, argmax != NULL)
-                                           * sizeof(float);
+    const uint64_t rows = T * (uint64_t)per_thread * sizeof(float);
     if (xr + rows == 0 || xr + rows > (uint64_t)(SIZE_MAX - 64)) return 0;
     void *ws, *to_free;
     if (dc_context_begin(ctx, (size_t)(64 + xr + rows), &ws, &to_free, NULL) != DECONV_OK)
         return 0;
     unsigned char *base = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    float *xt = same_x ? (float *)(uintptr_t)x : (float *)(void *)base;
+    const float *xt = xr ? (const float *)(void *)base : x;
     dc_pool_fast f;
     if (!dc_pool_fast_forward_setup(&t, fop, xt, y, argmax, &f)) {
         dc_context_end(ctx, to_free);
         return 0;
     }
-    if (!same_y) {
-        f.first_y = y;
-        f.first_argmax = argmax;
-        f.ws = (float *)(void *)(base + xr);
-        f.ws_floats = dc_pool_fast_row_floats(&t, argmax != NULL);
-    }
-    *st = dc_relayout(ctx, &p->x, x, xt, 0, 1, err);
+    f.first_x = by_rows ? x : NULL;
+    f.first_y = out ? y : NULL;
+    f.first_argmax = out ? argmax : NULL;
+    f.ws = (float *)(void *)(base + xr);
+    f.ws_floats = per_thread;
+    *st = xr ? dc_relayout(ctx, &p->x, x, (void *)(uintptr_t)xt, 0, 1, err) : DECONV_OK;
     if (*st == DECONV_OK) *st = dc_parallel_for(ctx, f.units, dc_pool_fast_forward_run, &f, err);
     dc_context_end(ctx, to_free);
     return 1;

@@ -507,6 +507,68 @@ static void pool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
           fallback);
 }
 
+/* Channels-first forward pools of fixed shapes at every level, 1 and 3 threads: a window
+ * row slab above its 4 MiB limit (the whole input moved to channels-last first), a 1 x 1
+ * output (the same bytes in both layouts: pooled straight into the caller's output), and a
+ * 1-D and a 3-D one. Against the reference, bit for bit, indices included. */
+static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0xf1edull;
+    static const struct { int sr; int64_t n, c, sp[3], k, s; deconv_padding pad; } cases[] = {
+        {2, 1, 128, {4, 3000, 0}, 3, 2, DECONV_PADDING_SAME},  /* slab 3 x 3000 x 128 */
+        {2, 2, 16, {3, 3, 0}, 3, 3, DECONV_PADDING_VALID},      /* output 1 x 1 */
+        {1, 3, 24, {77, 0, 0}, 3, 2, DECONV_PADDING_SAME},
+        {3, 2, 8, {5, 6, 7}, 2, 2, DECONV_PADDING_SAME},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
+        pp.spatial_rank = cases[ci].sr;
+        pp.layout = DECONV_CHANNELS_FIRST;
+        pp.padding = cases[ci].pad;
+        deconv_shape xs;
+        memset(&xs, 0, sizeof xs);
+        xs.rank = cases[ci].sr + 2;
+        xs.dims[0] = cases[ci].n;
+        xs.dims[1] = cases[ci].c;
+        for (int i = 0; i < cases[ci].sr; i++) {
+            xs.dims[2 + i] = cases[ci].sp[i];
+            pp.ksize[i] = cases[ci].k;
+            pp.strides[i] = cases[ci].s;
+        }
+        deconv_shape ys;
+        CHECK(deconv_pool_output_shape(&pp, &xs, &ys, NULL, NULL) == DECONV_OK, "fixed shape");
+        const int64_t xn = shape_count(&xs), yn = shape_count(&ys);
+        float *x = th_rand_buf(&rng, xn);
+        for (int64_t i = 0; i < xn; i += 5) x[i] = x[(i * 13) % xn]; /* ties */
+        float *ref = malloc((size_t)yn * 4), *o = malloc((size_t)yn * 4);
+        int64_t *aref = malloc((size_t)yn * 8), *ao = malloc((size_t)yn * 8);
+        for (int op = 0; op < 3; op++) {
+            dc_fast_force_isa(DC_FAST_OFF);
+            CHECK(pool_run(op, NULL, &pp, &xs, x, xn, ref, yn, aref) == DECONV_OK, "reference");
+            for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+                if (!dc_fast_isa_supported(isa)) continue;
+                dc_fast_force_isa(isa);
+                deconv_context *ctxs[2] = {ctx1, ctx3};
+                for (int t = 0; t < 2; t++) {
+                    th_poison(o, yn);
+                    memset(ao, 0xa5, (size_t)yn * 8);
+                    CHECK(pool_run(op, ctxs[t], &pp, &xs, x, xn, o, yn, ao) == DECONV_OK,
+                          "fixed pool %zu op %d failed", ci, op);
+                    CHECK(memcmp(o, ref, (size_t)yn * 4) == 0 &&
+                              (op != 1 || memcmp(ao, aref, (size_t)yn * 8) == 0),
+                          "fixed pool %zu op %d [%s] context %d: not the reference's", ci, op,
+                          dc_fast_isa_name(isa), t);
+                }
+            }
+        }
+        dc_fast_force_isa(-1);
+        free(x);
+        free(ref);
+        free(o);
+        free(aref);
+        free(ao);
+    }
+}
+
 /* ---- unpooling (pool_api.c's unpool_relaid) ------------------------------------------------ */
 
 /* A random channels-first unpool case: pooled values g, indices from the forward argmax of a
@@ -713,6 +775,7 @@ void suite_relayout(void) {
     nonfinite_pairs(ctx1, ctx3);
     workspace_pairs(ctx3);
     pool_pairs(ctx1, ctx3);
+    pool_fixed(ctx1, ctx3);
     unpool_pairs(ctx1, ctx3);
     unpool_index_errors(ctx1, ctx3);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {

@@ -160,14 +160,23 @@ static int64_t row_floats(const dc_pool_problem *p) {
     return (p->y.sp[2] * p->y.c + 15) / 16 * 16;
 }
 
-int64_t dc_pool_fast_row_floats(const dc_pool_problem *twin, int argmax) {
-    return row_floats(twin) * (argmax ? 3 : 1);
+/* Input rows (dims 0 and 1) in one output row's windows, at most. */
+static int64_t slab_rows(const dc_pool_problem *p) {
+    return min64(p->k[0], p->x.sp[0]) * min64(p->k[1], p->x.sp[1]);
+}
+
+int64_t dc_pool_fast_row_floats(const dc_pool_problem *twin, int out, int argmax, int in) {
+    const int64_t rowx = twin->x.sp[2] * twin->x.c; /* < 2^61 (a validated count) */
+    if (in && rowx > 0 && slab_rows(twin) > (((int64_t)1 << 61) / rowx)) return -1;
+    const int64_t slab = in ? (slab_rows(twin) * rowx + 15) / 16 * 16 : 0;
+    return (out ? row_floats(twin) * (argmax ? 3 : 1) : 0) + slab;
 }
 
 /* Channels-last output rows [begin, end) (units of (image, o0, o1)), their outputs from y
- * and argmax on, one row after another. */
+ * and argmax on, one row after another. With slab (one row only), its windows' input rows
+ * are there, channels-last, one after another, instead of in x. */
 static void forward_rows(const dc_pool_fast *f, int64_t begin, int64_t end, float *y,
-                         int64_t *argmax, int stream) {
+                         int64_t *argmax, int stream, const float *slab) {
     const dc_pool_problem *p = f->p;
     const dc_layout3 *X = &p->x, *Y = &p->y;
     const dc_pool_px_fn fn = px_kernel(f->isa, f->op, p->x.c);
@@ -189,13 +198,19 @@ static void forward_rows(const dc_pool_fast *f, int64_t begin, int64_t end, floa
         px.n0 = e0 - a0;
         px.n1 = e1 - a1;
         px.ibase = p->include_batch_in_index ? b * image * C : 0;
-        const int64_t pf_end1 = min64(e1 + p->s[1], X->sp[1]);
+        const int64_t pf_end1 = slab ? e1 : min64(e1 + p->s[1], X->sp[1]);
+        /* the window's first input row: in x, or the slab's first */
+        const float *xrow = slab ? slab : f->x + b * X->stride_n + a0 * px.st0 + a1 * px.st1;
+        if (slab) {
+            px.st1 = X->sp[2] * C;
+            px.st0 = px.n1 * px.st1;
+        }
         const int64_t yrow = (u - begin) * Y->sp[2] * C; /* rows are contiguous */
         for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
             int64_t a2, e2;
             window(p, 2, o2, &a2, &e2);
             px.n2 = e2 - a2;
-            px.x = f->x + b * X->stride_n + a0 * px.st0 + a1 * px.st1 + a2 * C;
+            px.x = xrow + a2 * C;
             px.pos = (int32_t)((a0 * X->sp[1] + a1) * X->sp[2] + a2);
             px.y = y + yrow + o2 * C;
             if (argmax) px.argmax = argmax + yrow + o2 * C;
@@ -204,7 +219,7 @@ static void forward_rows(const dc_pool_fast *f, int64_t begin, int64_t end, floa
                 px.count = divisor(p, o);
             }
             /* The input rows the next output row adds (below this window), over the cells
-             * this window's step covers: one output row ahead, into L2. */
+             * this window's step covers: one output row ahead, into L2 (not from a slab). */
             const int64_t pf_bytes = (min64(a2 + p->s[2], X->sp[2]) - a2) * C * 4;
             for (int64_t r = e1; r < pf_end1; r++) {
                 const char *q = (const char *)(f->x + b * X->stride_n + a0 * px.st0 +
@@ -223,28 +238,59 @@ void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thr
         for (int64_t u = begin; u < end; u++) forward_row_cf(f, u);
         return;
     }
-    if (!f->first_y) {
-        const int64_t row = p->y.sp[2] * p->y.c;
+    const dc_layout3 *X = &p->x, *Y = &p->y;
+    const int64_t C = Y->c, row = Y->sp[2] * C;
+    if (!f->first_y && !f->first_x) {
         forward_rows(f, begin, end, f->y + begin * row, f->argmax ? f->argmax + begin * row : NULL,
-                     f->stream);
+                     f->stream, NULL);
         fence(f);
         return;
     }
-    /* channels-first outputs: each row pooled into the thread's buffer, then transposed out,
-     * row (b, o0, o1)'s [o2][c] to plane c's o2 positions */
-    const dc_layout3 *Y = &p->y;
-    float *row_y = f->ws + (int64_t)thread * f->ws_floats;
-    int64_t *row_a = f->argmax ? (int64_t *)(void *)(row_y + row_floats(p)) : NULL;
+    /* A channels-first op's twin, row by row: the window rows moved in to the thread's slab,
+     * the row pooled (into the thread's buffer), the buffer's [o2][c] moved out to each
+     * plane c's o2 positions. */
+    float *ws = f->ws + (int64_t)thread * f->ws_floats;
+    float *row_y = f->first_y ? ws : NULL;
+    int64_t *row_a = f->first_y && f->argmax ? (int64_t *)(void *)(ws + row_floats(p)) : NULL;
+    float *slab = f->first_x ? ws + (f->first_y ? row_floats(p) * (f->argmax ? 3 : 1) : 0)
+                             : NULL;
     const dc_transpose_fn tr = dc_fast_transpose();
     const dc_transpose64_fn tr64 = dc_fast_transpose64();
-    const int64_t C = Y->c, plane = Y->sp[0] * Y->sp[1] * Y->sp[2];
+    const int64_t plane = Y->sp[0] * Y->sp[1] * Y->sp[2];
+    const int64_t xplane = X->sp[0] * X->sp[1] * X->sp[2], xrow = X->sp[2] * X->c;
     for (int64_t u = begin; u < end; u++) {
-        forward_rows(f, u, u + 1, row_y, row_a, 0);
         const int64_t o1 = u % Y->sp[1], o0 = (u / Y->sp[1]) % Y->sp[0];
-        const int64_t at = u / (Y->sp[1] * Y->sp[0]) * C * plane + (o0 * Y->sp[1] + o1) * Y->sp[2];
-        tr(row_y, C, f->first_y + at, plane, Y->sp[2], C, 0);
-        if (row_a) tr64(row_a, C, f->first_argmax + at, plane, Y->sp[2], C);
+        const int64_t b = u / (Y->sp[1] * Y->sp[0]);
+        if (slab) { /* input rows (i0, i1) of the windows: [c][i2] -> [i2][c] */
+            int64_t a0, e0, a1, e1;
+            window(p, 0, o0, &a0, &e0);
+            window(p, 1, o1, &a1, &e1);
+            float *d = slab;
+            const float *img = f->first_x + b * X->c * xplane;
+            for (int64_t i0 = a0; i0 < e0; i0++)
+                for (int64_t i1 = a1; i1 < e1; i1++, d += xrow)
+                    tr(img + (i0 * X->sp[1] + i1) * X->sp[2], xplane, d, X->c, X->c, X->sp[2], 0);
+            /* The rows the next output row adds, from every plane, into L2: C strided
+             * streams are more than the hardware prefetcher follows. */
+            const int64_t pf_end1 = min64(e1 + p->s[1], X->sp[1]), bytes = X->sp[2] * 4;
+            for (int64_t i0 = a0; i0 < e0; i0++)
+                for (int64_t i1 = e1; i1 < pf_end1; i1++)
+                    for (int64_t c = 0; c < X->c; c++) {
+                        const char *q = (const char *)(img + c * xplane +
+                                                       (i0 * X->sp[1] + i1) * X->sp[2]);
+                        for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(q + o, 0, 2);
+                    }
+        }
+        float *yr = row_y ? row_y : f->y + u * row;
+        int64_t *ar = row_y ? row_a : f->argmax ? f->argmax + u * row : NULL;
+        forward_rows(f, u, u + 1, yr, ar, row_y ? 0 : f->stream, slab);
+        if (row_y) {
+            const int64_t at = b * C * plane + (o0 * Y->sp[1] + o1) * Y->sp[2];
+            tr(row_y, C, f->first_y + at, plane, Y->sp[2], C, 0);
+            if (row_a) tr64(row_a, C, f->first_argmax + at, plane, Y->sp[2], C);
+        }
     }
+    fence(f);
 }
 
 /* ---- unpool ------------------------------------------------------------------------------- */

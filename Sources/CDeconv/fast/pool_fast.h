@@ -153,9 +153,12 @@ typedef struct dc_pool_fast {
     size_t codes_bytes;     /* workspace they need, total */
     int planes;             /* channels-first max_unpool by planes (unpool_planes.c); the
                              * ring is then one plane's scratch (ring_cap 0: in place) */
-    /* A channels-first forward op run as its twin: each output row is pooled into the
-     * thread's ws (ws_floats per thread, dc_pool_fast_row_floats) and transposed from there
-     * into these channels-first outputs (y and argmax then unused). */
+    /* A channels-first forward op run as its twin, one output row at a time, in the
+     * thread's ws (ws_floats per thread, dc_pool_fast_row_floats): with first_x, the row's
+     * window rows are first transposed from this channels-first input into a channels-last
+     * slab (x then unused); with first_y, the row is pooled into a buffer and transposed
+     * from there into these channels-first outputs (y and argmax then unused). */
+    const float *first_x;
     float *first_y;
     int64_t *first_argmax;
 } dc_pool_fast;
@@ -164,9 +167,10 @@ typedef struct dc_pool_fast {
 int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,
                                int64_t *argmax, dc_pool_fast *f);
 void dc_pool_fast_forward_run(void *arg, int64_t begin, int64_t end, int32_t thread);
-/** Floats of per-thread workspace for a twin's output rows to go channels-first (first_y):
- *  one row of outputs and, with argmax, one row of indices, each rounded to 64 bytes. */
-int64_t dc_pool_fast_row_floats(const dc_pool_problem *twin, int argmax);
+/** Floats of per-thread workspace for a twin's rows: with out, one row of outputs and, with
+ *  argmax, one row of indices (first_y); with in, the window rows of one output row
+ *  (first_x). Each part rounded to 64 bytes; -1 if it does not fit int64. */
+int64_t dc_pool_fast_row_floats(const dc_pool_problem *twin, int out, int argmax, int in);
 
 /** Unpool ops (max: index != NULL): returns 1 and fills f (workspace bytes per thread in
  *  *ws_bytes, plus f->codes_bytes in all) when a fast kernel claims p, else 0. max_unpool
