@@ -1,9 +1,9 @@
 /* relayout.c - channels-first ops on the channels-last kernels. No fast conv kernel reads
  * channels-first data (their vectors run along the channels), and the reference was 40-70
  * times slower than the fast path on the same layer; the pooling kernels' channels-first
- * path is scalar. So a channels-first conv or forward pool that the fast path claims in
- * channels-last runs as that twin: its input transposed into the workspace, the twin's
- * kernel, its outputs transposed back. The transposes only move values, so the result has
+ * path is scalar. So a channels-first conv that the fast path claims in channels-last runs
+ * as that twin: its input transposed into the workspace, the twin's kernel, its output
+ * transposed back (pools and unpools use these moves too, or move rows; see pool_api.c). The transposes only move values, so the result has
  * exactly the twin's bits, and they do not depend on the thread count. */
 #include "internal.h"
 #include "fast/fast.h"
