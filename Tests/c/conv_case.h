@@ -26,11 +26,13 @@ void th_conv_free(th_conv *c);
 extern const deconv_activation TH_ACTS[TH_NACTS];
 /** A case from explicit sizes (channels per group, TF filter layouts, a transposed conv's
  *  output size drawn from its valid range), random data, and room for a reference output;
- *  0 when the configuration is not valid or its output is empty or above max_out. */
+ *  0 when the configuration is not valid, its output is above max_out, or it is empty and
+ *  allow_empty is 0. */
 int th_conv_make(th_conv *c, uint64_t *rng, int transposed, int sr, deconv_layout layout,
                  int64_t n, const int64_t *in_sp, int64_t cin_g, int64_t cout_g, int64_t groups,
                  const int64_t *k, const int64_t *s, const int64_t *d, deconv_padding pad,
-                 const int64_t *pads, int bias, deconv_activation act, int64_t max_out);
+                 const int64_t *pads, int bias, deconv_activation act, int64_t max_out,
+                 int allow_empty);
 /** Runs the case stateless: deconv_conv or deconv_conv_transpose into out. */
 deconv_status th_conv_run(const th_conv *c, deconv_context *ctx, float *out);
 

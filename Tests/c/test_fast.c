@@ -29,7 +29,7 @@ static int make_case(fcase *c, uint64_t *rng, int transposed, int sr, deconv_lay
                      int64_t groups, const int64_t *k, const int64_t *s, const int64_t *d,
                      deconv_padding pad, const int64_t *pads, int bias, deconv_activation act) {
     return th_conv_make(c, rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, k, s, d,
-                        pad, pads, bias, act, 400000);
+                        pad, pads, bias, act, 400000, 0);
 }
 
 /* Compares one fast run against the reference: relative 1e-4 (float vs double sums). */

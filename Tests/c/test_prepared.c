@@ -16,62 +16,24 @@
 
 typedef th_conv pcase;
 
-/* A 2-D case (or 1-D / 3-D with sr); returns 0 when the configuration is not valid. */
+/* th_conv_make with this suite's sizes: spatial dim i of the input `in + i`, the same k, s
+ * and d on every dim, random explicit pads (used when pad is EXPLICIT), outputs up to 300000
+ * values, empty ones included. 0 when the configuration is not valid. */
 static int make_case(pcase *c, uint64_t *rng, int transposed, int sr, deconv_layout layout,
                      int64_t n, int64_t in, int64_t cin_g, int64_t cout_g, int64_t groups,
                      int64_t k, int64_t s, int64_t d, deconv_padding pad, int bias,
                      deconv_activation act) {
-    deconv_conv_params init = DECONV_CONV_PARAMS_INIT;
-    memset(c, 0, sizeof *c);
-    c->transposed = transposed;
-    c->prm = init;
-    c->prm.spatial_rank = sr;
-    c->prm.layout = layout;
-    c->prm.padding = pad;
-    c->prm.activation = act;
+    int64_t in_sp[3], kk[3], ss[3], dd[3], pads[6];
     for (int i = 0; i < sr; i++) {
-        c->prm.strides[i] = s;
-        c->prm.dilations[i] = d;
-        c->prm.pads[2 * i] = th_rand_int(rng, 0, 2);
-        c->prm.pads[2 * i + 1] = th_rand_int(rng, 0, 2);
+        in_sp[i] = in + i;
+        kk[i] = k;
+        ss[i] = s;
+        dd[i] = d;
+        pads[2 * i] = th_rand_int(rng, 0, 2);
+        pads[2 * i + 1] = th_rand_int(rng, 0, 2);
     }
-    const int rank = sr + 2, cax = layout == DECONV_CHANNELS_LAST ? rank - 1 : 1;
-    const int sp0 = layout == DECONV_CHANNELS_LAST ? 1 : 2;
-    c->x.rank = c->w.rank = rank;
-    c->x.dims[0] = n;
-    c->x.dims[cax] = cin_g * groups;
-    for (int i = 0; i < sr; i++) {
-        c->x.dims[sp0 + i] = in + i;
-        c->w.dims[i] = k;
-    }
-    if (!transposed) {
-        c->w.dims[sr] = cin_g;
-        c->w.dims[sr + 1] = cout_g * groups;
-        if (deconv_conv_output_shape(&c->prm, &c->x, &c->w, &c->y, NULL, NULL) != DECONV_OK)
-            return 0;
-    } else {
-        int64_t lo[3], hi[3];
-        c->w.dims[sr] = cout_g;
-        c->w.dims[sr + 1] = cin_g * groups;
-        if (deconv_conv_transpose_output_range(&c->prm, &c->x, &c->w, lo, hi, NULL) != DECONV_OK)
-            return 0;
-        c->y = c->x;
-        c->y.dims[cax] = cout_g * groups;
-        for (int i = 0; i < sr; i++) {
-            if (lo[i] < 0) lo[i] = 0;
-            if (hi[i] < lo[i]) return 0;
-            c->y.dims[sp0 + i] = th_rand_int(rng, lo[i], hi[i]);
-        }
-    }
-    c->xn = th_count(&c->x);
-    c->wn = th_count(&c->w);
-    c->yn = th_count(&c->y);
-    c->bn = bias ? cout_g * groups : 0;
-    if (c->yn > 300000) return 0;
-    c->xd = th_rand_buf(rng, c->xn);
-    c->wd = th_rand_buf(rng, c->wn);
-    c->bd = bias ? th_rand_buf(rng, c->bn) : NULL;
-    return 1;
+    return th_conv_make(c, rng, transposed, sr, layout, n, in_sp, cin_g, cout_g, groups, kk, ss,
+                        dd, pad, pads, bias, act, 300000, 1);
 }
 
 static deconv_status stateless(const pcase *c, deconv_context *ctx, const float *w, float *out) {

@@ -59,7 +59,7 @@ static int make_pair(pair *pp, uint64_t *rng, int transposed, int sr, int64_t n,
     memset(pp, 0, sizeof *pp);
     th_conv *f = &pp->first;
     if (!th_conv_make(f, rng, transposed, sr, DECONV_CHANNELS_FIRST, n, in_sp, cin_g, cout_g,
-                      groups, k, s, d, pad, pads, bias, act, (int64_t)1 << 21))
+                      groups, k, s, d, pad, pads, bias, act, (int64_t)1 << 21, 0))
         return 0;
     pp->sp_x = f->xn / (n * f->x.dims[1]);
     pp->sp_y = f->yn / (n * f->y.dims[1]);
