@@ -234,7 +234,8 @@ static deconv_status run_forward(enum pool_op op, deconv_context *ctx,
     if (p.y.count == 0) return dc_ok(err); /* empty result: nothing to compute */
 
     const int fop = op == OP_AVG ? DC_POOL_AVG : op == OP_ARGMAX ? DC_POOL_ARGMAX : DC_POOL_MAX;
-    if (p.layout == DECONV_CHANNELS_FIRST &&
+    /* channels-first: in place when its own rows kernel takes it, else as the twin */
+    if (p.layout == DECONV_CHANNELS_FIRST && !dc_pool_fast_first_rows(&p, fop) &&
         forward_relaid(ctx, &p, fop, x, y, op == OP_ARGMAX ? argmax : NULL, &st, err))
         return st != DECONV_OK ? st : dc_ok(err);
     void *ws, *to_free;

@@ -509,8 +509,10 @@ static void pool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
 
 /* Channels-first forward pools of fixed shapes at every level, 1 and 3 threads: a window
  * row slab above its 4 MiB limit (the whole input moved to channels-last first), a 1 x 1
- * output (the same bytes in both layouts: pooled straight into the caller's output), and a
- * 1-D and a 3-D one. Against the reference, bit for bit, indices included. */
+ * output (the same bytes in both layouts: pooled straight into the caller's output), a 1-D
+ * and a 3-D one, and wide rows at strides 1, 2 and 3 (the AVX-512 rows kernel's unmasked,
+ * edge and gathered blocks), each also with NaN, +-inf and a run of -inf (its exact redo).
+ * Against the reference, bit for bit, indices included. */
 static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
     uint64_t rng = 0xf1edull;
     static const struct { int sr; int64_t n, c, sp[3], k, s; deconv_padding pad; } cases[] = {
@@ -518,8 +520,18 @@ static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
         {2, 2, 16, {3, 3, 0}, 3, 3, DECONV_PADDING_VALID},      /* output 1 x 1 */
         {1, 3, 24, {77, 0, 0}, 3, 2, DECONV_PADDING_SAME},
         {3, 2, 8, {5, 6, 7}, 2, 2, DECONV_PADDING_SAME},
+        /* wide rows: the AVX-512 channels-first rows' unmasked blocks, stride 1 and 2 */
+        {2, 2, 8, {6, 200, 0}, 3, 1, DECONV_PADDING_SAME},
+        {2, 1, 4, {5, 301, 0}, 3, 2, DECONV_PADDING_VALID},
+        {1, 2, 3, {300, 0, 0}, 2, 2, DECONV_PADDING_SAME},
+        {2, 1, 4, {4, 150, 0}, 3, 3, DECONV_PADDING_SAME}, /* stride 3: gathers */
     };
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    /* each case clean, then (from the second on) with NaN, +inf, -inf and a run of -inf */
+    for (size_t run = 0; run < 2 * NCASES; run++) {
+        const size_t ci = run % NCASES;
+        const int specials = run >= NCASES;
+        if (specials && ci == 0) continue;
         deconv_pool_params pp = DECONV_POOL_PARAMS_INIT;
         pp.spatial_rank = cases[ci].sr;
         pp.layout = DECONV_CHANNELS_FIRST;
@@ -539,6 +551,12 @@ static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
         const int64_t xn = shape_count(&xs), yn = shape_count(&ys);
         float *x = th_rand_buf(&rng, xn);
         for (int64_t i = 0; i < xn; i += 5) x[i] = x[(i * 13) % xn]; /* ties */
+        if (specials) {
+            for (int64_t i = 11; i < xn; i += 97) x[i] = NAN;
+            for (int64_t i = 23; i < xn; i += 89) x[i] = INFINITY;
+            for (int64_t i = 31; i < xn; i += 83) x[i] = -INFINITY;
+            for (int64_t i = xn / 3; i < xn / 3 + 64 && i < xn; i++) x[i] = -INFINITY;
+        }
         float *ref = malloc((size_t)yn * 4), *o = malloc((size_t)yn * 4);
         int64_t *aref = malloc((size_t)yn * 8), *ao = malloc((size_t)yn * 8);
         for (int op = 0; op < 3; op++) {
@@ -553,10 +571,14 @@ static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
                     memset(ao, 0xa5, (size_t)yn * 8);
                     CHECK(pool_run(op, ctxs[t], &pp, &xs, x, xn, o, yn, ao) == DECONV_OK,
                           "fixed pool %zu op %d failed", ci, op);
-                    CHECK(memcmp(o, ref, (size_t)yn * 4) == 0 &&
-                              (op != 1 || memcmp(ao, aref, (size_t)yn * 8) == 0),
-                          "fixed pool %zu op %d [%s] context %d: not the reference's", ci, op,
-                          dc_fast_isa_name(isa), t);
+                    /* avg: a sum's NaN payload may differ; all else bitwise */
+                    int same = 1;
+                    for (int64_t i = 0; i < yn && same; i++)
+                        same = memcmp(&o[i], &ref[i], 4) == 0 ||
+                               (op == 2 && o[i] != o[i] && ref[i] != ref[i]);
+                    CHECK(same && (op != 1 || memcmp(ao, aref, (size_t)yn * 8) == 0),
+                          "fixed pool %zu op %d specials %d [%s] context %d: not the reference's",
+                          ci, op, specials, dc_fast_isa_name(isa), t);
                 }
             }
         }

@@ -61,6 +61,20 @@ static int aligned16(const void *q) { return q == NULL || ((uintptr_t)q & 15) ==
 
 /* ---- forward ops ---------------------------------------------------------------------------- */
 
+int dc_pool_fast_first_rows(const dc_pool_problem *p, int op) {
+#if defined(__x86_64__) || defined(__i386__)
+    /* dim 2's columns, first and last lane included, as int32 */
+    const int64_t reach = (p->y.sp[2] + 16) * p->s[2] + p->k[2] + p->pb[2];
+    return !channels_last(p) && op != DC_POOL_AVG && dc_fast_isa() == DC_ISA_AVX512 &&
+           small_image(p) && p->y.count > 0 && p->s[2] < ((int64_t)1 << 20) &&
+           reach < ((int64_t)1 << 30) && p->x.count / p->x.c < ((int64_t)1 << 32) &&
+           p->x.c < ((int64_t)1 << 32);
+#else
+    (void)p, (void)op;
+    return 0;
+#endif
+}
+
 int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,
                                int64_t *argmax, dc_pool_fast *f) {
     const int isa = isa_for_pool();
@@ -72,6 +86,7 @@ int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x,
     f->x = x;
     f->y = y;
     f->argmax = op == DC_POOL_ARGMAX ? argmax : NULL;
+    f->first_rows = dc_pool_fast_first_rows(p, op);
     const int64_t rows = p->y.n * p->y.sp[0] * p->y.sp[1];
     f->units = channels_last(p) ? rows : rows * p->y.c;
     int64_t out_bytes = p->y.count * 4;
@@ -96,6 +111,16 @@ static void forward_row_cf(const dc_pool_fast *f, int64_t u) {
     const int64_t bterm = p->include_batch_in_index ? b * X->sp[0] : 0;
     const int64_t yrow = b * Y->stride_n + c * Y->stride_c + o0 * Y->stride_sp[0] +
                          o1 * Y->stride_sp[1];
+#if defined(__x86_64__) || defined(__i386__)
+    if (f->first_rows) {
+        const dc_pool_first_row r = {xb, a0, e0, a1, e1, X->sp[1], X->sp[2], Y->sp[2],
+                                     p->s[2], p->pb[2], p->k[2], f->y + yrow,
+                                     f->argmax ? f->argmax + yrow : NULL,
+                                     bterm * X->sp[1] * X->sp[2], X->c, c};
+        dc_pool_first_row_avx512(&r);
+        return;
+    }
+#endif
     for (int64_t o2 = 0; o2 < Y->sp[2]; o2++) {
         int64_t a2, e2;
         window(p, 2, o2, &a2, &e2);

@@ -127,6 +127,17 @@ void dc_pool_pull_counts(int64_t counts[2], int reset);
 /** max_pool_with_argmax at the AVX-512 level, for C a multiple of 64 (a pixel with a NaN in
  *  its window goes to dc_pool_argmax_px_avx2). */
 void dc_pool_argmax_px_avx512(const dc_pool_px *px);
+/** One output row of a channels-first max pool, with argmax or not (pool_first_avx512.c). */
+typedef struct dc_pool_first_row {
+    const float *x;          /* the (image, channel) plane */
+    int64_t a0, e0, a1, e1;  /* the row's window rows in dims 0 and 1, clipped */
+    int64_t sp1, w;          /* the plane's extents in dims 1 and 2 */
+    int64_t y2, s2, pb2, k2; /* outputs in the row; dim 2's window */
+    float *y;                /* the output row */
+    int64_t *argmax;         /* its indices, or NULL: (ibase + position) * c + channel */
+    int64_t ibase, c, channel;  /* ibase + position and c below 2^32 (32 x 32-bit products) */
+} dc_pool_first_row;
+void dc_pool_first_row_avx512(const dc_pool_first_row *r);
 #endif
 
 /* ---- drivers (pool_fast.c) ---------------------------------------------------------------- */
@@ -162,8 +173,13 @@ typedef struct dc_pool_fast {
     const float *first_x;
     float *first_y;
     int64_t *first_argmax;
+    int first_rows;         /* channels-first max pool rows at the AVX-512 level, in place */
 } dc_pool_fast;
 
+/** 1 when the channels-first max pool rows of pool_first_avx512.c take p and op, in place
+ *  (no twin): the AVX-512 level, max or argmax, positions that fit its int32 lanes and
+ *  positions of the batch and channels that fit 32 bits. */
+int dc_pool_fast_first_rows(const dc_pool_problem *p, int op);
 /** Forward ops: returns 1 and fills f when a fast kernel claims p (any layout), else 0. */
 int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,
                                int64_t *argmax, dc_pool_fast *f);
