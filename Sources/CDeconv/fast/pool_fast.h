@@ -4,11 +4,12 @@
  *
  * Channels-last problems are claimed: the kernels vectorise over channels and walk each
  * window cell by cell in the reference's order, so max, argmax and avg give the reference's
- * bits (avg sums in double in window order, as the reference does). Channels-first forward
- * ops run as their channels-last twins one output row at a time, the row's input and
- * outputs transposed through per-thread buffers (first_x, first_y below; pool_api.c), or,
- * when the context has no room for those, on a scalar kernel with the same per-window
- * order. Channels-first max_unpool runs by planes (unpool_planes.c) when C is a power of
+ * bits (avg sums in double in window order, as the reference does). Channels-first max
+ * pools at the AVX-512 level run in place, 16 output positions of a row per vector
+ * (pool_first_avx512.c). Other channels-first forward ops run as their channels-last twins
+ * one output row at a time, the row's input and outputs transposed through per-thread
+ * buffers (first_x, first_y below; pool_api.c), or, when the context has no room for
+ * those, on a scalar kernel with the same per-window order. Channels-first max_unpool runs by planes (unpool_planes.c) when C is a power of
  * two; other channels-first unpools run as their twins. Work is split over (image, output row) for the forward ops and over images for the
  * unpool ops, so every output element is written by one thread in a fixed order and no
  * result depends on the thread count.
