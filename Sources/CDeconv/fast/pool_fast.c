@@ -63,11 +63,14 @@ static int aligned16(const void *q) { return q == NULL || ((uintptr_t)q & 15) ==
 
 int dc_pool_fast_first_rows(const dc_pool_problem *p, int op) {
 #if defined(__x86_64__) || defined(__i386__)
-    /* dim 2's columns, first and last lane included, as int32 */
+    if (channels_last(p) || op == DC_POOL_AVG || dc_fast_isa() != DC_ISA_AVX512 ||
+        !small_image(p) || p->y.count == 0 || p->y.sp[2] >= ((int64_t)1 << 30) ||
+        p->s[2] >= ((int64_t)1 << 20) || p->k[2] >= ((int64_t)1 << 30))
+        return 0;
+    /* dim 2's columns, the last lane's last included, as int32 (pb2 < s2 + k2) */
     const int64_t reach = (p->y.sp[2] + 16) * p->s[2] + p->k[2] + p->pb[2];
-    return !channels_last(p) && op != DC_POOL_AVG && dc_fast_isa() == DC_ISA_AVX512 &&
-           small_image(p) && p->y.count > 0 && p->s[2] < ((int64_t)1 << 20) &&
-           reach < ((int64_t)1 << 30) && p->x.count / p->x.c < ((int64_t)1 << 32) &&
+    /* argmax's (position in the batch) * C, as 32 x 32-bit products */
+    return reach < ((int64_t)1 << 30) && p->x.count / p->x.c < ((int64_t)1 << 32) &&
            p->x.c < ((int64_t)1 << 32);
 #else
     (void)p, (void)op;
