@@ -525,6 +525,8 @@ static void pool_fixed(deconv_context *ctx1, deconv_context *ctx3) {
         {2, 1, 4, {5, 301, 0}, 3, 2, DECONV_PADDING_VALID},
         {1, 2, 3, {300, 0, 0}, 2, 2, DECONV_PADDING_SAME},
         {2, 1, 4, {4, 150, 0}, 3, 3, DECONV_PADDING_SAME}, /* stride 3: gathers */
+        {1, 2, 8, {20, 0, 0}, 45, 2, DECONV_PADDING_SAME},  /* windows wider than the row */
+        {1, 1, 4, {300, 0, 0}, 3, 70, DECONV_PADDING_VALID}, /* stride above 64: the twin */
     };
     enum { NCASES = sizeof cases / sizeof cases[0] };
     /* each case clean, then (from the second on) with NaN, +inf, -inf and a run of -inf */

@@ -65,8 +65,8 @@ int dc_pool_fast_first_rows(const dc_pool_problem *p, int op) {
 #if defined(__x86_64__) || defined(__i386__)
     if (channels_last(p) || op == DC_POOL_AVG || dc_fast_isa() != DC_ISA_AVX512 ||
         !small_image(p) || p->y.count == 0 || p->y.sp[2] >= ((int64_t)1 << 30) ||
-        p->s[2] >= ((int64_t)1 << 20) || p->k[2] >= ((int64_t)1 << 30))
-        return 0;
+        p->s[2] > 64 || p->k[2] >= ((int64_t)1 << 30))
+        return 0; /* (a block's lanes span 15 strides of columns, walked one by one) */
     /* dim 2's columns, the last lane's last included, as int32 (pb2 < s2 + k2) */
     const int64_t reach = (p->y.sp[2] + 16) * p->s[2] + p->k[2] + p->pb[2];
     /* argmax's (position in the batch) * C, as 32 x 32-bit products */

@@ -178,8 +178,8 @@ typedef struct dc_pool_fast {
 } dc_pool_fast;
 
 /** 1 when the channels-first max pool rows of pool_first_avx512.c take p and op, in place
- *  (no twin): the AVX-512 level, max or argmax, positions that fit its int32 lanes and
- *  positions of the batch and channels that fit 32 bits. */
+ *  (no twin): the AVX-512 level, max or argmax, a stride along the row up to 64, positions
+ *  that fit its int32 lanes, and positions of the batch and channels that fit 32 bits. */
 int dc_pool_fast_first_rows(const dc_pool_problem *p, int op);
 /** Forward ops: returns 1 and fills f when a fast kernel claims p (any layout), else 0. */
 int dc_pool_fast_forward_setup(const dc_pool_problem *p, int op, const float *x, float *y,

@@ -66,12 +66,19 @@ static inline TGT __m512 load_cols(const float *row, int64_t first, int64_t s2, 
 static inline TGT void walk_exact(const dc_pool_first_row *r, int64_t first0, __m512i i2_0,
                                   __mmask16 act, __m512 *best, __m512i *bpos) {
     const __m512i zero = _mm512_setzero_si512(), wv = _mm512_set1_epi32((int32_t)r->w);
+    /* the window columns some active lane has inside the row: lane 0 starts at first0, the
+     * last active lane (of n) at first0 + (n - 1) * s2 */
+    int n = 0;
+    while (n < 16 && ((act >> n) & 1)) n++;
+    int64_t dx_lo = -(first0 + (n - 1) * r->s2), dx_hi = r->w - first0;
+    if (dx_lo < 0) dx_lo = 0;
+    if (dx_hi > r->k2) dx_hi = r->k2;
     for (int64_t i0 = r->a0; i0 < r->e0; i0++)
         for (int64_t i1 = r->a1; i1 < r->e1; i1++) {
             const int64_t rowpos = (i0 * r->sp1 + i1) * r->w;
             const float *row = r->x + rowpos;
             const __m512i vrow = _mm512_set1_epi32((int32_t)rowpos);
-            for (int64_t dx = 0; dx < r->k2; dx++) {
+            for (int64_t dx = dx_lo; dx < dx_hi; dx++) {
                 const __m512i i2 = _mm512_add_epi32(i2_0, _mm512_set1_epi32((int32_t)dx));
                 const __mmask16 valid = _mm512_mask_cmplt_epi32_mask(
                     _mm512_mask_cmpge_epi32_mask(act, i2, zero), i2, wv);
@@ -122,8 +129,11 @@ TGT void dc_pool_first_row_avx512(const dc_pool_first_row *r) {
         }
         /* Inner blocks, interleaved: take a larger value (ordered compare: ties keep the
          * first), and note NaN and inf in nan[] (v * 0 is NaN for both); such a block is
-         * walked again exactly below. */
-        for (int64_t i0 = r->a0; i0 < r->e0; i0++)
+         * walked again exactly below. (An inner block's window lies inside the row, so
+         * k2 < w here.) */
+        int any_inner = 0;
+        for (int b = 0; b < BLOCKS; b++) any_inner |= inner[b];
+        for (int64_t i0 = r->a0; any_inner && i0 < r->e0; i0++)
             for (int64_t i1 = r->a1; i1 < r->e1; i1++) {
                 const int64_t rowpos = (i0 * r->sp1 + i1) * r->w;
                 const float *row = r->x + rowpos;
