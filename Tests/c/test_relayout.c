@@ -750,6 +750,53 @@ static void unpool_pairs(deconv_context *ctx1, deconv_context *ctx3) {
           by_planes_runs);
 }
 
+/* max_unpool by planes with a plane too large for the scratch (300 x 300 = 90000 floats):
+ * summed in place in the output, which must be zeroed first. */
+static void unpool_big_plane(deconv_context *ctx1, deconv_context *ctx3) {
+    uint64_t rng = 0xb16ull;
+    unpool_case u;
+    memset(&u, 0, sizeof u);
+    u.pp = (deconv_pool_params)DECONV_POOL_PARAMS_INIT;
+    u.pp.spatial_rank = 2;
+    u.pp.layout = DECONV_CHANNELS_FIRST;
+    u.pp.padding = DECONV_PADDING_SAME;
+    u.xs.rank = 4;
+    u.xs.dims[0] = 1;
+    u.xs.dims[1] = 2;
+    u.xs.dims[2] = u.xs.dims[3] = 300;
+    for (int i = 0; i < 2; i++) u.pp.ksize[i] = u.pp.strides[i] = 2;
+    CHECK(deconv_pool_output_shape(&u.pp, &u.xs, &u.ys, NULL, NULL) == DECONV_OK, "shape");
+    u.xn = shape_count(&u.xs);
+    u.yn = shape_count(&u.ys);
+    float *x = th_rand_buf(&rng, u.xn), *y = malloc((size_t)u.yn * 4);
+    u.g = th_rand_buf(&rng, u.yn);
+    u.idx = malloc((size_t)u.yn * 8);
+    CHECK(deconv_max_pool_with_argmax(NULL, &u.pp, &u.xs, x, u.xn, y, u.yn, u.idx, u.yn,
+                                      NULL) == DECONV_OK, "argmax");
+    float *ref = malloc((size_t)u.xn * 4), *o = malloc((size_t)u.xn * 4);
+    dc_fast_force_isa(DC_FAST_OFF);
+    CHECK(unpool_run(1, NULL, &u, ref, NULL) == DECONV_OK, "reference");
+    for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
+        if (!dc_fast_isa_supported(isa)) continue;
+        dc_fast_force_isa(isa);
+        deconv_context *ctxs[2] = {ctx1, ctx3};
+        for (int t = 0; t < 2; t++) {
+            th_poison(o, u.xn);
+            dc_pool_planes_count(1);
+            CHECK(unpool_run(1, ctxs[t], &u, o, NULL) == DECONV_OK, "big plane unpool");
+            CHECK(memcmp(o, ref, (size_t)u.xn * 4) == 0 && dc_pool_planes_count(1) == 2,
+                  "big plane [%s] context %d: not the reference's by planes",
+                  dc_fast_isa_name(isa), t);
+        }
+    }
+    dc_fast_force_isa(-1);
+    free(x);
+    free(y);
+    free(ref);
+    free(o);
+    free_unpool(&u);
+}
+
 /* A bad index names the caller's first one, not the first in channels-last order, and
  * nothing is written: channel 1's first cell comes before channel 0's last in the twin. */
 static void unpool_index_errors(deconv_context *ctx1, deconv_context *ctx3) {
@@ -801,6 +848,7 @@ void suite_relayout(void) {
     pool_pairs(ctx1, ctx3);
     pool_fixed(ctx1, ctx3);
     unpool_pairs(ctx1, ctx3);
+    unpool_big_plane(ctx1, ctx3);
     unpool_index_errors(ctx1, ctx3);
     for (int isa = 0; isa < DC_ISA_COUNT; isa++) {
         if (!dc_fast_isa_supported(isa)) continue;
