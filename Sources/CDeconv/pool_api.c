@@ -464,8 +464,15 @@ static int unpool_relaid(deconv_context *ctx, const dc_pool_problem *p, const fl
         *st = unpool_on(ctx, &t, yt, at, xt, &u, base + yr + ar + xr, &bad, err);
     if (*st == DECONV_OK && bad < 0) *st = dc_relayout(ctx, &p->x, xt, x, 0, 0, err);
     dc_context_end(ctx, to_free);
-    if (*st == DECONV_OK)
-        *st = bad >= 0 ? index_error(p, argmax, first_bad_index(p, argmax), err) : dc_ok(err);
+    if (*st == DECONV_OK && bad >= 0) {
+        /* The twin holds the caller's indices moved, so the caller has a bad one too; should
+         * a change to the moves break that, the op runs as before instead of naming none. */
+        const int64_t j = first_bad_index(p, argmax);
+        if (j < 0) return 0;
+        *st = index_error(p, argmax, j, err);
+    } else if (*st == DECONV_OK) {
+        *st = dc_ok(err);
+    }
     return 1;
 }
 

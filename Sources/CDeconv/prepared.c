@@ -123,7 +123,8 @@ static dc_conv_problem kernel_problem(const deconv_prepared_conv *pc) {
     return k;
 }
 
-/* 0 when a relaid run's workspace does not fit size_t (only a 32-bit build can get there). */
+/* 0 when a relaid run's workspace does not fit size_t: a 32-bit build whose kernel workspace
+ * is above 2 GiB besides the two moved copies (validated counts keep each below 1 GiB). */
 static int workspace_bytes(const deconv_prepared_conv *pc, int32_t num_threads,
                            int64_t *units, dc_conv_plan *plan, size_t *bytes) {
     if (pc->packed) {

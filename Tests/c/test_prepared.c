@@ -495,6 +495,30 @@ static void concurrent_cases(void) {
     th_conv_free(&c);
 }
 
+/* A channels-first prepared conv on the largest tensors a 32-bit build admits (the count check
+ * allows fewer than 2^28 elements): input and output of 2 x 8191 x 16385 floats, about 1 GiB
+ * each. The workspace query must count room for both moved copies. (Its DECONV_ERR_OVERFLOW
+ * branch would need a kernel workspace above 2 GiB on top on a 32-bit build; the size helper's
+ * own wrap test in suite_relayout covers the sum.) */
+static void huge_workspace_case(deconv_context *ctx3) {
+    deconv_conv_params prm = DECONV_CONV_PARAMS_INIT;
+    prm.layout = DECONV_CHANNELS_FIRST;
+    const deconv_shape x = {4, {1, 2, 8191, 16385}}, w = {4, {1, 1, 2, 2}};
+    const uint64_t count = (uint64_t)2 * 8191 * 16385;
+    const float wd[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    deconv_prepared_conv *pc = NULL;
+    deconv_error err;
+    if (!CHECK(deconv_prepared_conv_create(&prm, &x, &w, wd, 4, &pc, &err) == DECONV_OK,
+               "huge create: %s", err.message))
+        return;
+    size_t ws = 0;
+    const deconv_status st = deconv_prepared_conv_workspace_size(ctx3, pc, &ws, &err);
+    CHECK(st == DECONV_OK && (uint64_t)ws >= 8 * count,
+          "huge workspace query: %d, %zu bytes for two copies of %llu floats (%s)", (int)st, ws,
+          (unsigned long long)count, err.message);
+    deconv_prepared_conv_destroy(pc);
+}
+
 void suite_prepared(void) {
     deconv_context *ctx1 = NULL, *ctx3 = NULL;
     CHECK(deconv_context_create(1, &ctx1, NULL) == DECONV_OK, "context 1");
@@ -504,6 +528,7 @@ void suite_prepared(void) {
     random_cases(ctx1, ctx3);
     CHECK(g_compared >= 80 * 3 * 2, "only %d prepared runs were compared", g_compared);
     query_cases(ctx3);
+    huge_workspace_case(ctx3);
     error_cases();
     concurrent_cases();
     deconv_context_destroy(ctx1);
