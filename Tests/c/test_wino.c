@@ -231,11 +231,18 @@ void suite_wino(void) {
         {1, 6, 12, 11, 33, 32, 3, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 1 */
         {1, 22, 5, 6, 32, 32, 7, 3, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE}, /* s 3 */
         {0, 10, 9, 10, 32, 32, 2, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE}, /* 2x2 */
-        /* convs as several parts (128 channels and more): 5 x 5 as 3 + 2 taps per dim, 4 x 4
-         * as 3 + 1, and 5 x 5 at stride 2 as input phases of 2 and 3 taps */
+        /* convs as several parts, summed per point (merge_points): 5 x 5 as 3 + 2 taps per
+         * dim (points of alpha 4 and 3, the last negated), 4 x 4 as 3 + 1 (4 and 2), 5 x 5
+         * at stride 2 as input phases of 2 and 3 taps, 7 x 7 as 3 + 3 + 1 (two parts on the
+         * same points), and 3 x 3 at stride 2 as phases of 2 and 1 taps (3 and 2) */
         {0, 12, 8, 8, 128, 128, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU},
         {0, 5, 12, 13, 128, 130, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {0, 12, 16, 15, 128, 128, 5, 2, DECONV_PADDING_EXPLICIT, {2, 1, 0, 3}, DECONV_ACTIVATION_NONE},
+        {0, 9, 11, 13, 33, 40, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 7, 15, 13, 32, 47, 7, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU},
+        {0, 6, 19, 17, 64, 70, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 6, 20, 18, 72, 64, 3, 2, DECONV_PADDING_EXPLICIT, {1, 0, 0, 1}, DECONV_ACTIVATION_TANH},
+        {0, 7, 17, 16, 32, 36, 4, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
     };
     uint64_t rng = 0x3141ull;
     int ran = 0;
@@ -299,12 +306,14 @@ void suite_wino(void) {
               "transposed huge weight not run");
         th_conv_free(&r);
     }
-    /* Where the rules leave the implicit GEMM (see dc_fast_wino_claims): several parts with
-     * few channels (down_s2, lenet_c2), too few rows per phase (dcgan1's 8 images x 4
-     * tiles), 1-tap phases (unet_up's 2 x 2 at stride 2), a 1 x 1 conv. */
+    /* Where the rules leave the implicit GEMM (see dc_fast_wino_claims): 3 x 3 at stride 2
+     * with 32 input or output channels, or with 2 tiles a dim (4 x 4 outputs), too few rows
+     * per phase (dcgan1's 8 images x 4 tiles), 1-tap phases (unet_up's 2 x 2 at stride 2), a
+     * 1 x 1 conv. */
     const wcase no[] = {
-        {0, 8, 32, 32, 64, 128, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
-        {0, 64, 14, 14, 32, 64, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 8, 32, 32, 32, 128, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 8, 32, 32, 64, 32, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 32, 8, 8, 64, 64, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {1, 8, 4, 4, 64, 64, 5, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {1, 1, 32, 32, 64, 64, 2, 2, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
         {0, 4, 16, 16, 64, 64, 1, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},

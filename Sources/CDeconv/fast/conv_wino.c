@@ -15,9 +15,10 @@
  * multiply-adds per tile and input channel become the alpha1 * alpha2 of
  * M[xi] = sum over ci of V[xi][ci] * U[xi][ci][co]: that many independent GEMMs (rows: image
  * x tile, columns: output channels, reduction: input channels) on the level's GEMM
- * micro-kernel; the parts' outputs are added in a fixed order. Multiply-adds: vgg3x3 2.25x
- * fewer, lenet_c2 2.04x, dcgan's four phases 100 -> 49 per 4 tiles, fcn_k4 1.78x, down_s2
- * 1.44x. Rounding differs from a direct sum by a few units in the last place of the
+ * micro-kernel. The parts of a phase share their points (merge_points): each point's GEMM
+ * runs over all the parts' input channels at once, and one output transform gives the
+ * phase's outputs. Multiply-adds: vgg3x3 2.25x fewer, lenet_c2 2.04x, dcgan's four phases
+ * 100 -> 49 per 4 tiles, fcn_k4 1.78x, down_s2 1.44x. Rounding differs from a direct sum by a few units in the last place of the
  * largest partial sums (the tests hold it to 2e-6 of the largest output), as with TF's own
  * Winograd convolutions on GPUs.
  *
@@ -37,12 +38,13 @@
 #include <string.h>
 
 #define WINO_MIN_CH 32                   /* fewer channels: the transforms cost too much */
-#define WINO_PARTS_MIN_CH 128            /* the same where a phase has several parts */
+#define WINO_PARTS_MIN_CH 64             /* the same for 3 x 3 at stride 2 (see claims) */
 #define WINO_MAX_S 8                     /* strides (phases per dim) */
 #define WINO_MAX_PARTS 8                 /* parts per dim and phase */
 #define WINO_MAX_COMBOS 64               /* 2-D parts over all phases */
 #define WINO_MAX_K 24                    /* kernel extent per dim */
 #define WINO_V_BUDGET 98304              /* floats of transformed input per unit (384 KiB) */
+#define WINO_PARTS_V_BUDGET 32768        /* the same where a phase has several parts */
 #define WINO_XMAX 1099511627776.0f       /* 2^40: inputs above go to the direct tiles */
 #define WINO_WMAX 1099511627776.0f       /* 2^40: weights above send a phase there */
 #define WINO_HDR WINO_MAX_COMBOS         /* packed: a header, a weight flag per 2-D part */
@@ -50,17 +52,29 @@
 #define WINO_MIN_ROWS 128                /* GEMM rows (image, tile) per phase, at least */
 #define WINO_TMP DC_WINO_PACK_TMP        /* pack_u's scratch: [tap][16 ci][16 co] */
 
-/* One part along a dim: nt taps; tile input i of output q is x[s * (q + base + i) + p]. */
+/* One part along a dim: nt taps; tile input i of output q is x[s * (q + base + i) + p]. Its
+ * point i is the phase's point gmap[i], its A^T column times gsign[i] (see merge_points). */
 typedef struct wpart {
     int64_t nt, alpha, base, s, p;
     int64_t k[3]; /* kernel index of tap t */
+    int gmap[4], gsign[4];
 } wpart;
 
-/* One output phase along a dim: nq outputs (2 per tile), its parts. */
+/* One output phase along a dim: nq outputs (2 per tile), its parts, and galpha: the points
+ * its parts' products are summed at (the most any part has). */
 typedef struct wdphase {
-    int64_t nq, tiles, nparts;
+    int64_t nq, tiles, nparts, galpha;
     wpart part[WINO_MAX_PARTS];
 } wdphase;
+
+/* A 2-D phase's products merged by point: the ga1 x ga2 points, cnt[xi] 2-D parts summed at
+ * point xi (pre: the counts before it), and each part's point j at point gpt[c][j], as the
+ * seg[c][j]-th of the parts there, its U negated when sgn[c][j] < 0. */
+typedef struct wmap {
+    int ga1, ga2, ga;
+    int64_t cnt[16], pre[17];
+    signed char gpt[WINO_MAX_COMBOS][16], seg[WINO_MAX_COMBOS][16], sgn[WINO_MAX_COMBOS][16];
+} wmap;
 
 typedef struct wgeo {
     const dc_conv_problem *p;
@@ -70,9 +84,9 @@ typedef struct wgeo {
     int64_t nphase, units;               /* phases; units, phase-major */
     int64_t tb[WINO_MAX_S * WINO_MAX_S];     /* a phase's GEMM rows per unit */
     int64_t unit0[WINO_MAX_S * WINO_MAX_S + 1]; /* a phase's first unit */
-    int64_t vm_max, tb_max;              /* the most alpha products x rows, rows of a unit */
+    int64_t vm_max, m_max, tb_max;       /* the most products x rows, points x rows, rows */
     int64_t combo0[WINO_MAX_S * WINO_MAX_S + 1]; /* a phase's first 2-D part (flat index) */
-    int64_t u_off[WINO_MAX_COMBOS], u_floats;    /* packed U of each 2-D part, in all */
+    int64_t u_off[WINO_MAX_S * WINO_MAX_S], u_floats; /* packed U of each phase, in all */
     int64_t u_phase_max;                         /* the most U floats of one phase */
     int64_t npanel;                      /* NR-wide panels of output channels */
     int small;
@@ -99,6 +113,26 @@ static int add_parts(wdphase *f, const int64_t *k, const int64_t *m, int64_t n, 
         }
     }
     return 1;
+}
+
+/* The parts of one dim's phase share its output's points: A^T's columns are (1, 0), (1, 1),
+ * (0, 1) for alpha 3 and (1, 0), (1, 1), (1, -1), (0, -1) for alpha 4 (wino_xform.h), and
+ * alpha 2's (1, 0), (0, 1) are among both. So the parts' products at a shared point are
+ * summed in one GEMM (their reductions laid end to end), and one output transform serves
+ * them all: y = A^T (sum over parts of M) A. A column equal to minus one of galpha's takes
+ * U negated (exact). */
+static void merge_points(wdphase *f) {
+    f->galpha = 0;
+    for (int64_t i = 0; i < f->nparts; i++)
+        if (f->part[i].alpha > f->galpha) f->galpha = f->part[i].alpha;
+    for (int64_t i = 0; i < f->nparts; i++) {
+        wpart *w = &f->part[i];
+        for (int j = 0; j < 4; j++) w->gmap[j] = j, w->gsign[j] = 1;
+        if (w->alpha == f->galpha) continue;
+        /* (0, 1) is galpha's last column, negated at alpha 4 */
+        w->gmap[w->alpha - 1] = (int)f->galpha - 1;
+        w->gsign[w->alpha - 1] = f->galpha == 4 ? -1 : 1;
+    }
 }
 
 /* Output phase r of dim j (1 or 2) and its parts; 0 when they do not fit. */
@@ -131,6 +165,7 @@ static int dim_phase(const dc_conv_problem *p, int j, int64_t r, wdphase *f) {
         f->nq = out;
     }
     f->tiles = (f->nq + 1) / 2;
+    merge_points(f);
     return 1;
 }
 
@@ -160,6 +195,28 @@ static void combo_parts(const wgeo *g, int64_t ph, int64_t c, const wpart **a, c
     *b = &f2->part[c % f2->nparts];
 }
 
+/* Phase ph's points and where each 2-D part's products go (wmap). */
+static void phase_map(const wgeo *g, int64_t ph, wmap *m) {
+    const wdphase *f1 = &g->ph[0][ph / g->nph[1]], *f2 = &g->ph[1][ph % g->nph[1]];
+    m->ga1 = (int)f1->galpha;
+    m->ga2 = (int)f2->galpha;
+    m->ga = m->ga1 * m->ga2;
+    memset(m->cnt, 0, sizeof m->cnt);
+    for (int64_t c = 0; c < g->combo0[ph + 1] - g->combo0[ph]; c++) {
+        const wpart *a, *b;
+        combo_parts(g, ph, c, &a, &b);
+        for (int i = 0; i < a->alpha; i++)
+            for (int k = 0; k < b->alpha; k++) {
+                const int j = (int)b->alpha * i + k, x = m->ga2 * a->gmap[i] + b->gmap[k];
+                m->gpt[c][j] = (signed char)x;
+                m->seg[c][j] = (signed char)m->cnt[x]++;
+                m->sgn[c][j] = (signed char)(a->gsign[i] * b->gsign[k]);
+            }
+    }
+    m->pre[0] = 0;
+    for (int x = 0; x < m->ga; x++) m->pre[x + 1] = m->pre[x] + m->cnt[x];
+}
+
 int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
     if (p->spatial_rank != 2 || p->groups != 1 || gemm->kind != DC_UKR_GEMM) return 0;
     if (p->d[1] != 1 || p->d[2] != 1) return 0;
@@ -186,15 +243,23 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
         if (rows < WINO_MIN_ROWS) return 0;
     }
     if (wino > 0.75 * direct) return 0;
-    /* Several parts add their outputs, and each has its own input and output transforms:
-     * they paid off only with many channels and a large saving. 1 thread, prepared, against
-     * the implicit GEMM: 5 x 5, 128 -> 128 channels 47.4 -> 32.8 ms, but lenet_c2 (32 -> 64)
-     * 10.0 -> 13.0 ms; 3 x 3 at stride 2 (25 products for 36) 5.43 -> 5.49 ms at 128 -> 128,
-     * 23.5 -> 21.5 ms at 256 -> 256, and down_s2 (64 -> 128) 2.69 -> 3.69 ms. A single part
-     * pays off from 32 channels (3 x 3, 56 x 56: 0.60 -> 0.55 ms; 64 channels 2.21 -> 1.42). */
-    if (g.combo0[g.nphase] > g.nphase &&
-        (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH || wino > 0.6 * direct))
-        return 0;
+    /* A single part pays off from 32 channels (3 x 3, 56 x 56: 0.60 -> 0.55 ms; 64 channels
+     * 2.21 -> 1.42). Several parts share one GEMM per point and one output transform
+     * (merge_points), so they pay off from 32 channels too where they save half the products
+     * or more. 1 thread, prepared, against the implicit GEMM, best of 7: lenet_c2 (5 x 5,
+     * 32 -> 64) 9.55 -> 7.82 ms, 5 x 5 at 32 -> 32 4.95 -> 4.70, 5 x 5 at stride 2 (64 ->
+     * 128, 32 x 32) 6.76 -> 4.49, 4 x 4 at stride 2 4.42 -> 3.35, 7 x 7 (32 -> 32) 10.1 ->
+     * 8.86; only 8 x 8 images were level (0.175 -> 0.177). 3 x 3 at stride 2 saves least (25
+     * products for 36): down_s2 (64 -> 128) 2.54 -> 2.23, 64 -> 64 1.27 -> 1.20, 256 -> 256
+     * on 56 x 56 8.05 -> 6.43, but 32 -> 32 0.35 -> 0.41, 64 -> 32 0.66 -> 0.70 and 4 x 4
+     * outputs (2 tiles a dim, most of them on the padding) 0.28 -> 0.31. */
+    if (g.combo0[g.nphase] > g.nphase && wino > 0.6 * direct) {
+        if (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH) return 0;
+        for (int64_t r = 0; r < g.nph[0]; r++)
+            if (g.ph[0][r].tiles < 4) return 0;
+        for (int64_t r = 0; r < g.nph[1]; r++)
+            if (g.ph[1][r].tiles < 4) return 0;
+    }
     /* The packed U and a unit's buffers stay far below what size_t holds. */
     const double u = 16.0 * (double)g.combo0[g.nphase] * (double)p->cin_g *
                      (double)(p->cout_g + gemm->nr);
@@ -208,34 +273,34 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     const int64_t mr = uk->mr, NR = uk->nr, cin = p->cin_g;
     g->npanel = (p->cout_g + NR - 1) / NR;
     g->u_floats = g->u_phase_max = 0;
-    g->vm_max = g->tb_max = 0;
+    g->vm_max = g->m_max = g->tb_max = 0;
     g->units = 0;
     for (int64_t ph = 0; ph < g->nphase; ph++) {
-        const int64_t u0 = g->u_floats;
         /* a phase's rows: (image, tile) pairs, image-major */
         const int64_t rows =
             p->x.n * g->ph[0][ph / g->nph[1]].tiles * g->ph[1][ph % g->nph[1]].tiles;
-        int64_t amax = 1;
-        for (int64_t c = 0; c < g->combo0[ph + 1] - g->combo0[ph]; c++) {
-            const wpart *a, *b;
-            combo_parts(g, ph, c, &a, &b);
-            g->u_off[g->combo0[ph] + c] = g->u_floats;
-            g->u_floats += a->alpha * b->alpha * g->npanel * cin * NR;
-            if (a->alpha * b->alpha > amax) amax = a->alpha * b->alpha;
-        }
-        if (g->u_floats - u0 > g->u_phase_max) g->u_phase_max = g->u_floats - u0;
-        /* Rows per unit: a unit's V (amax x rows x cin) within the budget, so a unit of a
-         * phase with fewer products takes more rows and every unit is about the same work.
+        wmap m;
+        phase_map(g, ph, &m);
+        const int64_t prods = m.pre[m.ga]; /* the 2-D parts' products per tile */
+        g->u_off[ph] = g->u_floats;
+        g->u_floats += prods * g->npanel * cin * NR;
+        if (prods * g->npanel * cin * NR > g->u_phase_max)
+            g->u_phase_max = prods * g->npanel * cin * NR;
+        /* Rows per unit: a unit's V (products x rows x cin) within the budget, so a unit of
+         * a phase with fewer products takes more rows and every unit is about the same work.
          * The threads' equal shares of units are then equal shares of work: with 16 rows
          * for every phase, dcgan's 4 x 4, 4 x 3, 3 x 4 and 3 x 3 phases left 28 of 49
          * shares to the first of 2 threads. */
-        int64_t tb = WINO_V_BUDGET / (amax * cin) / mr * mr;
+        /* Several parts: a third of the rows, so down_s2's 512 rows make 29 units, not 9 (2
+         * threads: 1.26-1.30 -> 1.13-1.18 ms; 1 thread level) */
+        int64_t tb = (prods > m.ga ? WINO_PARTS_V_BUDGET : WINO_V_BUDGET) / (prods * cin) / mr * mr;
         if (tb < mr) tb = mr;
         if (tb > rows) tb = (rows + mr - 1) / mr * mr;
         g->tb[ph] = tb;
         g->unit0[ph] = g->units;
         g->units += (rows + tb - 1) / tb;
-        if (amax * tb > g->vm_max) g->vm_max = amax * tb;
+        if (prods * tb > g->vm_max) g->vm_max = prods * tb;
+        if (m.ga * tb > g->m_max) g->m_max = m.ga * tb;
         if (tb > g->tb_max) g->tb_max = tb;
     }
     g->unit0[g->nphase] = g->units;
@@ -248,7 +313,7 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     g->off_v = off;
     off += round64((size_t)(g->vm_max * cin) * sizeof(float));
     g->off_m = off;
-    off += round64((size_t)(g->vm_max * NR) * sizeof(float));
+    off += round64((size_t)(g->m_max * NR) * sizeof(float));
     g->off_f = off;
     off += round64((size_t)g->tb_max);
     g->off_z = off;
@@ -256,12 +321,14 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
     g->slice = off;
 }
 
-/* U of 2-D part (a, b) at u: [alpha_a * alpha_b][npanel][cin][NR] = G g G^T per (ci, co)
- * (xf->u, in float in a fixed order), columns past cout +0.0. Returns 0 when a weight it
- * reads is not finite or above WINO_WMAX. tmp: WINO_TMP floats (a transposed filter's rows
- * are transposed there so xf->u runs along the output channels). */
+/* U of 2-D part c (parts a, b) of the phase whose U is at u: G g G^T per (ci, co) (xf->u, in
+ * float in a fixed order), columns past cout +0.0. The phase's U is [point xi][npanel]
+ * [cnt[xi] * cin][NR]: a panel's rows at a point are its parts' in turn (wmap), so one GEMM
+ * sums them. Returns 0 when a weight it reads is not finite or above WINO_WMAX. tmp:
+ * WINO_TMP floats (a transposed filter's rows are transposed there so xf->u runs along the
+ * output channels). */
 static int pack_part(const wgeo *g, const dc_wino_xf *xf, const float *w, const wpart *a,
-                     const wpart *b, float *u, float *tmp) {
+                     const wpart *b, const wmap *m, int64_t c, float *u, float *tmp) {
     const dc_conv_problem *p = g->p;
     const int64_t NR = g->uk.nr, cin = p->cin_g, cout = p->cout_g, npanel = g->npanel;
     const int64_t ws1 = p->w_stride_k[1], ws2 = p->w_stride_k[2];
@@ -298,11 +365,18 @@ static int pack_part(const wgeo *g, const dc_wino_xf *xf, const float *w, const 
                             p->transposed ? tmp + (n2 * t1 + t2) * 256 + ci * 16
                                           : w + a->k[t1] * ws1 + b->k[t2] * ws2 +
                                                 (c0 + ci) * cout + co0;
-                for (int64_t xi = 0; xi < A; xi++)
-                    up[xi] = u + ((xi * npanel + pn) * cin + c0 + ci) * NR + co0 % NR;
+                for (int64_t xi = 0; xi < A; xi++) {
+                    const int x = m->gpt[c][xi];
+                    const int64_t k = m->cnt[x] * cin; /* the point's reduction */
+                    up[xi] = u + (m->pre[x] * npanel * cin + pn * k + m->seg[c][xi] * cin +
+                                  c0 + ci) * NR + co0 % NR;
+                }
                 if (nco) ok &= xf->u(gp, (int)n1, (int)n2, nco, up);
-                for (int64_t xi = 0; xi < A && nco < cob; xi++)
-                    memset(up[xi] + nco, 0, (size_t)(cob - nco) * sizeof(float));
+                for (int64_t xi = 0; xi < A; xi++) {
+                    if (m->sgn[c][xi] < 0)
+                        for (int64_t j = 0; j < nco; j++) up[xi][j] = -up[xi][j];
+                    if (nco < cob) memset(up[xi] + nco, 0, (size_t)(cob - nco) * sizeof(float));
+                }
             }
         }
     }
@@ -314,12 +388,12 @@ static int pack_part(const wgeo *g, const dc_wino_xf *xf, const float *w, const 
  * packs which phases). */
 static void pack_phase(const wgeo *g, const dc_wino_xf *xf, const float *w, float *hdr,
                        float *u, float *tmp, int64_t ph) {
+    wmap m;
+    phase_map(g, ph, &m);
     for (int64_t c = g->combo0[ph]; c < g->combo0[ph + 1]; c++) {
         const wpart *a, *b;
         combo_parts(g, ph, c - g->combo0[ph], &a, &b);
-        hdr[c] = pack_part(g, xf, w, a, b, u + g->u_off[c] - g->u_off[g->combo0[ph]], tmp)
-                     ? 1.0f
-                     : 0.0f;
+        hdr[c] = pack_part(g, xf, w, a, b, &m, c - g->combo0[ph], u, tmp) ? 1.0f : 0.0f;
     }
 }
 
@@ -349,7 +423,7 @@ void dc_fast_wino_pack_b(const dc_conv_problem *p, const dc_ukr *uk, const dc_wi
     wgeo_init(p, uk, 1, &g);
     memset(dst, 0, WINO_HDR * sizeof(float));
     for (int64_t ph = 0; ph < g.nphase; ph++)
-        pack_phase(&g, xf, w, dst, dst + WINO_HDR + g.u_off[g.combo0[ph]], tmp, ph);
+        pack_phase(&g, xf, w, dst, dst + WINO_HDR + g.u_off[ph], tmp, ph);
 }
 
 #define WX_TGT
@@ -420,18 +494,20 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
     memset(z, 0, (size_t)p->cin_g * sizeof(float));
     const int need = a->bias || p->activation != DECONV_ACTIVATION_NONE;
     const int64_t cin = p->cin_g, NR = uk->nr, mr = uk->mr;
-    int64_t ph = 0;
+    int64_t ph = 0, map_ph = -1;
     const int32_t tap0 = 0;
+    wmap m;
     for (int64_t unit = begin; unit < end; unit++) {
         while (unit >= g.unit0[ph + 1]) ph++;
+        if (ph != map_ph) phase_map(&g, ph, &m), map_ph = ph;
         const int64_t r1 = ph / g.nph[1], r2 = ph % g.nph[1], tb = g.tb[ph];
-        const int64_t vstride = tb * cin, mstride = tb * NR;
+        const int64_t mstride = tb * NR;
         const int64_t tw = g.ph[1][r2].tiles, tiles = g.ph[0][r1].tiles * tw;
         const int64_t t0 = (unit - g.unit0[ph]) * tb;
         const int64_t nt = p->x.n * tiles - t0 < tb ? p->x.n * tiles - t0 : tb;
         const int64_t ncombo = g.combo0[ph + 1] - g.combo0[ph];
-        /* U of the phase's first part at packed + WINO_HDR + ubase */
-        int64_t ubase = 0;
+        /* the phase's U: packed, or packed here into the thread's room */
+        const float *U = packed + WINO_HDR + g.u_off[ph];
         if (!packed_b) {
             if (ph != packed_ph) {
                 pack_phase(&g, xf, a->w, (float *)(ws + g.off_u),
@@ -440,20 +516,28 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                     __atomic_store_n(a->weights_bad, 1, __ATOMIC_RELAXED);
             }
             packed_ph = ph;
-            ubase = -g.u_off[g.combo0[ph]];
+            U = packed + WINO_HDR;
         }
         int w_ok = 1;
         for (int64_t c = g.combo0[ph]; c < g.combo0[ph + 1]; c++) w_ok &= packed[c] == 1.0f;
         memset(ok, w_ok, (size_t)nt);
+        /* V: point xi's rows (cnt[xi] * cin long: its parts' V in turn) at V + pre[xi] * tb * cin */
         for (int64_t c = 0; c < ncombo; c++) {
             const wpart *f1, *f2;
             combo_parts(&g, ph, c, &f1, &f2);
             const int A1 = (int)f1->alpha, A2 = (int)f2->alpha, A = A1 * A2;
-            int any = 0;
+            float *vp[16];
+            int64_t vk[16];
+            for (int xi = 0; xi < A; xi++) {
+                const int x = m.gpt[c][xi];
+                vk[xi] = m.cnt[x] * cin;
+                vp[xi] = V + m.pre[x] * tb * cin + m.seg[c][xi] * cin;
+            }
             for (int64_t t = 0; t < nt; t++) {
                 if (!ok[t]) continue;
                 const int64_t n = (t0 + t) / tiles, ti = (t0 + t) % tiles / tw, tj = (t0 + t) % tw;
                 const float *img = a->x + n * p->x.stride_n, *px[16];
+                float *vt[16];
                 for (int i = 0; i < A1; i++)
                     for (int k = 0; k < A2; k++) {
                         const int64_t h = f1->s * (2 * ti + f1->base + i) + f1->p;
@@ -462,50 +546,52 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                                              ? img + h * p->x.stride_sp[1] + w * p->x.stride_sp[2]
                                              : z;
                     }
-                ok[t] = (unsigned char)xf->in(px, A1, A2, cin, V + t * cin, vstride);
-                any |= ok[t];
+                for (int xi = 0; xi < A; xi++) vt[xi] = vp[xi] + t * vk[xi];
+                ok[t] = (unsigned char)xf->in(px, A1, A2, cin, vt);
             }
-            const float *U = packed + WINO_HDR + ubase + g.u_off[g.combo0[ph] + c];
-            for (int64_t pn = 0; any && pn < g.npanel; pn++) {
-                const int64_t co0 = pn * NR, nr = p->cout_g - co0 < NR ? p->cout_g - co0 : NR;
-                for (int xi = 0; xi < A; xi++)
-                    for (int64_t r0 = 0; r0 < nt; r0 += mr) {
-                        const float *ap[1]; /* with a_stride set only a[0] is read */
-                        float *cp[1];
-                        ap[0] = V + xi * vstride + r0 * cin;
-                        cp[0] = M + xi * mstride + r0 * NR;
-                        dc_ukr_args u;
-                        memset(&u, 0, sizeof u);
-                        u.a = ap;
-                        u.a_stride = cin;
-                        u.tap = &tap0;
-                        u.b = U + (xi * g.npanel + pn) * cin * NR;
-                        u.btaps = 1;
-                        u.c = cp;
-                        u.kc = cin;
-                        u.ntaps = 1;
-                        u.mr = (int32_t)(nt - r0 < mr ? nt - r0 : mr);
-                        u.nr = (int32_t)nr;
-                        u.first = 1;
-                        u.c_stride = NR;
-                        uk->fn(&u);
-                    }
-                /* the parts' outputs in order: the first writes, the others add */
-                for (int64_t t = 0; t < nt; t++) {
-                    if (!ok[t]) continue;
-                    const int64_t n = (t0 + t) / tiles, ti = (t0 + t) % tiles / tw;
-                    const int64_t tj = (t0 + t) % tw;
-                    float *yimg = a->y + n * p->y.stride_n, *y[4];
-                    for (int i = 0; i < 2; i++)
-                        for (int k = 0; k < 2; k++)
-                            y[2 * i + k] = out_at(&g, yimg, r1, r2, 2 * ti + i, 2 * tj + k, co0);
-                    xf->out(M + t * NR, mstride, A1, A2, c > 0, nr, y);
-                    if (!need || c + 1 < ncombo) continue;
-                    for (int i = 0; i < 4; i++)
-                        if (y[i])
-                            for (int64_t j = 0; j < nr; j++)
-                                y[i][j] = dc_activate(p, a->bias ? y[i][j] + a->bias[co0 + j] : y[i][j]);
+        }
+        int any = 0;
+        for (int64_t t = 0; t < nt; t++) any |= ok[t];
+        for (int64_t pn = 0; any && pn < g.npanel; pn++) {
+            const int64_t co0 = pn * NR, nr = p->cout_g - co0 < NR ? p->cout_g - co0 : NR;
+            for (int xi = 0; xi < m.ga; xi++) {
+                const int64_t k = m.cnt[xi] * cin;
+                for (int64_t r0 = 0; r0 < nt; r0 += mr) {
+                    const float *ap[1]; /* with a_stride set only a[0] is read */
+                    float *cp[1];
+                    ap[0] = V + m.pre[xi] * tb * cin + r0 * k;
+                    cp[0] = M + xi * mstride + r0 * NR;
+                    dc_ukr_args u;
+                    memset(&u, 0, sizeof u);
+                    u.a = ap;
+                    u.a_stride = k;
+                    u.tap = &tap0;
+                    u.b = U + (m.pre[xi] * g.npanel * cin + pn * k) * NR;
+                    u.btaps = 1;
+                    u.c = cp;
+                    u.kc = k;
+                    u.ntaps = 1;
+                    u.mr = (int32_t)(nt - r0 < mr ? nt - r0 : mr);
+                    u.nr = (int32_t)nr;
+                    u.first = 1;
+                    u.c_stride = NR;
+                    uk->fn(&u);
                 }
+            }
+            for (int64_t t = 0; t < nt; t++) {
+                if (!ok[t]) continue;
+                const int64_t n = (t0 + t) / tiles, ti = (t0 + t) % tiles / tw;
+                const int64_t tj = (t0 + t) % tw;
+                float *yimg = a->y + n * p->y.stride_n, *y[4];
+                for (int i = 0; i < 2; i++)
+                    for (int k = 0; k < 2; k++)
+                        y[2 * i + k] = out_at(&g, yimg, r1, r2, 2 * ti + i, 2 * tj + k, co0);
+                xf->out(M + t * NR, mstride, m.ga1, m.ga2, 0, nr, y);
+                if (!need) continue;
+                for (int i = 0; i < 4; i++)
+                    if (y[i])
+                        for (int64_t j = 0; j < nr; j++)
+                            y[i][j] = dc_activate(p, a->bias ? y[i][j] + a->bias[co0 + j] : y[i][j]);
             }
         }
         for (int64_t t = 0; t < nt; t++)

@@ -317,10 +317,11 @@ void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
 
 /** The transforms (wino_xform.h, built per ISA; adds only, so the same bits everywhere), for
  *  tiles of a1 x a2 inputs (a = 2, 3 or 4 per dim): in: V of one tile's pixels q[a2 * i + j]
- *  over cin channels, 0 when a value is not finite or too large for them; out: the tile's
- *  2 x 2 outputs y[] (NULL: outside) of nr channels, written, or added to them when add. */
+ *  over cin channels, point xi's values to v[xi], 0 when a value is not finite or too large
+ *  for them; out: the tile's 2 x 2 outputs y[] (NULL: outside) of nr channels, written, or
+ *  added to them when add. */
 typedef struct dc_wino_xf {
-    int (*in)(const float *const *q, int a1, int a2, int64_t cin, float *v, int64_t vstride);
+    int (*in)(const float *const *q, int a1, int a2, int64_t cin, float *const *v);
     void (*out)(const float *m, int64_t mstride, int a1, int a2, int add, int64_t nr,
                 float *const y[4]);
     /* the transformed filter: u[xi][c] for n channels from the nt1 x nt2 taps' rows g[];

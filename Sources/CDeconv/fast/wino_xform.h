@@ -19,11 +19,11 @@ typedef int32_t wx_i16 __attribute__((vector_size(64), aligned(4), may_alias));
 #define WX_XMAX 1099511627776.0f /* 2^40, as WINO_XMAX */
 #define WX_INLINE static inline __attribute__((always_inline))
 
-/* V[(A2 * a + b) * vstride + c] = (B1^T d B2)[a][b] for channels [0, cin), d[a][b] the
- * A1 x A2 pixels q[A2 * a + b] (padding points at zeros). 0 when a value is not finite or
- * above WX_XMAX in magnitude. */
-WX_TGT WX_INLINE int WX_NAME(wx_in_body)(const float *const *q, int64_t cin, float *v,
-                                          int64_t vstride, const int A1, const int A2) {
+/* v[A2 * a + b][c] = (B1^T d B2)[a][b] for channels [0, cin), d[a][b] the A1 x A2 pixels
+ * q[A2 * a + b] (padding points at zeros). 0 when a value is not finite or above WX_XMAX in
+ * magnitude. */
+WX_TGT WX_INLINE int WX_NAME(wx_in_body)(const float *const *q, int64_t cin, float *const *v,
+                                          const int A1, const int A2) {
     int64_t c = 0;
     wx_i16 okv = (wx_i16){0} - 1;
     for (; c + 16 <= cin; c += 16) {
@@ -37,7 +37,7 @@ WX_TGT WX_INLINE int WX_NAME(wx_in_body)(const float *const *q, int64_t cin, flo
         for (int a = 0; a < A1; a++) {
             wx_v16 o[4];
             WX_BT(wx_v16, A2, u + A2 * a, 1, o, 1);
-            for (int b = 0; b < A2; b++) *(wx_v16 *)(v + (A2 * a + b) * vstride + c) = o[b];
+            for (int b = 0; b < A2; b++) *(wx_v16 *)(v[A2 * a + b] + c) = o[b];
         }
     }
     int ok = 1;
@@ -52,20 +52,20 @@ WX_TGT WX_INLINE int WX_NAME(wx_in_body)(const float *const *q, int64_t cin, flo
         for (int a = 0; a < A1; a++) {
             float o[4];
             WX_BT(float, A2, u + A2 * a, 1, o, 1);
-            for (int b = 0; b < A2; b++) v[(A2 * a + b) * vstride + c] = o[b];
+            for (int b = 0; b < A2; b++) v[A2 * a + b][c] = o[b];
         }
     }
     return ok;
 }
 
-WX_TGT int WX_NAME(dc_wino_in)(const float *const *q, int a1, int a2, int64_t cin, float *v,
-                               int64_t vstride) {
+WX_TGT int WX_NAME(dc_wino_in)(const float *const *q, int a1, int a2, int64_t cin,
+                               float *const *v) {
 #define WX_IN_CASE(x, y)                                                                    \
-    case 8 * (x) + (y): return WX_NAME(wx_in_body)(q, cin, v, vstride, x, y);
+    case 8 * (x) + (y): return WX_NAME(wx_in_body)(q, cin, v, x, y);
     switch (8 * a1 + a2) {
         WX_IN_CASE(4, 4) WX_IN_CASE(4, 3) WX_IN_CASE(3, 4) WX_IN_CASE(3, 3)
         WX_IN_CASE(4, 2) WX_IN_CASE(2, 4) WX_IN_CASE(3, 2) WX_IN_CASE(2, 3)
-        default: return WX_NAME(wx_in_body)(q, cin, v, vstride, 2, 2);
+        default: return WX_NAME(wx_in_body)(q, cin, v, 2, 2);
     }
 #undef WX_IN_CASE
 }
