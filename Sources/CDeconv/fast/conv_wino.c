@@ -18,9 +18,9 @@
  * micro-kernel. The parts of a phase share their points (merge_points): each point's GEMM
  * runs over all the parts' input channels at once, and one output transform gives the
  * phase's outputs. Multiply-adds: vgg3x3 2.25x fewer, lenet_c2 2.04x, dcgan's four phases
- * 100 -> 49 per 4 tiles, fcn_k4 1.78x, down_s2 1.44x. Rounding differs from a direct sum by a few units in the last place of the
- * largest partial sums (the tests hold it to 2e-6 of the largest output), as with TF's own
- * Winograd convolutions on GPUs.
+ * 100 -> 49 per 4 tiles, fcn_k4 1.78x, down_s2 1.44x. Rounding differs from a direct sum by
+ * a few units in the last place of the largest partial sums (the tests hold it to 2e-6 of
+ * the largest output), as with TF's own Winograd convolutions on GPUs.
  *
  * Where the transforms could change a result beyond rounding, a tile is summed directly
  * instead: when any value of its input patches is not finite (inf - inf in V would turn an
@@ -521,7 +521,8 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
         int w_ok = 1;
         for (int64_t c = g.combo0[ph]; c < g.combo0[ph + 1]; c++) w_ok &= packed[c] == 1.0f;
         memset(ok, w_ok, (size_t)nt);
-        /* V: point xi's rows (cnt[xi] * cin long: its parts' V in turn) at V + pre[xi] * tb * cin */
+        /* V: point xi's rows, each cnt[xi] * cin long (its parts' V in turn), from
+         * V + pre[xi] * tb * cin */
         for (int64_t c = 0; c < ncombo; c++) {
             const wpart *f1, *f2;
             combo_parts(&g, ph, c, &f1, &f2);
@@ -591,7 +592,8 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                 for (int i = 0; i < 4; i++)
                     if (y[i])
                         for (int64_t j = 0; j < nr; j++)
-                            y[i][j] = dc_activate(p, a->bias ? y[i][j] + a->bias[co0 + j] : y[i][j]);
+                            y[i][j] = dc_activate(p, a->bias ? y[i][j] + a->bias[co0 + j]
+                                                             : y[i][j]);
             }
         }
         for (int64_t t = 0; t < nt; t++)
