@@ -524,10 +524,11 @@ static void fixed_cases(deconv_context *ctx1, deconv_context *ctx3) {
          * grouped cases after this table) */
         {0, 4, 40, 36, 8, 24, 3, 2, DECONV_PADDING_SAME},
         {1, 3, 22, 22, 8, 16, 4, 2, DECONV_PADDING_SAME},
-        /* MERGED_CASE: 676 rows per phase (two row blocks) whose 16 x 136 x 64-float panels
+        /* MERGED_CASE: 676 rows per phase (two row blocks) whose 16 x 56 x 64-float panels
          * are past the stateless cache, so one block per (phase, tile) (geo.merged); 4 taps
-         * per phase and dim, so not Winograd (conv_wino.c takes 1 to 3) */
-        {1, 4, 13, 13, 136, 128, 8, 2, DECONV_PADDING_SAME},
+         * per phase and dim with 56 input channels, so not Winograd (conv_wino.c takes such
+         * parts from 64) */
+        {1, 4, 13, 13, 56, 128, 8, 2, DECONV_PADDING_SAME},
     };
     enum { MERGED_CASE = sizeof cases / sizeof cases[0] - 1 };
     uint64_t rng = 0xf1edull;

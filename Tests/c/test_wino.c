@@ -242,7 +242,12 @@ void suite_wino(void) {
         {0, 7, 15, 13, 32, 47, 7, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_RELU},
         {0, 6, 19, 17, 64, 70, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {0, 6, 20, 18, 72, 64, 3, 2, DECONV_PADDING_EXPLICIT, {1, 0, 0, 1}, DECONV_ACTIVATION_TANH},
-        {0, 7, 17, 16, 32, 36, 4, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {0, 7, 17, 16, 64, 66, 4, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        /* transposed phases of more than 3 taps, as parts: 5 taps at stride 1 (3 + 2), 4 and
+         * 3 at stride 2 (7 x 7), 4 at stride 1 (3 + 1) */
+        {1, 6, 9, 11, 32, 40, 5, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 12, 6, 7, 48, 33, 7, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_RELU},
+        {1, 5, 8, 9, 64, 64, 4, 1, DECONV_PADDING_VALID, {0}, DECONV_ACTIVATION_NONE},
     };
     uint64_t rng = 0x3141ull;
     int ran = 0;
@@ -307,10 +312,12 @@ void suite_wino(void) {
         th_conv_free(&r);
     }
     /* Where the rules leave the implicit GEMM (see dc_fast_wino_claims): 3 x 3 at stride 2
-     * with 32 input or output channels, or with 2 tiles a dim (4 x 4 outputs), too few rows
-     * per phase (dcgan1's 8 images x 4 tiles), 1-tap phases (unet_up's 2 x 2 at stride 2), a
-     * 1 x 1 conv. */
+     * with 32 input or output channels, or with 2 tiles a dim (4 x 4 outputs), 4 x 4 kernels
+     * with 32 channels (conv and transposed), too few rows per phase (dcgan1's 8 images x 4
+     * tiles), 1-tap phases (unet_up's 2 x 2 at stride 2), a 1 x 1 conv. */
     const wcase no[] = {
+        {0, 16, 16, 16, 32, 32, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
+        {1, 16, 16, 16, 32, 64, 4, 1, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {0, 8, 32, 32, 32, 128, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {0, 8, 32, 32, 64, 32, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},
         {0, 32, 8, 8, 64, 64, 3, 2, DECONV_PADDING_SAME, {0}, DECONV_ACTIVATION_NONE},

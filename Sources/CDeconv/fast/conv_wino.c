@@ -5,9 +5,9 @@
  *
  * Along each dim an output phase (the only one of a conv) is a sum of parts, each a dense
  * correlation of at most 3 taps: y[q] += sum over t < nt of x[s * (q + base + t) + p] * g[t].
- * A transposed conv's phase is one part (s = 1). A conv at stride s has a part per input
- * phase p (the taps k with k - pad = p mod s); a kernel longer than 3 along a dim is cut into
- * parts of 3 (lenet_c2's 5 taps: 3 + 2). Winograd F(2, nt) computes a tile of 2 outputs of a
+ * A transposed conv's phase is one part (s = 1), or parts of 3 when it has more taps. A conv
+ * at stride s has a part per input phase p (the taps k with k - pad = p mod s); a kernel
+ * longer than 3 along a dim is cut into parts of 3 (lenet_c2's 5 taps: 3 + 2). Winograd F(2, nt) computes a tile of 2 outputs of a
  * part from alpha = nt + 1 inputs with alpha multiplications (F(2, 3): 4 instead of 6;
  * F(2, 2): 3 instead of 4; nt = 1 runs as alpha 2, no saving). In 2-D, with V = B^T d B per
  * input channel (adds only, wino_xform.h), U = G g G^T per filter pair (packed once, or per
@@ -38,7 +38,7 @@
 #include <string.h>
 
 #define WINO_MIN_CH 32                   /* fewer channels: the transforms cost too much */
-#define WINO_PARTS_MIN_CH 64             /* the same for 3 x 3 at stride 2 (see claims) */
+#define WINO_PARTS_MIN_CH 64             /* the same for parts saving less (see claims) */
 #define WINO_MAX_S 8                     /* strides (phases per dim) */
 #define WINO_MAX_PARTS 8                 /* parts per dim and phase */
 #define WINO_MAX_COMBOS 64               /* 2-D parts over all phases */
@@ -142,12 +142,12 @@ static int dim_phase(const dc_conv_problem *p, int j, int64_t r, wdphase *f) {
     f->nparts = 0;
     const int64_t out = p->y.sp[j], s = p->s[j];
     if (p->transposed) {
-        /* one part (at most 3 taps): input q + off for the taps of phase r (offsets fall as
-         * k rises) */
+        /* parts of at most 3 taps: input q + off for the taps of phase r (offsets fall as k
+         * rises) */
         int64_t as[WINO_MAX_K], offs[WINO_MAX_K];
         const int64_t n = dc_fast_dim_taps(p, j, r, as, offs);
         for (int64_t t = 0; t < n; t++) ks[t] = as[n - 1 - t], ms[t] = offs[n - 1 - t];
-        if (n < 1 || n > 3 || !add_parts(f, ks, ms, n, 1, 0)) return 0;
+        if (n < 1 || !add_parts(f, ks, ms, n, 1, 0)) return 0;
         f->nq = r < out ? (out - r + s - 1) / s : 0;
     } else {
         /* input o * s + k - pad = s * (o + m) + p: a part per input phase p */
@@ -245,16 +245,22 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
     if (wino > 0.75 * direct) return 0;
     /* A single part pays off from 32 channels (3 x 3, 56 x 56: 0.60 -> 0.55 ms; 64 channels
      * 2.21 -> 1.42). Several parts share one GEMM per point and one output transform
-     * (merge_points), so they pay off from 32 channels too where they save half the products
-     * or more. 1 thread, prepared, against the implicit GEMM, best of 7: lenet_c2 (5 x 5,
-     * 32 -> 64) 9.55 -> 7.82 ms, 5 x 5 at 32 -> 32 4.95 -> 4.70, 5 x 5 at stride 2 (64 ->
-     * 128, 32 x 32) 6.76 -> 4.49, 4 x 4 at stride 2 4.42 -> 3.35, 7 x 7 (32 -> 32) 10.1 ->
-     * 8.86; only 8 x 8 images were level (0.175 -> 0.177). 3 x 3 at stride 2 saves least (25
-     * products for 36): down_s2 (64 -> 128) 2.54 -> 2.23, 64 -> 64 1.27 -> 1.20, 256 -> 256
-     * on 56 x 56 8.05 -> 6.43, but 32 -> 32 0.35 -> 0.41, 64 -> 32 0.66 -> 0.70 and 4 x 4
-     * outputs (2 tiles a dim, most of them on the padding) 0.28 -> 0.31. */
+     * (merge_points), so they pay off from 32 channels too where they save more than 45% of
+     * the products. 1 thread, prepared, against the implicit GEMM, best of 7: lenet_c2
+     * (5 x 5, 32 -> 64) 9.55 -> 7.82 ms, 5 x 5 at 32 -> 32 4.95 -> 4.70, 5 x 5 at stride 2
+     * (64 -> 128, 32 x 32) 6.76 -> 4.49, 7 x 7 (32 -> 32) 10.1 -> 8.86; transposed, 5 x 5
+     * at stride 1 (32 -> 32) 1.66 -> 1.46, 6 x 6 1.15 -> 0.99, 7 x 7 at stride 2 (64 -> 32)
+     * 3.35 -> 2.99; only 8 x 8 images were level (0.175 -> 0.177). 4 x 4 kernels (36
+     * products for 64) were level at 32 channels (at stride 1 1.09 -> 1.11, transposed 1.11
+     * -> 1.10, at stride 2 0.59 -> 0.60) and won from 64 (1.7 against 2.07 ms; at stride 2,
+     * 64 -> 128, 4.42 -> 3.35). 3 x 3 at stride 2 saves least (25 products for 36): down_s2
+     * (64 -> 128) 2.54 -> 2.23, 64 -> 64 1.27 -> 1.20, 256 -> 256 on 56 x 56 8.05 -> 6.43,
+     * but 32 -> 32 0.35 -> 0.41, 64 -> 32 0.66 -> 0.70 and 4 x 4 outputs (2 tiles a dim,
+     * most of them on the padding) 0.28 -> 0.31. */
+    if (g.combo0[g.nphase] > g.nphase && wino > 0.55 * direct &&
+        (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH))
+        return 0;
     if (g.combo0[g.nphase] > g.nphase && wino > 0.6 * direct) {
-        if (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH) return 0;
         for (int64_t r = 0; r < g.nph[0]; r++)
             if (g.ph[0][r].tiles < 4) return 0;
         for (int64_t r = 0; r < g.nph[1]; r++)
