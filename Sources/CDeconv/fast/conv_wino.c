@@ -7,9 +7,10 @@
  * correlation of at most 3 taps: y[q] += sum over t < nt of x[s * (q + base + t) + p] * g[t].
  * A transposed conv's phase is one part (s = 1), or parts of 3 when it has more taps. A conv
  * at stride s has a part per input phase p (the taps k with k - pad = p mod s); a kernel
- * longer than 3 along a dim is cut into parts of 3 (lenet_c2's 5 taps: 3 + 2). Winograd F(2, nt) computes a tile of 2 outputs of a
- * part from alpha = nt + 1 inputs with alpha multiplications (F(2, 3): 4 instead of 6;
- * F(2, 2): 3 instead of 4; nt = 1 runs as alpha 2, no saving). In 2-D, with V = B^T d B per
+ * longer than 3 along a dim is cut into parts of 3 (lenet_c2's 5 taps: 3 + 2). Winograd
+ * F(2, nt) computes a tile of 2 outputs of a part from alpha = nt + 1 inputs with alpha
+ * multiplications (F(2, 3): 4 instead of 6; F(2, 2): 3 instead of 4; nt = 1 runs as alpha 2,
+ * no saving). In 2-D, with V = B^T d B per
  * input channel (adds only, wino_xform.h), U = G g G^T per filter pair (packed once, or per
  * call and thread on the stateless path) and y = A^T M A, a part's 4 * nt1 * nt2
  * multiply-adds per tile and input channel become the alpha1 * alpha2 of
@@ -257,10 +258,11 @@ int dc_fast_wino_claims(const dc_conv_problem *p, const dc_ukr *gemm) {
      * (64 -> 128) 2.54 -> 2.23, 64 -> 64 1.27 -> 1.20, 256 -> 256 on 56 x 56 8.05 -> 6.43,
      * but 32 -> 32 0.35 -> 0.41, 64 -> 32 0.66 -> 0.70 and 4 x 4 outputs (2 tiles a dim,
      * most of them on the padding) 0.28 -> 0.31. */
-    if (g.combo0[g.nphase] > g.nphase && wino > 0.55 * direct &&
+    const int parts = g.combo0[g.nphase] > g.nphase; /* some phase has several */
+    if (parts && wino > 0.55 * direct &&
         (p->cin_g < WINO_PARTS_MIN_CH || p->cout_g < WINO_PARTS_MIN_CH))
         return 0;
-    if (g.combo0[g.nphase] > g.nphase && wino > 0.6 * direct) {
+    if (parts && wino > 0.6 * direct) {
         for (int64_t r = 0; r < g.nph[0]; r++)
             if (g.ph[0][r].tiles < 4) return 0;
         for (int64_t r = 0; r < g.nph[1]; r++)
@@ -299,7 +301,8 @@ static void wgeo_init(const dc_conv_problem *p, const dc_ukr *uk, int packed, wg
          * shares to the first of 2 threads. */
         /* Several parts: a third of the rows, so down_s2's 512 rows make 29 units, not 9 (2
          * threads: 1.26-1.30 -> 1.13-1.18 ms; 1 thread level) */
-        int64_t tb = (prods > m.ga ? WINO_PARTS_V_BUDGET : WINO_V_BUDGET) / (prods * cin) / mr * mr;
+        const int64_t budget = prods > m.ga ? WINO_PARTS_V_BUDGET : WINO_V_BUDGET;
+        int64_t tb = budget / (prods * cin) / mr * mr;
         if (tb < mr) tb = mr;
         if (tb > rows) tb = (rows + mr - 1) / mr * mr;
         g->tb[ph] = tb;
