@@ -596,7 +596,7 @@ void dc_fast_wino_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t
                 for (int i = 0; i < 2; i++)
                     for (int k = 0; k < 2; k++)
                         y[2 * i + k] = out_at(&g, yimg, r1, r2, 2 * ti + i, 2 * tj + k, co0);
-                xf->out(M + t * NR, mstride, m.ga1, m.ga2, 0, nr, y);
+                xf->out(M + t * NR, mstride, m.ga1, m.ga2, nr, y);
                 if (!need) continue;
                 for (int i = 0; i < 4; i++)
                     if (y[i])

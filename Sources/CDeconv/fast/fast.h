@@ -318,12 +318,10 @@ void dc_fast_col_run(const dc_conv_args *a, int64_t begin, int64_t end, int32_t 
 /** The transforms (wino_xform.h, built per ISA; adds only, so the same bits everywhere), for
  *  tiles of a1 x a2 inputs (a = 2, 3 or 4 per dim): in: V of one tile's pixels q[a2 * i + j]
  *  over cin channels, point xi's values to v[xi], 0 when a value is not finite or too large
- *  for them; out: the tile's 2 x 2 outputs y[] (NULL: outside) of nr channels, written, or
- *  added to them when add. */
+ *  for them; out: the tile's 2 x 2 outputs y[] (NULL: outside) of nr channels. */
 typedef struct dc_wino_xf {
     int (*in)(const float *const *q, int a1, int a2, int64_t cin, float *const *v);
-    void (*out)(const float *m, int64_t mstride, int a1, int a2, int add, int64_t nr,
-                float *const y[4]);
+    void (*out)(const float *m, int64_t mstride, int a1, int a2, int64_t nr, float *const y[4]);
     /* the transformed filter: u[xi][c] for n channels from the nt1 x nt2 taps' rows g[];
      * 0 when a weight is not finite or too large */
     int (*u)(const float *const *g, int nt1, int nt2, int64_t n, float *const *u);

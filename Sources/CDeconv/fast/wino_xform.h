@@ -71,8 +71,8 @@ WX_TGT int WX_NAME(dc_wino_in)(const float *const *q, int a1, int a2, int64_t ci
 }
 
 /* The 2 x 2 outputs y[2i + k] (NULL: outside the output) of channels [0, nr) from
- * M[(A2 * a + b) * mstride + j]: y = A1^T M A2, or y += that when add. */
-WX_TGT WX_INLINE void WX_NAME(wx_out_body)(const float *m, int64_t mstride, int add, int64_t nr,
+ * M[(A2 * a + b) * mstride + j]: y = A1^T M A2. */
+WX_TGT WX_INLINE void WX_NAME(wx_out_body)(const float *m, int64_t mstride, int64_t nr,
                                             float *const y[4], const int A1, const int A2) {
     int64_t j = 0;
     for (; j + 16 <= nr; j += 16) {
@@ -82,16 +82,8 @@ WX_TGT WX_INLINE void WX_NAME(wx_out_body)(const float *m, int64_t mstride, int 
         for (int i = 0; i < 2; i++) {
             wx_v16 y0, y1;
             WX_AT(A2, s[i], 1, y0, y1);
-            if (y[2 * i]) {
-                wx_v16 *o = (wx_v16 *)(y[2 * i] + j);
-                if (add) y0 += *o;
-                *o = y0;
-            }
-            if (y[2 * i + 1]) {
-                wx_v16 *o = (wx_v16 *)(y[2 * i + 1] + j);
-                if (add) y1 += *o;
-                *o = y1;
-            }
+            if (y[2 * i]) *(wx_v16 *)(y[2 * i] + j) = y0;
+            if (y[2 * i + 1]) *(wx_v16 *)(y[2 * i + 1] + j) = y1;
         }
     }
     for (; j < nr; j++) {
@@ -101,20 +93,20 @@ WX_TGT WX_INLINE void WX_NAME(wx_out_body)(const float *m, int64_t mstride, int 
         for (int i = 0; i < 2; i++) {
             float y0, y1;
             WX_AT(A2, s[i], 1, y0, y1);
-            if (y[2 * i]) y[2 * i][j] = add ? y[2 * i][j] + y0 : y0;
-            if (y[2 * i + 1]) y[2 * i + 1][j] = add ? y[2 * i + 1][j] + y1 : y1;
+            if (y[2 * i]) y[2 * i][j] = y0;
+            if (y[2 * i + 1]) y[2 * i + 1][j] = y1;
         }
     }
 }
 
-WX_TGT void WX_NAME(dc_wino_out)(const float *m, int64_t mstride, int a1, int a2, int add,
-                                 int64_t nr, float *const y[4]) {
+WX_TGT void WX_NAME(dc_wino_out)(const float *m, int64_t mstride, int a1, int a2, int64_t nr,
+                                 float *const y[4]) {
 #define WX_OUT_CASE(x, y_)                                                                  \
-    case 8 * (x) + (y_): WX_NAME(wx_out_body)(m, mstride, add, nr, y, x, y_); return;
+    case 8 * (x) + (y_): WX_NAME(wx_out_body)(m, mstride, nr, y, x, y_); return;
     switch (8 * a1 + a2) {
         WX_OUT_CASE(4, 4) WX_OUT_CASE(4, 3) WX_OUT_CASE(3, 4) WX_OUT_CASE(3, 3)
         WX_OUT_CASE(4, 2) WX_OUT_CASE(2, 4) WX_OUT_CASE(3, 2) WX_OUT_CASE(2, 3)
-        default: WX_NAME(wx_out_body)(m, mstride, add, nr, y, 2, 2); return;
+        default: WX_NAME(wx_out_body)(m, mstride, nr, y, 2, 2); return;
     }
 #undef WX_OUT_CASE
 }
