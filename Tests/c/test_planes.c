@@ -80,16 +80,19 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     return ok;
 }
 
-/* The lines kernel on 1..5 lines of up to 3 row phases, each phase with up to 8 taps per line
- * phase (one in eight up to 20: more than the AVX-512 kernel's short-line tables hold) and any
- * lane masks, read at base + off + q inside p. Counts the calls shaped for the short-line
- * path (one channel, two line phases, at most 32 outputs), with and without a phase too long
- * for its tables. */
-static int short_lines, short_lines_long;
+/* The lines kernel on 1..5 lines of up to 3 row phases. Each list is as conv_planes.c builds
+ * it: a row phase's row taps (mostly 1 or 2, else 0 to 4) x a line phase's column taps (the
+ * same), each column tap with any lane masks, and offsets anywhere inside p from base. One
+ * call in ten has 5 or 6 row taps x 4 or 5 column taps: more than the AVX-512 kernel's
+ * short-line tables hold. Counts the calls shaped for the short-line path (one channel, two
+ * line phases, at most 32 outputs), with and without a phase too long for its tables, and
+ * those shaped for its pairs of lines (stride 2, 1 or 2 row and column taps). */
+static int short_lines, short_lines_long, pair_lines;
 
 static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
-    enum { MAXT = 20, MAXB = 5, MAXR = 3 };
-    const int nph = (int)th_rand_int(rng, 1, 2), nc = (int)th_rand_int(rng, 1, 4);
+    enum { MAXT = 30, MAXB = 5, MAXR = 3, MAXC = 5 };
+    const int nph = (int)th_rand_int(rng, 1, 2);
+    const int nc = th_rand_int(rng, 0, 1) ? 1 : (int)th_rand_int(rng, 1, 4);
     const int64_t out = th_rand_int(rng, 1, 70), lines = th_rand_int(rng, 1, 5);
     const int64_t co_step = th_rand_int(rng, 0, 40);
     const int64_t nq = nph == 2 ? (out + 1) / 2 : out, nblk = (nq + 15) / 16;
@@ -98,37 +101,53 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     const int64_t plen = 800, base = th_rand_int(rng, 0, 100);
     float *p = aligned_floats(plen), *y = aligned_floats(lines * ys + GUARD);
     static dc_planes_tap taps[2 * MAXR][MAXT];
-    static uint16_t masks[2 * MAXR][MAXT][MAXB];
+    static uint16_t masks[2][MAXC][MAXB]; /* [line phase][column tap][block] */
     const dc_planes_tap *tp[2 * MAXR];
-    int32_t nt[2 * MAXR];
+    int32_t nt[2 * MAXR], rows[MAXR], cols[2];
     for (int64_t i = 0; i < plen; i++) p[i] = th_rand_float(rng);
     /* the bases lines use stay below base + step * (lines - 1) / s1 + step */
     const int64_t top = base + step * ((lines + s1 - 1) / s1 + 1) + 3 * co_step;
-    for (int j = 0; j < 2 * MAXR; j++) {
-        tp[j] = taps[j];
-        nt[j] = (int32_t)(th_rand_int(rng, 0, 7) == 0 ? th_rand_int(rng, 9, MAXT)
-                                                       : th_rand_int(rng, 0, 8));
-        for (int32_t t = 0; t < nt[j]; t++) {
+    const int wide = th_rand_int(rng, 0, 9) == 0;
+    for (int f = 0; f < 2; f++) {
+        cols[f] = (int32_t)(wide ? th_rand_int(rng, 4, 5)
+                            : th_rand_int(rng, 0, 7) ? th_rand_int(rng, 1, 2)
+                                                     : th_rand_int(rng, 0, 4));
+        for (int32_t c = 0; c < cols[f]; c++)
             for (int64_t b = 0; b < nblk; b++) {
                 const int64_t live = nq - 16 * b < 16 ? nq - 16 * b : 16;
                 const int kind = (int)th_rand_int(rng, 0, 3);
                 const uint32_t m = kind == 0 ? 0u : kind == 1 ? 0xffffu : (uint32_t)th_rand(rng);
-                masks[j][t][b] = (uint16_t)(m & ((1u << live) - 1u));
+                masks[f][c][b] = (uint16_t)(m & ((1u << live) - 1u));
             }
-            taps[j][t].mask = masks[j][t];
+    }
+    for (int r = 0; r < MAXR; r++)
+        rows[r] = (int32_t)(wide ? th_rand_int(rng, 5, 6)
+                            : th_rand_int(rng, 0, 7) ? th_rand_int(rng, 1, 2)
+                                                     : th_rand_int(rng, 0, 4));
+    for (int j = 0; j < 2 * MAXR; j++) {
+        const int f = j % 2;
+        tp[j] = taps[j];
+        nt[j] = rows[j / 2] * cols[f];
+        for (int32_t t = 0; t < nt[j]; t++) {
+            taps[j][t].mask = masks[f][t % cols[f]];
             taps[j][t].off = th_rand_int(rng, -base, plen - top - 16 * nblk);
         }
     }
     if (nph == 2 && nc == 1 && out <= 32) {
-        int longest = 0;
+        int longest = 0, pairs = s1 == 2;
         for (int j = 0; j < 2 * s1; j++) longest = nt[j] > longest ? nt[j] : longest;
         if (longest > 16) short_lines_long++;
         else short_lines++;
+        for (int j = 0; j < 2; j++)
+            pairs &= rows[j] >= 1 && rows[j] <= 2 && cols[j] >= 1 && cols[j] <= 2;
+        pair_lines += pairs;
     }
     dc_planes_lines l;
     l.p = p;
     l.taps = tp;
     l.ntaps = nt;
+    l.rows = rows;
+    l.cols = cols;
     l.nph = nph;
     l.nc = nc;
     l.co_step = co_step;
@@ -153,7 +172,7 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
             const int j = (int)(2 * r + f);
             float s = 0.0f;
             for (int32_t t = 0; t < nt[j]; t++)
-                if (masks[j][t][q / 16] >> (q % 16) & 1u)
+                if (taps[j][t].mask[q / 16] >> (q % 16) & 1u)
                     s += p[lb + taps[j][t].off + co * co_step + q];
             ok &= CHECK(memcmp(&s, &yl[o], sizeof s) == 0,
                         "lines call %d (%d phases, %d channels, %lld pixels): line %lld y[%lld] = "
@@ -200,12 +219,13 @@ void suite_planes(void) {
               "%s: %d planes calls split inside a block and %d with a whole block after the "
               "split; want 50 and 20",
               SETS[i].name, split_calls, split_block_after);
-        short_lines = short_lines_long = 0;
-        for (int call = 0; call < 600 && ok; call++) ok = lines_call(SETS[i].k, &rng, call);
+        short_lines = short_lines_long = pair_lines = 0;
+        for (int call = 0; call < 1200 && ok; call++) ok = lines_call(SETS[i].k, &rng, call);
         CHECK(ok, "the %s planes kernels failed (above)", SETS[i].name);
-        CHECK(short_lines >= 20 && short_lines_long >= 3,
-              "%s: %d short-line calls and %d with a phase past 16 taps; want 20 and 3",
-              SETS[i].name, short_lines, short_lines_long);
+        CHECK(short_lines >= 20 && short_lines_long >= 3 && pair_lines >= 20,
+              "%s: %d short-line calls, %d with a phase past 16 taps and %d in pairs of lines; "
+              "want 20, 3 and 20",
+              SETS[i].name, short_lines, short_lines_long, pair_lines);
     }
 }
 

@@ -221,6 +221,16 @@ void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_thre
     *packed_floats = g.nplanes * p->cin_g;
 }
 
+/* The outputs [lo, hi) of a line phase of nq2 outputs whose column tap at input offset off2
+ * reads an input column; 0 when there are none (the tap reads only padding). */
+static int col_range(const plgeo *g, int64_t off2, int64_t nq2, int64_t *lo, int64_t *hi) {
+    int64_t a = -off2, b = g->W - off2;
+    if (a < 0) a = 0;
+    if (b > nq2) b = nq2;
+    if (lo) *lo = a, *hi = b;
+    return a < b;
+}
+
 /* The phase lists of dim j: per phase r, its kernel positions and input offsets. */
 typedef struct dimtaps {
     int64_t n[PL_MAX_K], as[PL_MAX_K][PL_MAX_K], offs[PL_MAX_K][PL_MAX_K];
@@ -255,20 +265,24 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     dc_planes_tap *prog = (dc_planes_tap *)(ws + g.off_prog);
     uint16_t *masks = (uint16_t *)(ws + g.off_mask);
     const dc_planes_tap *ptaps[2 * PL_MAX_K];
-    int32_t pcount[2 * PL_MAX_K];
+    int32_t pcount[2 * PL_MAX_K], prows[PL_MAX_K], pcols[2];
     int64_t np = 0;
     for (int i = 0; i < 2 * PL_MAX_K; i++) ptaps[i] = prog, pcount[i] = 0; /* unused phases */
-    for (int64_t r1 = 0; r1 < g.s1; r1++)
+    for (int64_t f = 0; f < 2; f++) { /* the column taps that read a column of the input */
+        pcols[f] = 0;
+        for (int64_t t2 = 0; f < g.s2 && t2 < d2.n[f]; t2++)
+            if (col_range(&g, d2.offs[f][t2], phase_rows(p, 2, f), NULL, NULL)) pcols[f]++;
+    }
+    for (int64_t r1 = 0; r1 < g.s1; r1++) {
+        prows[r1] = (int32_t)d1.n[r1];
         for (int64_t f = 0; f < g.s2; f++) {
             const int64_t nq2 = phase_rows(p, 2, f);
             ptaps[2 * r1 + f] = prog + np;
             for (int64_t t1 = 0; t1 < d1.n[r1]; t1++)
                 for (int64_t t2 = 0; t2 < d2.n[f]; t2++) {
                     const int64_t off2 = d2.offs[f][t2];
-                    int64_t lo = -off2, hi = g.W - off2;
-                    if (lo < 0) lo = 0;
-                    if (hi > nq2) hi = nq2;
-                    if (lo >= hi) continue; /* reads only padding columns */
+                    int64_t lo, hi;
+                    if (!col_range(&g, off2, nq2, &lo, &hi)) continue; /* padding only */
                     const int64_t t = d1.as[r1][t1] * p->k[2] + d2.as[f][t2];
                     uint16_t *m = masks + np * g.nblk;
                     for (int64_t b = 0; b < g.nblk; b++) /* bits [lo, hi) of the block */
@@ -279,6 +293,7 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
                 }
             pcount[2 * r1 + f] = (int32_t)(prog + np - ptaps[2 * r1 + f]);
         }
+    }
     /* zero margins and zero rows; the planes kernel only writes the rows of a band */
     memset(P, 0, (size_t)(g.nplanes * g.pst) * sizeof(float));
     if (g.stream) memset(Pnext, 0, (size_t)(g.nplanes * g.pst) * sizeof(float));
@@ -291,6 +306,8 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     dc_planes_lines ln;
     ln.taps = ptaps;
     ln.ntaps = pcount;
+    ln.rows = prows;
+    ln.cols = pcols;
     ln.nph = (int32_t)g.s2;
     ln.s1 = g.s1;
     ln.row_step = g.W;

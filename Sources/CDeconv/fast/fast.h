@@ -255,11 +255,13 @@ typedef struct dc_planes_tap {
  *  row_step whenever r wraps). Channel co of phase f's q-th pixel adds, taps in order,
  *  p[base + tap.off + co * co_step + q] where the tap's mask says so; nothing else of p is
  *  read. nph 1: pixel q; nph 2: pixel 2q + f, the phases interleaved; channel co of pixel x
- *  at y[x * nc + co]. Only the line's out * nc floats are written. */
+ *  at y[x * nc + co]. Only the line's out * nc floats are written. Each list taps[2r + f]
+ *  is rows[r] row taps x cols[f] column taps, row tap major, and a tap's masks depend on its
+ *  column tap alone. */
 typedef struct dc_planes_lines {
     const float *p;
     const dc_planes_tap *const *taps;
-    const int32_t *ntaps;
+    const int32_t *ntaps, *rows, *cols;
     int32_t nph, nc;
     int64_t s1, r0, base, row_step, co_step;
     int64_t lines, out, y_stride;
