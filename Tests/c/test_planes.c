@@ -86,14 +86,16 @@ static int planes_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
  * call in ten has 5 or 6 row taps x 4 or 5 column taps: more than the AVX-512 kernel's
  * short-line tables hold. Counts the calls shaped for the short-line path (one channel, two
  * line phases, at most 32 outputs), with and without a phase too long for its tables, and
- * those shaped for its pairs of lines (stride 2, 1 or 2 row and column taps). */
+ * those shaped for its pairs of lines (stride 2, 1 or 2 row and column taps, more than 16
+ * outputs). */
 static int short_lines, short_lines_long, pair_lines;
 
 static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
     enum { MAXT = 30, MAXB = 5, MAXR = 3, MAXC = 5 };
     const int nph = (int)th_rand_int(rng, 1, 2);
     const int nc = th_rand_int(rng, 0, 1) ? 1 : (int)th_rand_int(rng, 1, 4);
-    const int64_t out = th_rand_int(rng, 1, 70), lines = th_rand_int(rng, 1, 5);
+    const int64_t out = th_rand_int(rng, 0, 3) ? th_rand_int(rng, 1, 70) : th_rand_int(rng, 17, 32);
+    const int64_t lines = th_rand_int(rng, 1, 5);
     const int64_t co_step = th_rand_int(rng, 0, 40);
     const int64_t nq = nph == 2 ? (out + 1) / 2 : out, nblk = (nq + 15) / 16;
     const int64_t s1 = th_rand_int(rng, 1, MAXR), r0 = th_rand_int(rng, 0, s1 - 1);
@@ -134,7 +136,7 @@ static int lines_call(const dc_planes_kernels *K, uint64_t *rng, int idx) {
         }
     }
     if (nph == 2 && nc == 1 && out <= 32) {
-        int longest = 0, pairs = s1 == 2;
+        int longest = 0, pairs = s1 == 2 && out > 16;
         for (int j = 0; j < 2 * s1; j++) longest = nt[j] > longest ? nt[j] : longest;
         if (longest > 16) short_lines_long++;
         else short_lines++;
