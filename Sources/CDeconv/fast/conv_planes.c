@@ -221,16 +221,6 @@ void dc_fast_planes_sizes(const dc_conv_problem *p, int packed, int32_t num_thre
     *packed_floats = g.nplanes * p->cin_g;
 }
 
-/* The outputs [lo, hi) of a line phase of nq2 outputs whose column tap at input offset off2
- * reads an input column; 0 when there are none (the tap reads only padding). */
-static int col_range(const plgeo *g, int64_t off2, int64_t nq2, int64_t *lo, int64_t *hi) {
-    int64_t a = -off2, b = g->W - off2;
-    if (a < 0) a = 0;
-    if (b > nq2) b = nq2;
-    if (lo) *lo = a, *hi = b;
-    return a < b;
-}
-
 /* The phase lists of dim j: per phase r, its kernel positions and input offsets. */
 typedef struct dimtaps {
     int64_t n[PL_MAX_K], as[PL_MAX_K][PL_MAX_K], offs[PL_MAX_K][PL_MAX_K];
@@ -268,21 +258,26 @@ void dc_fast_planes_run(const dc_conv_args *a, int64_t begin, int64_t end, int32
     int32_t pcount[2 * PL_MAX_K], prows[PL_MAX_K], pcols[2];
     int64_t np = 0;
     for (int i = 0; i < 2 * PL_MAX_K; i++) ptaps[i] = prog, pcount[i] = 0; /* unused phases */
-    for (int64_t f = 0; f < 2; f++) { /* the column taps that read a column of the input */
+    /* per column tap, the outputs [lo, hi) of its line phase whose input column it reads
+     * (none: it reads only padding and has no entry) */
+    int64_t clo[2][PL_MAX_K], chi[2][PL_MAX_K];
+    for (int64_t f = 0; f < 2; f++) {
         pcols[f] = 0;
-        for (int64_t t2 = 0; f < g.s2 && t2 < d2.n[f]; t2++)
-            if (col_range(&g, d2.offs[f][t2], phase_rows(p, 2, f), NULL, NULL)) pcols[f]++;
+        for (int64_t t2 = 0; f < g.s2 && t2 < d2.n[f]; t2++) {
+            const int64_t off2 = d2.offs[f][t2], nq2 = phase_rows(p, 2, f);
+            clo[f][t2] = -off2 > 0 ? -off2 : 0;
+            chi[f][t2] = g.W - off2 < nq2 ? g.W - off2 : nq2;
+            if (clo[f][t2] < chi[f][t2]) pcols[f]++;
+        }
     }
     for (int64_t r1 = 0; r1 < g.s1; r1++) {
         prows[r1] = (int32_t)d1.n[r1];
         for (int64_t f = 0; f < g.s2; f++) {
-            const int64_t nq2 = phase_rows(p, 2, f);
             ptaps[2 * r1 + f] = prog + np;
             for (int64_t t1 = 0; t1 < d1.n[r1]; t1++)
                 for (int64_t t2 = 0; t2 < d2.n[f]; t2++) {
-                    const int64_t off2 = d2.offs[f][t2];
-                    int64_t lo, hi;
-                    if (!col_range(&g, off2, nq2, &lo, &hi)) continue; /* padding only */
+                    const int64_t off2 = d2.offs[f][t2], lo = clo[f][t2], hi = chi[f][t2];
+                    if (lo >= hi) continue; /* reads only padding columns */
                     const int64_t t = d1.as[r1][t1] * p->k[2] + d2.as[f][t2];
                     uint16_t *m = masks + np * g.nblk;
                     for (int64_t b = 0; b < g.nblk; b++) /* bits [lo, hi) of the block */

@@ -388,7 +388,6 @@ TGT static int lines_short(const dc_planes_lines *l, __m512i lo_idx, __m512i hi_
 typedef struct pair_prog {
     int64_t off[2][2][4];  /* [row phase][line phase][row tap * columns + column tap] */
     __mmask16 mask[2][2];  /* [line phase][column tap] */
-    int32_t rows[2], cols[2];
 } pair_prog;
 
 /* Phase sums of a line from R x C taps, in order; loads outside a tap's lanes read zeros,
@@ -440,20 +439,18 @@ lines_pairs_run(const dc_planes_lines *l, const pair_prog *g, const int R0, cons
 /* Returns 0 (nothing written) unless the lists have that form. */
 TGT static int lines_pairs(const dc_planes_lines *l, __m512i lo_idx, __m512i hi_idx) {
     pair_prog g;
+    const int32_t *rows = l->rows, *cols = l->cols; /* [row phase], [line phase] */
     if (l->s1 != 2 || l->out <= 16) return 0;
-    for (int r = 0; r < 2; r++) {
-        g.rows[r] = l->rows[r];
-        g.cols[r] = l->cols[r]; /* r: the line phase */
-        if (g.rows[r] < 1 || g.rows[r] > 2 || g.cols[r] < 1 || g.cols[r] > 2) return 0;
-    }
+    for (int r = 0; r < 2; r++)
+        if (rows[r] < 1 || rows[r] > 2 || cols[r] < 1 || cols[r] > 2) return 0;
     for (int f = 0; f < 2; f++) /* row phase 0's first row tap */
         for (int32_t c = 0; c < 2; c++)
-            g.mask[f][c] = c < g.cols[f] ? (__mmask16)l->taps[f][c].mask[0] : (__mmask16)0;
+            g.mask[f][c] = c < cols[f] ? (__mmask16)l->taps[f][c].mask[0] : (__mmask16)0;
     for (int r = 0; r < 2; r++)
         for (int f = 0; f < 2; f++)
-            for (int32_t t = 0; t < g.rows[r] * g.cols[f]; t++)
+            for (int32_t t = 0; t < rows[r] * cols[f]; t++)
                 g.off[r][f][t] = l->taps[2 * r + f][t].off;
-    switch (((g.rows[0] - 1) * 2 + g.rows[1] - 1) * 4 + (g.cols[0] - 1) * 2 + g.cols[1] - 1) {
+    switch (((rows[0] - 1) * 2 + rows[1] - 1) * 4 + (cols[0] - 1) * 2 + cols[1] - 1) {
 #define PAIR_CASE(R0, R1, C0, C1)                                                              \
     case ((R0 - 1) * 2 + R1 - 1) * 4 + (C0 - 1) * 2 + C1 - 1:                                  \
         lines_pairs_run(l, &g, R0, R1, C0, C1, lo_idx, hi_idx);                                \
